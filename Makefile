@@ -1,0 +1,123 @@
+# progeny build. Sources are found by wildcard (see docs/CONTRACT.md): add files, not rules.
+# Out-of-tree: everything goes to $(B). Header dependencies come from -MMD.
+
+B        ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CXX      ?= g++
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+VERSION  := 0.1.0
+
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+CXXFLAGS := $(OPT) -std=c++20 $(WARN) -MMD -MP -I. -I$(B)/bpf -DPROGENY_VERSION='"$(VERSION)"'
+LDLIBS_LAUNCHER := -l:libbpf.a -lelf -lz
+
+# The shim lives inside other people's programs: no exceptions, no RTTI, no libstdc++ at run
+# time (-z defs turns any C++ runtime reference into a link error).
+SHIM_CXXFLAGS := -std=c++20 $(WARN) -O2 -g -fPIC -fno-exceptions -fno-rtti \
+  -fno-threadsafe-statics -fvisibility=hidden -fno-stack-protector -MMD -MP -I.
+SHIM_LDFLAGS  := -shared -nostdlib++ -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/libprogeny.map
+
+CORE_SRC    := $(filter-out launcher/main.cc,$(wildcard launcher/*.cc)) $(wildcard bpf/*.cc)
+CORE_OBJ    := $(CORE_SRC:%.cc=$(B)/obj/%.o)
+MAIN_OBJ    := $(B)/obj/launcher/main.o
+SHIM_SRC    := $(wildcard shim/*.cc)
+SHIM_OBJ    := $(SHIM_SRC:%.cc=$(B)/shimobj/%.o)
+BPF_SRC     := $(wildcard bpf/*.bpf.c)
+BPF_SKEL    := $(BPF_SRC:bpf/%.bpf.c=$(B)/bpf/%.skel.h)
+UNIT_SRC    := $(wildcard tests/unit/*.cc)
+UNIT_OBJ    := $(UNIT_SRC:%.cc=$(B)/obj/%.o)
+IT_SRC      := $(wildcard tests/integration/*.cc) $(wildcard tests/sandbox/*.cc)
+IT_OBJ      := $(IT_SRC:%.cc=$(B)/obj/%.o)
+FIX_SRC     := $(wildcard tests/fixtures/*.cc)
+FIX_BIN     := $(FIX_SRC:tests/fixtures/%.cc=$(B)/tests/fixtures/%)
+BENCH_SRC   := $(wildcard bench/*.cc)
+BENCH_BIN   := $(BENCH_SRC:bench/%.cc=$(B)/bench/%)
+
+PROGENY  := $(B)/bin/progeny
+SHIM_SO  := $(B)/lib/progeny/libprogeny.so
+UNIT     := $(B)/tests/unit_tests
+IT       := $(B)/tests/integration_tests
+
+.PHONY: all deps test unit integration check bench install clean
+all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT)
+
+# Debian 12 packages for building, testing and benchmarking (non-interactive).
+DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+  libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
+  nginx-light daemon graphviz hyperfine strace procps util-linux
+deps:
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
+
+# --- BPF: CO-RE object and generated skeleton ---
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I. -c $< -o $@
+	llvm-strip -g $@
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# --- launcher and tests ---
+$(B)/obj/%.o: %.cc | $(BPF_SKEL)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+$(B)/libprogeny_core.a: $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS_LAUNCHER)
+$(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)
+$(IT): $(IT_OBJ) $(B)/libprogeny_core.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)
+$(B)/tests/fixtures/%: tests/fixtures/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
+$(B)/bench/%: bench/%.cc $(B)/libprogeny_core.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $< $(B)/libprogeny_core.a -o $@ $(LDLIBS_LAUNCHER)
+
+# --- shim ---
+$(B)/shimobj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(SHIM_CXXFLAGS) -c $< -o $@
+$(SHIM_SO): $(SHIM_OBJ) shim/libprogeny.map
+	@mkdir -p $(@D)
+	$(CXX) $(SHIM_LDFLAGS) $(SHIM_OBJ) -o $@
+
+# --- test: unit tests, shim link checks, integration tests (sandboxed) ---
+test: all
+	$(UNIT) --gtest_brief=1
+	tests/check_shim_linkage.sh $(SHIM_SO)
+	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1
+unit: $(UNIT)
+	$(UNIT)
+integration: all
+	PROGENY_BUILD=$(abspath $(B)) $(IT)
+
+# --- check: ASan/UBSan builds of the launcher and unit tests, then clang-tidy ---
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check:
+	$(MAKE) B=$(B)/san OPT="-O1 -g $(SAN)" \
+	  $(B)/san/bin/progeny $(B)/san/tests/unit_tests
+	$(B)/san/tests/unit_tests --gtest_brief=1
+	clang-tidy --quiet $(CORE_SRC) launcher/main.cc -- -std=c++20 -I. -I$(B)/bpf -DPROGENY_VERSION='"x"'
+
+bench: all
+	bench/run $(abspath $(B))
+
+install: $(PROGENY) $(SHIM_SO)
+	install -D -m 0755 $(PROGENY) $(DESTDIR)$(PREFIX)/bin/progeny
+	install -D -m 0755 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/progeny/libprogeny.so
+	if [ -f docs/progeny.1 ]; then install -D -m 0644 docs/progeny.1 $(DESTDIR)$(PREFIX)/share/man/man1/progeny.1; fi
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+// Reading /proc: the per-process facts progeny relies on, parsed once and checked.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace progeny {
+
+struct ProcStat {
+  pid_t pid = 0;
+  std::string comm;
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+  uint64_t start_time = 0;  // field 22: clock ticks since boot
+  int exit_code = 0;        // field 52: wait(2) status of a zombie (when permitted)
+};
+
+// Parses the text of /proc/PID/stat (comm may contain spaces and parentheses).
+std::optional<ProcStat> parse_proc_stat(std::string_view text);
+// Reads and parses /proc/PID/stat; nullopt when the process is gone or unreadable.
+std::optional<ProcStat> read_proc_stat(pid_t pid, const char* proc_root = "/proc");
+// Children of every thread of PID (/proc/PID/task/*/children).
+std::vector<pid_t> read_children(pid_t pid, const char* proc_root = "/proc");
+// argv from /proc/PID/cmdline, at most max_bytes bytes of it.
+std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes = 4096,
+                                      const char* proc_root = "/proc");
+// A short human description: "pid (comm) args..." for reports.
+std::string describe_process(pid_t pid);
+// Parses a whitespace-separated list of pids ("12 34 \n").
+std::vector<pid_t> parse_pid_list(std::string_view text);
+
+}  // namespace progeny
