@@ -1,0 +1,277 @@
+#include "tests/sandbox/sandbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "launcher/fd.h"
+#include "launcher/proc.h"
+#include "launcher/sys.h"
+
+extern char** environ;
+
+namespace progeny::test {
+namespace {
+
+// Report lines travel over one pipe (each well under PIPE_BUF, so never interleaved):
+// "F<text>" failure, "N<text>" note, "S<text>" survivor, "Z" zombie survivor, "X<status>".
+void send_line(int fd, char kind, const std::string& text) {
+  std::string line(1, kind);
+  line += text.substr(0, 3000);
+  for (char& c : line)
+    if (c == '\n') c = ' ';
+  line.push_back('\n');
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+}
+
+std::vector<pid_t> pids_in_proc() {
+  std::vector<pid_t> pids;
+  DIR* d = ::opendir("/proc");
+  if (!d) return pids;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long p = std::strtol(e->d_name, &end, 10);
+    if (end && *end == '\0' && p > 0) pids.push_back(static_cast<pid_t>(p));
+  }
+  ::closedir(d);
+  return pids;
+}
+
+bool write_file(const std::string& path, const std::string& value) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  return fd && ::write(fd.get(), value.data(), value.size()) == static_cast<ssize_t>(value.size());
+}
+
+[[noreturn]] void die(int report_fd, const char* what) {
+  send_line(report_fd, 'E', std::string(what) + ": " + std::strerror(errno));
+  ::_exit(120);
+}
+
+// PID 1 of the sandbox: reaps everything, runs the scenario as PID 2, reports survivors,
+// then exits, which makes the kernel kill whatever is left in the namespace.
+[[noreturn]] void sandbox_init(const std::function<int(Scenario&)>& fn, const SandboxOptions& opts,
+                               int report_fd) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(report_fd, "prctl");
+  // Private first: a fresh /proc must not propagate over the host's.
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die(report_fd, "mount private");
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    die(report_fd, "mount /proc");
+  pid_t scenario = ::fork();
+  if (scenario < 0) die(report_fd, "fork scenario");
+  if (scenario == 0) {
+    if (opts.uid != 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(opts.gid, opts.gid, opts.gid) != 0 ||
+          ::setresuid(opts.uid, opts.uid, opts.uid) != 0)
+        die(report_fd, "drop privileges");
+    }
+    Scenario sc(report_fd);
+    ::_exit(fn(sc));
+  }
+  int status = 0;
+  for (;;) {
+    int st = 0;
+    pid_t p = ::waitpid(-1, &st, 0);
+    if (p == scenario) {
+      status = st;
+      break;
+    }
+    if (p < 0 && errno != EINTR) break;
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  for (pid_t p : pids_in_proc()) {
+    if (p == 1) continue;
+    auto st = read_proc_stat(p);
+    if (!st) continue;
+    if (st->state == 'Z') send_line(report_fd, 'Z', "");
+    send_line(report_fd, 'S', describe_process(p) + " [state " + st->state + "]");
+  }
+  send_line(report_fd, 'X', std::to_string(status));
+  ::_exit(0);
+}
+
+std::atomic<int> sandbox_counter{0};
+
+}  // namespace
+
+void Scenario::fail(const std::string& what) { send_line(report_fd_, 'F', what); }
+void Scenario::note(const std::string& what) { send_line(report_fd_, 'N', what); }
+bool Scenario::expect(bool cond, const std::string& what) {
+  if (!cond) fail(what);
+  return cond;
+}
+std::vector<std::string> Scenario::others() const {
+  std::vector<std::string> out;
+  pid_t self = ::getpid();
+  for (pid_t p : pids_in_proc())
+    if (p != 1 && p != self) out.push_back(describe_process(p));
+  return out;
+}
+
+std::string SandboxResult::describe() const {
+  std::ostringstream os;
+  if (!ran) os << "sandbox setup failed: " << setup_error << "\n";
+  os << "scenario status: " << scenario_status << "\n";
+  for (const auto& f : failures) os << "FAIL: " << f << "\n";
+  for (const auto& n : notes) os << "note: " << n << "\n";
+  for (const auto& s : survivors) os << "survivor: " << s << "\n";
+  return os.str();
+}
+
+SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const SandboxOptions& opts) {
+  SandboxResult result;
+  // A pids cgroup (v1 controller) caps everything the scenario can create.
+  std::string cg = "/sys/fs/cgroup/pids/progeny-test." + std::to_string(::getpid()) + "." +
+                   std::to_string(sandbox_counter++);
+  if (::mkdir(cg.c_str(), 0755) != 0 && errno != EEXIST) {
+    result.setup_error = "cannot create pids cgroup " + cg + ": " + std::strerror(errno) +
+                         " (the sandbox needs root and the v1 pids controller)";
+    return result;
+  }
+  struct CgroupRemover {
+    std::string path;
+    ~CgroupRemover() {
+      // The namespace is gone by now, but exiting tasks may linger for a moment.
+      for (int i = 0; i < 200 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(5000);
+    }
+  } remover{cg};
+  if (!write_file(cg + "/pids.max", std::to_string(opts.pids_max))) {
+    result.setup_error = "cannot set pids.max in " + cg;
+    return result;
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    result.setup_error = "pipe failed";
+    return result;
+  }
+  Fd rd(pipefd[0]), wr(pipefd[1]);
+  pid_t outer = ::fork();
+  if (outer < 0) {
+    result.setup_error = std::string("fork: ") + std::strerror(errno);
+    return result;
+  }
+  if (outer == 0) {
+    rd.reset();
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(wr.get(), "prctl");
+    if (!write_file(cg + "/cgroup.procs", "0")) die(wr.get(), "join pids cgroup");
+    if (::unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) die(wr.get(), "unshare");
+    pid_t init = ::fork();
+    if (init < 0) die(wr.get(), "fork init");
+    if (init == 0) sandbox_init(fn, opts, wr.get());
+    int st = 0;
+    while (::waitpid(init, &st, 0) < 0 && errno == EINTR) {
+    }
+    ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 121);
+  }
+  wr.reset();
+  Fd outer_pidfd = open_pidfd(outer);
+  std::string buf;
+  int timeout_ms = opts.timeout_s * 1000;
+  for (;;) {
+    pollfd pfd{rd.get(), POLLIN, 0};
+    int n = ::poll(&pfd, 1, timeout_ms);
+    if (n == 0) {
+      result.failures.push_back("sandbox timed out after " + std::to_string(opts.timeout_s) + "s");
+      // The outer process is our own child: its death takes the init (PDEATHSIG) and with it
+      // the whole namespace.
+      sys_pidfd_send_signal(outer_pidfd.get(), SIGKILL);
+      break;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    char chunk[4096];
+    ssize_t r = ::read(rd.get(), chunk, sizeof chunk);
+    if (r <= 0) break;
+    buf.append(chunk, static_cast<size_t>(r));
+  }
+  int outer_status = 0;
+  while (::waitpid(outer, &outer_status, 0) < 0 && errno == EINTR) {
+  }
+  std::istringstream lines(buf);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    std::string text = line.substr(1);
+    switch (line[0]) {
+      case 'F': result.failures.push_back(text); break;
+      case 'N': result.notes.push_back(text); break;
+      case 'S': result.survivors.push_back(text); break;
+      case 'Z': result.zombies++; break;
+      case 'X': result.scenario_status = std::atoi(text.c_str()); result.ran = true; break;
+      case 'E': result.setup_error = text; break;
+      default: break;
+    }
+  }
+  if (!result.ran && result.setup_error.empty())
+    result.setup_error = "sandbox ended without a result (status " + std::to_string(outer_status) + ")";
+  return result;
+}
+
+std::string build_path(const std::string& rel) {
+  const char* env = std::getenv("PROGENY_BUILD");
+  std::string base;
+  if (env && *env) {
+    base = env;
+  } else {
+    // build/tests/<binary> -> build
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    base = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string("build/tests/x");
+    base = base.substr(0, base.rfind('/'));
+    base = base.substr(0, base.rfind('/'));
+  }
+  return base + "/" + rel;
+}
+
+std::string fixture(const std::string& name) { return build_path("tests/fixtures/" + name); }
+
+int run_command(const std::vector<std::string>& argv, const std::string& out_path,
+                const std::vector<std::string>& extra_env) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (!out_path.empty()) {
+      int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+    }
+    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return st;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace progeny::test
