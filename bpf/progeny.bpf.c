@@ -1,0 +1,260 @@
+/* progeny's in-kernel descendant tracker (docs/bpf.md).
+ *
+ * One loaded instance of this object is one session: its members map holds every process
+ * created, directly or not, by the root (the launcher), keyed by host tgid and checked by
+ * start time. Nested and concurrent launchers each load their own instance, so sessions never
+ * share state, and an outer session tracks an inner launcher's tree simply because the inner
+ * launcher is one of its members. Nothing is pinned: the maps and links die with the fds. */
+#include "bpf/vmlinux_min.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bpf/progeny_bpf.h"
+
+#define SIGKILL 9
+#define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load. */
+const volatile __u64 tick_ns = 10000000;      /* NSEC_PER_SEC / sysconf(_SC_CLK_TCK) */
+const volatile bool kill_on_root_exit = true; /* false for `progeny watch` */
+
+/* Set by the seed program (from the caller's context) before the tracepoints are attached. */
+__u64 target_ns;    /* the caller's struct pid_namespace *, 0 until seeded */
+__u32 target_level; /* its nesting level */
+__u32 root_tgid;    /* host tgid of the root */
+__u64 root_ticks;
+/* Non-zero once the session stops: a member's new child is killed at birth. Written by user
+ * space (mmap'd .bss) and by the root's exit. 64-bit because the default BPF CPU (v1) has
+ * only 64-bit atomic add. */
+__u64 stopping;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536); /* user space resizes before load */
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u32);
+  __type(value, struct progeny_member);
+} members SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 20); /* user space resizes before load */
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, PROGENY_CNT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+/* Strong (not __weak) references: an object that cannot resolve them must fail to load, and
+ * the user side reports why, rather than run without the in-kernel kill. */
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+                                __u64 value) __ksym;
+extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
+extern struct task_struct *bpf_task_from_vpid(__s32 vpid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+
+static __always_inline void count(__u32 slot) {
+  __u64 *c = bpf_map_lookup_elem(&counters, &slot);
+  if (c) *c += 1; /* per-CPU slot: no other writer */
+}
+
+/* /proc/PID/stat field 22: the thread group's start in clock ticks since boot. */
+static __always_inline __u64 start_ticks(struct task_struct *t) {
+  __u64 ns = BPF_CORE_READ(t, group_leader, start_boottime);
+  return tick_ns ? ns / tick_ns : 0;
+}
+
+/* The number of pid as seen from the tracker's PID namespace, 0 when it has none there
+ * (a process in a sibling or ancestor namespace). */
+static __always_inline __u32 vnr(struct pid *pid) {
+  if (!pid) return 0;
+  __u32 lvl = target_level;
+  if (lvl > BPF_CORE_READ(pid, level) || lvl > 31) return 0;
+  struct upid up = {};
+  if (bpf_probe_read_kernel(&up, sizeof(up), __builtin_preserve_access_index(&pid->numbers[lvl])))
+    return 0;
+  if ((__u64)up.ns != target_ns) return 0;
+  return (__u32)up.nr;
+}
+
+static __always_inline __u32 vtgid(struct task_struct *t) {
+  return vnr(BPF_CORE_READ(t, group_leader, thread_pid));
+}
+
+static __always_inline bool is_root(struct task_struct *t) {
+  return (__u32)BPF_CORE_READ(t, tgid) == root_tgid && start_ticks(t) == root_ticks;
+}
+
+/* The members entry for t's process when t belongs to this session (pid and start time). */
+static __always_inline struct progeny_member *member_of(struct task_struct *t) {
+  __u32 key = (__u32)BPF_CORE_READ(t, tgid);
+  struct progeny_member *m = bpf_map_lookup_elem(&members, &key);
+  if (m && m->start_ticks == start_ticks(t)) return m;
+  return 0;
+}
+
+static __always_inline void fill_hdr(struct progeny_event_hdr *h, __u32 kind, __u32 pid,
+                                     __u64 ticks) {
+  h->kind = kind;
+  h->pid = pid;
+  h->start_ticks = ticks;
+  h->time_ns = bpf_ktime_get_ns();
+}
+
+/* The creator (current, the forking thread) decides membership, not the child's parent: with
+ * CLONE_PARENT the parent may be outside the session while the creator is inside. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
+  if (!target_ns) return 0;
+  if (child->pid != child->tgid) return 0; /* a new thread, not a new process */
+  if (!is_root(creator) && !member_of(creator)) return 0;
+
+  __u32 key = (__u32)child->tgid;
+  struct progeny_member m = {.start_ticks = start_ticks(child), .vpid = vnr(child->thread_pid)};
+  if (bpf_map_update_elem(&members, &key, &m, BPF_ANY)) count(PROGENY_CNT_UNTRACKED);
+  /* Read `stopping` only after the insert is visible (a locked add is a full barrier on x86,
+   * the only target the build supports): either this program sees the flag set by a stopping
+   * sweep, or that sweep sees the new member. No child slips between the two. */
+  __sync_fetch_and_add(&stopping, 0);
+  if (*(volatile __u64 *)&stopping)
+    bpf_send_signal_task(child, SIGKILL, PIDTYPE_TGID, 0);
+
+  if (!m.vpid) return 0;
+  struct progeny_fork_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(PROGENY_CNT_LOST);
+    return 0;
+  }
+  fill_hdr(&e->hdr, PROGENY_EV_FORK, m.vpid, m.start_ticks);
+  e->ppid = vtgid(BPF_CORE_READ(child, real_parent));
+  e->tid = vnr(creator->thread_pid);
+  e->pgid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_PGID]));
+  e->sid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_SID]));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+  if (!target_ns) return 0;
+  if (!is_root(p) && !member_of(p)) return 0;
+  __u32 vpid = vtgid(p);
+  if (!vpid) return 0;
+  struct progeny_exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(PROGENY_CNT_LOST);
+    return 0;
+  }
+  fill_hdr(&e->hdr, PROGENY_EV_EXEC, vpid, start_ticks(p));
+  e->ppid = vtgid(BPF_CORE_READ(p, real_parent));
+  bpf_get_current_comm(e->comm, sizeof(e->comm));
+  if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename)) < 0)
+    e->path[0] = 0;
+  /* The new image's argv block, straight from its stack (current is the exec'ing task). */
+  unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+  unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+  __u64 len = end > start ? end - start : 0;
+  e->argv_truncated = len > PROGENY_ARGV_LEN;
+  if (len > PROGENY_ARGV_LEN) len = PROGENY_ARGV_LEN;
+  if (len && bpf_probe_read_user(e->argv, len, (const void *)start)) len = 0;
+  e->argv_len = (__u32)len;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* Signals one member, after checking in the kernel that the task behind the host pid is still
+ * the process that was recorded (same tgid, same start time): a reused pid is never hit. */
+static long kill_member(void *map, __u32 *key, struct progeny_member *m, void *ctx) {
+  struct task_struct *t = bpf_task_from_pid((__s32)*key);
+  if (!t) return 0;
+  if ((__u32)t->tgid == *key && t->pid == t->tgid && start_ticks(t) == m->start_ticks)
+    bpf_send_signal_task(t, SIGKILL, PIDTYPE_TGID, 0);
+  bpf_task_release(t);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
+  if (!target_ns || !group_dead) return 0; /* only the last thread's exit ends a process */
+  bool root = is_root(p);
+  if (root && kill_on_root_exit) {
+    /* The launcher is gone (killed or crashed): nothing else will stop its tree. Mark the
+     * session stopping first (a locked op: full barrier) so a member forking concurrently
+     * kills its own child (see on_fork), then kill every verified member. */
+    __sync_fetch_and_add(&stopping, 1);
+    bpf_for_each_map_elem(&members, kill_member, 0, 0);
+  }
+  if (!root && !member_of(p)) return 0;
+  __u32 vpid = vnr(BPF_CORE_READ(p, signal, pids[PIDTYPE_TGID]));
+  if (!vpid) return 0;
+  struct progeny_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(PROGENY_CNT_LOST);
+    return 0;
+  }
+  fill_hdr(&e->hdr, PROGENY_EV_EXIT, vpid, start_ticks(p));
+  /* What wait(2) will report: the group exit code when the group was taken down together. */
+  if (BPF_CORE_READ(p, signal, flags) & SIGNAL_GROUP_EXIT)
+    e->status = BPF_CORE_READ(p, signal, group_exit_code);
+  else
+    e->status = p->exit_code;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* A process stays a member (zombie included) until it is reaped and freed, so the stop
+ * sequence sees zombies and a pid is never reused while it is still in the map. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(on_free, struct task_struct *p) {
+  /* After a multithreaded exec the old leader is freed too; it carries the process's pid and
+   * start time but is no longer its own group leader. */
+  if (p->pid != p->tgid || p->group_leader != p) return 0;
+  __u32 key = (__u32)p->tgid;
+  struct progeny_member *m = bpf_map_lookup_elem(&members, &key);
+  if (m && m->start_ticks == start_ticks(p)) bpf_map_delete_elem(&members, &key);
+  return 0;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN), so bpf_task_from_vpid resolves pids in the caller's
+ * PID namespace: the BPF side otherwise sees host pids only. */
+SEC("syscall")
+int seed(struct progeny_seed_args *a) {
+  if (a->as_root) {
+    struct task_struct *me = bpf_task_from_vpid((__s32)a->caller_vpid);
+    if (!me) return PROGENY_SEED_NO_NS;
+    struct pid *pid = BPF_CORE_READ(me, thread_pid);
+    bpf_task_release(me);
+    if (!pid) return PROGENY_SEED_NO_NS;
+    __u32 lvl = BPF_CORE_READ(pid, level);
+    struct upid up = {};
+    if (lvl > 31 ||
+        bpf_probe_read_kernel(&up, sizeof(up), __builtin_preserve_access_index(&pid->numbers[lvl])))
+      return PROGENY_SEED_NO_NS;
+    target_level = lvl;
+    target_ns = (__u64)up.ns;
+  }
+  if (!target_ns) return PROGENY_SEED_NO_NS;
+
+  struct task_struct *t = bpf_task_from_vpid((__s32)a->vpid);
+  if (!t) return PROGENY_SEED_GONE;
+  int rc = PROGENY_SEED_OK;
+  __u32 tgid = (__u32)BPF_CORE_READ(t, tgid);
+  if (BPF_CORE_READ(t, pid) != (pid_t)tgid || start_ticks(t) != a->start_ticks) {
+    rc = PROGENY_SEED_GONE;
+  } else if (a->as_root) {
+    root_tgid = tgid;
+    root_ticks = a->start_ticks;
+  } else {
+    struct progeny_member m = {.start_ticks = a->start_ticks, .vpid = a->vpid};
+    if (bpf_map_update_elem(&members, &tgid, &m, BPF_ANY)) rc = PROGENY_SEED_MAP_FULL;
+  }
+  bpf_task_release(t);
+  return rc;
+}

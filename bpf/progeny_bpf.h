@@ -1,0 +1,88 @@
+/* The contract between progeny's BPF program (bpf/progeny.bpf.c) and its user side
+ * (bpf/tracker.cc): ring-buffer event layouts, map values, counter slots and the seed
+ * program's argument. Plain C with fixed-width types so both compilers lay it out alike. */
+#ifndef PROGENY_BPF_H
+#define PROGENY_BPF_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define PROGENY_COMM_LEN 16
+#define PROGENY_PATH_LEN 256
+/* Bytes of the NUL-separated argv block copied per exec; a power of two so the verifier
+ * can bound the copy with a mask. */
+#define PROGENY_ARGV_LEN 1024
+
+/* members map: key = the process's host tgid (what the BPF side sees). */
+struct progeny_member {
+  __u64 start_ticks; /* start time in clock ticks since boot, /proc/PID/stat field 22 */
+  __u32 vpid;        /* pid in the tracker's PID namespace, 0 when not visible there */
+  __u32 pad;
+};
+
+/* counters: a per-CPU array, one slot each, summed by user space. */
+enum progeny_counter {
+  PROGENY_CNT_LOST = 0,      /* ring-buffer reserves that failed: events lost */
+  PROGENY_CNT_UNTRACKED = 1, /* members-map inserts that failed: membership holes */
+  PROGENY_CNT_MAX = 2,
+};
+
+enum progeny_event_kind {
+  PROGENY_EV_FORK = 1,
+  PROGENY_EV_EXEC = 2,
+  PROGENY_EV_EXIT = 3,
+};
+
+/* Every event starts with this; pids are as seen from the tracker's PID namespace. */
+struct progeny_event_hdr {
+  __u32 kind;
+  __u32 pid;
+  __u64 start_ticks;
+  __u64 time_ns; /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+};
+
+struct progeny_fork_event {
+  struct progeny_event_hdr hdr; /* the new process */
+  __u32 ppid;                   /* its parent (the creator's parent under CLONE_PARENT) */
+  __u32 tid;                    /* the thread that created it */
+  __u32 pgid;
+  __u32 sid;
+};
+
+struct progeny_exec_event {
+  struct progeny_event_hdr hdr;
+  __u32 ppid;
+  __u32 argv_len;       /* bytes of argv copied (NUL-separated, last one NUL-terminated) */
+  __u8 argv_truncated;  /* the argv block was longer than PROGENY_ARGV_LEN */
+  __u8 pad[7];
+  char comm[PROGENY_COMM_LEN];
+  char path[PROGENY_PATH_LEN];
+  char argv[PROGENY_ARGV_LEN];
+};
+
+struct progeny_exit_event {
+  struct progeny_event_hdr hdr;
+  __s32 status; /* wait(2) encoding, as the parent will see it */
+  __u32 pad;
+};
+
+/* Argument of the `seed` syscall program, run by user space through BPF_PROG_TEST_RUN so the
+ * kernel resolves pids in the caller's own PID namespace. */
+struct progeny_seed_args {
+  __u32 caller_vpid; /* getpid() of the caller: names its PID namespace */
+  __u32 vpid;        /* the process to track, in that namespace */
+  __u64 start_ticks; /* its /proc start time, so a reused pid is refused */
+  __u32 as_root;     /* 1: vpid is the root (owner), 0: an existing descendant */
+  __u32 pad;
+};
+
+/* Return values of `seed`. */
+enum progeny_seed_result {
+  PROGENY_SEED_OK = 0,
+  PROGENY_SEED_GONE = 1,     /* no such process, or its start time differs (pid reused) */
+  PROGENY_SEED_NO_NS = 2,    /* the caller's PID namespace could not be determined */
+  PROGENY_SEED_MAP_FULL = 3, /* the members map refused the insert */
+};
+
+#endif

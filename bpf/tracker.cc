@@ -1,0 +1,230 @@
+#include "bpf/tracker.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+
+#include "bpf/progeny_bpf.h"
+#include "launcher/proc.h"
+#include "progeny.skel.h"
+
+namespace progeny::bpf {
+namespace {
+
+// libbpf reports why a load failed only through its print callback, which is process-wide:
+// keep its last warning while start() runs so the one-line reason can carry it.
+thread_local std::string* g_libbpf_last = nullptr;
+
+int capture_libbpf(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG || g_libbpf_last == nullptr) return 0;
+  char buf[512];
+  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  if (n <= 0) return n;
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  if (!line.empty()) *g_libbpf_last = line;
+  return n;
+}
+
+class LibbpfCapture {
+ public:
+  explicit LibbpfCapture(std::string* last) {
+    g_libbpf_last = last;
+    previous_ = libbpf_set_print(capture_libbpf);
+  }
+  ~LibbpfCapture() {
+    libbpf_set_print(previous_);
+    g_libbpf_last = nullptr;
+  }
+  LibbpfCapture(const LibbpfCapture&) = delete;
+  LibbpfCapture& operator=(const LibbpfCapture&) = delete;
+
+ private:
+  libbpf_print_fn_t previous_;
+};
+
+std::string failure(const char* what, int err, const std::string& libbpf_last) {
+  std::string out = std::string(what) + ": " + std::strerror(err < 0 ? -err : err);
+  if (err == -EPERM || err == EPERM) out += " (needs root, or CAP_BPF and CAP_PERFMON)";
+  if (!libbpf_last.empty()) out += " [libbpf: " + libbpf_last + "]";
+  return out;
+}
+
+// Runs the `seed` program in the caller's context; returns a progeny_seed_result, or -errno.
+int seed(progeny_bpf* skel, pid_t vpid, uint64_t start_ticks, bool as_root) {
+  progeny_seed_args args{};
+  args.caller_vpid = static_cast<__u32>(::getpid());
+  args.vpid = static_cast<__u32>(vpid);
+  args.start_ticks = start_ticks;
+  args.as_root = as_root ? 1 : 0;
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof args);
+  int err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.seed), &run);
+  if (err) return -errno;
+  return static_cast<int>(run.retval);
+}
+
+// The NUL-separated argv block the kernel copied (its last piece cut when truncated).
+std::vector<std::string> split_argv(const char* data, size_t len) {
+  std::vector<std::string> argv;
+  size_t i = 0;
+  while (i < len) {
+    size_t j = i;
+    while (j < len && data[j] != '\0') ++j;
+    argv.emplace_back(data + i, j - i);
+    i = j + 1;
+  }
+  return argv;
+}
+
+std::string bounded(const char* s, size_t cap) { return std::string(s, ::strnlen(s, cap)); }
+
+}  // namespace
+
+std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Options& opts) {
+  std::string libbpf_last;
+  LibbpfCapture capture(&libbpf_last);
+  auto root_stat = read_proc_stat(root);
+  if (!root_stat) {
+    *why = "process " + std::to_string(root) + " not found";
+    return nullptr;
+  }
+  std::unique_ptr<Tracker> t(new Tracker());
+  t->skel_ = progeny_bpf__open();
+  if (!t->skel_) {
+    *why = failure("cannot open the BPF object", errno, libbpf_last);
+    return nullptr;
+  }
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  t->skel_->rodata->tick_ns = ticks > 0 ? 1000000000ULL / static_cast<uint64_t>(ticks) : 0;
+  t->skel_->rodata->kill_on_root_exit = opts.kill_on_root_exit;
+  if (int err = bpf_map__set_max_entries(t->skel_->maps.events, static_cast<__u32>(opts.ring_bytes)))
+    return *why = failure("bad ring buffer size", err, libbpf_last), nullptr;
+  if (int err = bpf_map__set_max_entries(t->skel_->maps.members, opts.max_members))
+    return *why = failure("bad members map size", err, libbpf_last), nullptr;
+  if (int err = progeny_bpf__load(t->skel_))
+    return *why = failure("cannot load the BPF program", err, libbpf_last), nullptr;
+
+  int rc = seed(t->skel_, root, root_stat->start_time, true);
+  if (rc != PROGENY_SEED_OK) {
+    *why = rc < 0 ? failure("cannot run the BPF seed program", rc, libbpf_last)
+           : rc == PROGENY_SEED_GONE ? "process " + std::to_string(root) + " exited"
+                                     : std::string("cannot find the caller's PID namespace");
+    return nullptr;
+  }
+  if (int err = progeny_bpf__attach(t->skel_))
+    return *why = failure("cannot attach the BPF tracepoints", err, libbpf_last), nullptr;
+
+  // Existing descendants: from here on the kernel tracks what every seeded process creates,
+  // and /proc shows what each created before it was seeded, so seeding each process before
+  // listing its children leaves no gap (orphans already reparented elsewhere are out of reach).
+  std::deque<pid_t> queue{root};
+  while (!queue.empty()) {
+    pid_t p = queue.front();
+    queue.pop_front();
+    for (pid_t c : read_children(p)) {
+      auto st = read_proc_stat(c);
+      if (st && seed(t->skel_, c, st->start_time, false) == PROGENY_SEED_OK) queue.push_back(c);
+    }
+  }
+
+  t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), &Tracker::on_event, t.get(),
+                            nullptr);
+  if (!t->rb_) return *why = failure("cannot open the ring buffer", errno, libbpf_last), nullptr;
+  return t;
+}
+
+Tracker::~Tracker() {
+  ring_buffer__free(rb_);
+  progeny_bpf__destroy(skel_);
+}
+
+int Tracker::event_fd() const { return ring_buffer__epoll_fd(rb_); }
+
+void Tracker::consume(const std::function<void(const Record&)>& sink) {
+  sink_ = &sink;
+  ring_buffer__consume(rb_);
+  sink_ = nullptr;
+}
+
+int Tracker::on_event(void* self, void* data, size_t size) {
+  auto* t = static_cast<Tracker*>(self);
+  if (size < sizeof(progeny_event_hdr) || t->sink_ == nullptr) return 0;
+  const auto* h = static_cast<const progeny_event_hdr*>(data);
+  const auto pid = static_cast<pid_t>(h->pid);
+  if (h->kind == PROGENY_EV_FORK && size >= sizeof(progeny_fork_event)) {
+    const auto* e = static_cast<const progeny_fork_event*>(data);
+    Record r("fork", "bpf", pid);
+    r.add("start_time", static_cast<uint64_t>(h->start_ticks))
+        .add("ppid", static_cast<int64_t>(e->ppid))
+        .add("tid", static_cast<int64_t>(e->tid))
+        .add("via", "bpf")
+        .add("pgid", static_cast<int64_t>(e->pgid))
+        .add("sid", static_cast<int64_t>(e->sid));
+    (*t->sink_)(r);
+  } else if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
+    const auto* e = static_cast<const progeny_exec_event*>(data);
+    Record r("exec", "bpf", pid);
+    r.add("start_time", static_cast<uint64_t>(h->start_ticks))
+        .add("path", bounded(e->path, sizeof e->path))
+        .add("argv", split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv)));
+    if (e->argv_truncated) r.add_bool("argv_truncated", true);
+    r.add("ppid", static_cast<int64_t>(e->ppid)).add("comm", bounded(e->comm, sizeof e->comm));
+    (*t->sink_)(r);
+  } else if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
+    const auto* e = static_cast<const progeny_exit_event*>(data);
+    Record r("exit", "bpf", pid);
+    r.add("start_time", static_cast<uint64_t>(h->start_ticks));
+    if (WIFSIGNALED(e->status))
+      r.add("signal", WTERMSIG(e->status));
+    else
+      r.add("code", WEXITSTATUS(e->status));
+    r.add_bool("core", WCOREDUMP(e->status) != 0);
+    (*t->sink_)(r);
+  }
+  return 0;
+}
+
+std::vector<Member> Tracker::members() const {
+  std::vector<Member> out;
+  int fd = bpf_map__fd(skel_->maps.members);
+  __u32 key = 0;
+  __u32 next = 0;
+  __u32* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    progeny_member m{};
+    // A member freed between the two calls is simply gone.
+    if (bpf_map_lookup_elem(fd, &next, &m) == 0 && m.vpid != 0)
+      out.push_back({static_cast<pid_t>(m.vpid), m.start_ticks});
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+void Tracker::begin_stop() {
+  // Sequentially consistent so the flag is visible before the caller's next members() call:
+  // a fork the kernel handles after this either sees the flag or is already in the map.
+  __atomic_store_n(&skel_->bss->stopping, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t Tracker::counter(uint32_t slot) const {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return 0;
+  std::vector<__u64> values(static_cast<size_t>(ncpu));
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &slot, values.data()) != 0) return 0;
+  uint64_t sum = 0;
+  for (__u64 v : values) sum += v;
+  return sum;
+}
+
+uint64_t Tracker::lost() const { return counter(PROGENY_CNT_LOST); }
+uint64_t Tracker::untracked() const { return counter(PROGENY_CNT_UNTRACKED); }
+
+}  // namespace progeny::bpf

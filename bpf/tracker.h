@@ -1,0 +1,73 @@
+// The user side of progeny's in-kernel descendant tracker (bpf/progeny.bpf.c, docs/bpf.md).
+// One Tracker is one session: it owns the loaded BPF object, its maps, links and ring buffer,
+// and releases all of them when destroyed (nothing is pinned).
+#pragma once
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launcher/record.h"
+
+struct progeny_bpf;  // the generated skeleton (build/bpf/progeny.skel.h)
+struct ring_buffer;  // libbpf
+
+namespace progeny::bpf {
+
+struct Member {
+  pid_t pid;            // in the caller's PID namespace
+  uint64_t start_time;  // /proc/PID/stat field 22 (clock ticks), as launcher/proc.h reads it
+};
+
+struct Options {
+  // Ring buffer size in bytes: a power of two, at least one page.
+  size_t ring_bytes = size_t{1} << 20;
+  // Most processes tracked at once (live or zombie). Entries are allocated on demand; only
+  // the hash buckets are sized up front.
+  uint32_t max_members = 65536;
+  // When the root's last thread exits, SIGKILL every member in the kernel. The launcher wants
+  // this (a SIGKILLed launcher takes its whole tree down); `progeny watch` does not.
+  bool kill_on_root_exit = true;
+};
+
+class Tracker {
+ public:
+  // Loads and attaches; tracks everything `root` (a pid in the caller's PID namespace,
+  // normally the caller itself) creates from now on, plus its existing descendants found
+  // through /proc. The root itself is not a member. Returns nullptr with *why set to a
+  // one-line reason when BPF is unavailable or root is gone.
+  static std::unique_ptr<Tracker> start(pid_t root, std::string* why, const Options& opts = {});
+  ~Tracker();
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  // Readable (poll/epoll) when events are waiting; then call consume().
+  int event_fd() const;
+  // Hands every waiting event to sink as a lineage record with "source":"bpf".
+  void consume(const std::function<void(const Record&)>& sink);
+  // The authoritative membership: every tracked process (zombies included) visible in the
+  // caller's PID namespace. Verify (pid, start_time) against /proc before signalling.
+  std::vector<Member> members() const;
+  // From now on anything a member forks is SIGKILLed by the kernel at birth.
+  void begin_stop();
+  // Events dropped because the ring buffer was full.
+  uint64_t lost() const;
+  // Children of members the kernel could not add to the map (map full): they are not
+  // tracked, so the caller must report this; normally 0.
+  uint64_t untracked() const;
+
+ private:
+  Tracker() = default;
+  uint64_t counter(uint32_t slot) const;
+  static int on_event(void* self, void* data, size_t size);
+
+  progeny_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  const std::function<void(const Record&)>* sink_ = nullptr;  // set during consume()
+};
+
+}  // namespace progeny::bpf
