@@ -95,7 +95,7 @@ std::vector<pid_t> read_children(pid_t pid, const char* proc_root) {
   std::string text;
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] == '.') continue;
-    char cpath[160];
+    char cpath[512];
     std::snprintf(cpath, sizeof cpath, "%s/%s/children", path, e->d_name);
     if (!read_small_file(cpath, &text, 1 << 22)) continue;
     for (pid_t c : parse_pid_list(text)) out.push_back(c);

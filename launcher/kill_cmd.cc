@@ -1,0 +1,156 @@
+// `progeny kill`: stop a process progeny did not start, and every descendant it can reach.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "launcher/commands.h"
+#include "launcher/parse.h"
+#include "launcher/proc.h"
+#include "launcher/stop.h"
+#include "launcher/sys.h"
+#include "launcher/tree.h"
+
+namespace progeny {
+namespace {
+
+constexpr char kKillUsage[] =
+    "Usage: progeny kill [-s SIG] [-k DURATION] [-v] PID...\n"
+    "Stops each PID and every descendant it has: SIG (default TERM) and SIGCONT to all,\n"
+    "a grace period (-k, default 5s), then SIGKILL, repeated until none is left.\n"
+    "Every signal goes through a pidfd of a process verified to descend from a named PID.\n"
+    "Best effort without the BPF tracker: a descendant that double-forks during the kill\n"
+    "reparents to init and leaves the tree.\n"
+    "Refuses PID 1, progeny itself and its own ancestors.\n"
+    "Exit status: 0 everything named is gone, 1 something survived, 125 usage error or refusal.\n";
+
+class KillHooks : public StopHooks {
+ public:
+  KillHooks(Tree& tree, bool verbose) : tree_(tree), verbose_(verbose) {}
+  // Not our children: nothing to reap, so wait for any member's pidfd to report its exit.
+  void wait_events(int timeout_ms) override {
+    std::vector<pollfd> fds;
+    for (Member* m : tree_.live()) fds.push_back({m->pidfd.get(), POLLIN, 0});
+    if (fds.empty()) return;
+    ::poll(fds.data(), fds.size(), timeout_ms);
+  }
+  bool escalate_requested() override { return false; }
+  bool tree_gone() override {
+    tree_.scan();
+    return tree_.live().empty();
+  }
+  void on_signal(const Member& m, int sig, const char* reason, int error) override {
+    if (verbose_ || error)
+      std::fprintf(stderr, "progeny kill: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
+                   describe_process(m.pid).c_str(), error ? ": " : "",
+                   error ? std::strerror(error) : "");
+  }
+
+ private:
+  Tree& tree_;
+  bool verbose_;
+};
+
+std::vector<pid_t> own_ancestors() {
+  std::vector<pid_t> out;
+  pid_t p = ::getppid();
+  for (int i = 0; i < 4096 && p > 0; ++i) {
+    out.push_back(p);
+    auto st = read_proc_stat(p);
+    if (!st) break;
+    p = st->ppid;
+  }
+  return out;
+}
+
+}  // namespace
+
+int kill_main(int argc, char** argv) {
+  StopPolicy policy;
+  bool verbose = false;
+  std::vector<pid_t> targets;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto need_value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "progeny kill: option %s needs a value\n", a.c_str());
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kKillUsage, stdout);
+      return 0;
+    } else if (a == "-v" || a == "--verbose") {
+      verbose = true;
+    } else if (a == "-s" || a == "--signal") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      auto sig = parse_signal(v);
+      if (!sig) {
+        std::fprintf(stderr, "progeny kill: invalid signal '%s'\n", v);
+        return kExitProgenyError;
+      }
+      policy.signal = *sig;
+    } else if (a == "-k" || a == "--kill-after") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      auto ms = parse_duration_ms(v);
+      if (!ms) {
+        std::fprintf(stderr, "progeny kill: invalid duration '%s'\n", v);
+        return kExitProgenyError;
+      }
+      policy.grace_ms = *ms;
+    } else if (a == "--") {
+      for (++i; i < argc; ++i) targets.push_back(static_cast<pid_t>(std::atoi(argv[i])));
+    } else {
+      pid_t pid = 0;
+      auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
+      if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0) {
+        std::fprintf(stderr, "progeny kill: '%s' is not a pid or an option\n", a.c_str());
+        return kExitProgenyError;
+      }
+      targets.push_back(pid);
+    }
+  }
+  if (targets.empty()) {
+    std::fprintf(stderr, "progeny kill: no PID given (usage: progeny kill [-s SIG] [-k DURATION] PID...)\n");
+    return kExitProgenyError;
+  }
+  std::vector<pid_t> ancestors = own_ancestors();
+  Tree tree(0);
+  for (pid_t pid : targets) {
+    if (pid <= 1) {
+      std::fprintf(stderr, "progeny kill: refusing to stop PID %d (init)\n", pid);
+      return kExitProgenyError;
+    }
+    if (pid == ::getpid()) {
+      std::fprintf(stderr, "progeny kill: refusing to stop itself (PID %d)\n", pid);
+      return kExitProgenyError;
+    }
+    for (pid_t a : ancestors) {
+      if (a == pid) {
+        std::fprintf(stderr, "progeny kill: refusing to stop PID %d, an ancestor of progeny\n", pid);
+        return kExitProgenyError;
+      }
+    }
+    Fd fd = open_pidfd(pid);
+    auto st = read_proc_stat(pid);
+    if (!fd || !st || !pidfd_alive(fd)) {
+      std::fprintf(stderr, "progeny kill: no such process: %d\n", pid);
+      return kExitProgenyError;
+    }
+    tree.add_root(pid, st->start_time, std::move(fd));
+  }
+  KillHooks hooks(tree, verbose);
+  StopResult r = stop_tree(tree, policy, hooks);
+  for (const auto& s : r.survivors) std::fprintf(stderr, "progeny kill: survived: %s\n", s.c_str());
+  return r.survivors.empty() ? 0 : 1;
+}
+
+}  // namespace progeny

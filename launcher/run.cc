@@ -1,0 +1,280 @@
+// `progeny run`: one path from argv to exit status. Single-threaded: every event (signals,
+// children, timers, lineage records) arrives on one poll loop.
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launcher/commands.h"
+#include "launcher/exit_status.h"
+#include "launcher/parse.h"
+#include "launcher/proc.h"
+#include "launcher/run_options.h"
+#include "launcher/spawn.h"
+#include "launcher/stop.h"
+#include "launcher/sys.h"
+#include "launcher/terminal.h"
+#include "launcher/tree.h"
+
+extern char** environ;
+
+namespace progeny {
+namespace {
+
+// Signals the launcher relays to COMMAND. SIGCHLD is ours; job-control stops are handled
+// apart; SIGPIPE, SIGSEGV & co. are about progeny itself.
+constexpr int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                              SIGWINCH, SIGCONT, SIGALRM, SIGURG,  SIGPWR,  SIGIO,
+                              SIGTSTP, SIGTTIN, SIGTTOU, SIGVTALRM, SIGPROF, SIGXCPU};
+
+class Runner : public StopHooks {
+ public:
+  explicit Runner(RunOptions opts) : opts_(std::move(opts)), self_(::getpid()), tree_(self_) {}
+
+  int run() {
+    if (!setup()) return kExitProgenyError;
+    if (!start_command()) return kExitProgenyError;
+    main_loop();
+    return finish();
+  }
+
+  // --- StopHooks ---
+  void wait_events(int timeout_ms) override { poll_once(timeout_ms); }
+  bool escalate_requested() override { return escalate_; }
+  bool tree_gone() override {
+    for (pid_t c : read_children(self_))
+      if (!tree_.is_excluded(c)) return false;
+    return true;
+  }
+  void on_signal(const Member& m, int sig, const char* reason, int error) override {
+    if (opts_.verbose > 0 || error != 0) {
+      std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
+                   describe_process(m.pid).c_str(), error ? ": " : "",
+                   error ? std::strerror(error) : "");
+    }
+  }
+
+ private:
+  bool setup() {
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+      std::fprintf(stderr, "progeny: cannot become a child subreaper: %s\n", std::strerror(errno));
+      return false;
+    }
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int s : kForwarded) sigaddset(&handled, s);
+    for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) sigaddset(&handled, s);
+    sigaddset(&handled, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &handled, &orig_mask_);
+    // An inherited "ignore SIGCHLD" would make the kernel reap our children for us.
+    struct sigaction old {};
+    ::sigaction(SIGCHLD, nullptr, &old);
+    chld_ignored_ = old.sa_handler == SIG_IGN;
+    if (chld_ignored_) ::signal(SIGCHLD, SIG_DFL);
+    sigfd_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd_) {
+      std::fprintf(stderr, "progeny: signalfd failed: %s\n", std::strerror(errno));
+      return false;
+    }
+    if (opts_.timeout_ms > 0) {
+      timerfd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+      itimerspec its{};
+      its.it_value.tv_sec = opts_.timeout_ms / 1000;
+      its.it_value.tv_nsec = (opts_.timeout_ms % 1000) * 1000000;
+      if (!timerfd_ || ::timerfd_settime(timerfd_.get(), 0, &its, nullptr) != 0) {
+        std::fprintf(stderr, "progeny: cannot arm the timeout: %s\n", std::strerror(errno));
+        return false;
+      }
+    }
+    tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
+    return true;
+  }
+
+  bool start_command() {
+    SpawnRequest req;
+    req.argv = opts_.command;
+    for (char** e = environ; *e; ++e) req.env.emplace_back(*e);
+    req.mask = orig_mask_;
+    req.chld_ignored = chld_ignored_;
+    req.pdeathsig = opts_.pdeathsig;
+    req.tty_fd = tty_->active() ? tty_->fd() : -1;
+    Spawned s = spawn_command(req);
+    if (s.pid < 0) {
+      std::fprintf(stderr, "progeny: cannot start '%s': fork failed: %s\n",
+                   opts_.command[0].c_str(), std::strerror(errno));
+      return false;
+    }
+    if (req.tty_fd >= 0) tty_->give_to(s.pid);
+    cmd_pid_ = s.pid;
+    cmd_pidfd_ = std::move(s.pidfd);
+    if (opts_.verbose > 0)
+      std::fprintf(stderr, "progeny: started %s as pid %d\n", opts_.command[0].c_str(), cmd_pid_);
+    return true;
+  }
+
+  void main_loop() {
+    for (;;) {
+      if (timed_out_ || stop_requested_) return;
+      if (cmd_exited_ && (!opts_.wait_all || tree_gone())) return;
+      poll_once(-1);
+    }
+  }
+
+  void poll_once(int timeout_ms) {
+    std::vector<pollfd> fds;
+    fds.push_back({sigfd_.get(), POLLIN, 0});
+    if (timerfd_) fds.push_back({timerfd_.get(), POLLIN, 0});
+    int n = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (n <= 0) return;
+    if (fds[0].revents & POLLIN) read_signals();
+    if (timerfd_ && (fds[1].revents & POLLIN)) {
+      uint64_t ticks;
+      if (::read(timerfd_.get(), &ticks, sizeof ticks) > 0 && !timed_out_) {
+        timed_out_ = true;
+        if (opts_.verbose > 0)
+          std::fprintf(stderr, "progeny: timeout after %lld ms, stopping the tree\n",
+                       static_cast<long long>(opts_.timeout_ms));
+      }
+    }
+  }
+
+  void read_signals() {
+    signalfd_siginfo si;
+    while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) {
+        reap();
+        continue;
+      }
+      bool ends_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+      if (stopping_ && (sig == SIGINT || sig == SIGTERM)) {
+        escalate_ = true;
+        continue;
+      }
+      if (!cmd_exited_) {
+        forward(sig);
+      } else if (ends_run) {
+        // COMMAND is gone (--wait): the user wants the rest ended.
+        stop_requested_ = true;
+      } else if (opts_.forward_group) {
+        forward(sig);
+      }
+    }
+  }
+
+  void forward(int sig) {
+    unsigned flags = opts_.forward_group ? PIDFD_SIGNAL_PROCESS_GROUP : 0;
+    int rc = sys_pidfd_send_signal(cmd_pidfd_.get(), sig, flags);
+    if (opts_.verbose > 0)
+      std::fprintf(stderr, "progeny: forwarded %s to %s %d%s\n", signal_name(sig).c_str(),
+                   opts_.forward_group ? "process group" : "pid", cmd_pid_,
+                   rc == 0 ? "" : " (failed)");
+  }
+
+  void reap() {
+    for (;;) {
+      int st = 0;
+      pid_t p = ::waitpid(-1, &st, WNOHANG | (tty_->active() ? WUNTRACED : 0));
+      if (p <= 0) return;
+      if (WIFSTOPPED(st)) {
+        if (p == cmd_pid_) suspend_with_command();
+        continue;
+      }
+      tree_.forget(p);
+      if (p == cmd_pid_) {
+        cmd_exited_ = true;
+        cmd_status_ = st;
+        // The terminal is ours again before anything else happens (the stop, reports).
+        tty_->take_back();
+      }
+    }
+  }
+
+  // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on
+  // `fg` it hands the terminal back and continues COMMAND's group.
+  void suspend_with_command() {
+    tty_->save_job_modes();
+    tty_->take_back();
+    ::kill(::getpid(), SIGSTOP);  // our own pid: stops just this process
+    tty_->give_to(cmd_pid_);
+    tty_->restore_job_modes();
+    sys_pidfd_send_signal(cmd_pidfd_.get(), SIGCONT, PIDFD_SIGNAL_PROCESS_GROUP);
+  }
+
+  int finish() {
+    StopResult stop;
+    bool need_stop = timed_out_ || stop_requested_ || !tree_gone();
+    if (need_stop) {
+      stopping_ = true;
+      StopPolicy policy;
+      policy.signal = opts_.stop_signal;
+      policy.grace_ms = opts_.kill_after_ms;
+      if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
+      stop = stop_tree(tree_, policy, *this);
+      // Reap what the stop left (the loop above stops at the last child, this drains).
+      reap();
+    }
+    tty_->take_back();
+    if (!stop.survivors.empty()) {
+      std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
+      for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
+    }
+    bool runaways = cmd_exited_ && !timed_out_ && !stop_requested_ && stop.members > 0;
+    if (runaways && !opts_.quiet)
+      std::fprintf(stderr, "progeny: stopped %zu process(es) that outlived %s\n", stop.members,
+                   opts_.command[0].c_str());
+    if (timed_out_) return kExitTimeout;
+    if (!cmd_exited_) {
+      // Stopped on request while COMMAND lived on: it has been reaped by the stop.
+      return kExitProgenyError;
+    }
+    if (runaways && opts_.fail_on_runaway && WIFEXITED(cmd_status_) && WEXITSTATUS(cmd_status_) == 0)
+      return kExitRunaway;
+    exit_like(cmd_status_);
+  }
+
+  RunOptions opts_;
+  pid_t self_;
+  Tree tree_;
+  Fd sigfd_, timerfd_;
+  std::unique_ptr<Terminal> tty_;
+  sigset_t orig_mask_{};
+  bool chld_ignored_ = false;
+  pid_t cmd_pid_ = -1;
+  Fd cmd_pidfd_;
+  bool cmd_exited_ = false;
+  int cmd_status_ = 0;
+  bool timed_out_ = false;
+  bool stop_requested_ = false;
+  bool stopping_ = false;
+  bool escalate_ = false;
+};
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  RunOptions opts;
+  std::string error;
+  bool help = false;
+  if (!parse_run_options(args, &opts, &error, &help)) {
+    std::fprintf(stderr, "progeny run: %s\n", error.c_str());
+    return kExitProgenyError;
+  }
+  if (help) {
+    std::fputs(kRunUsage, stdout);
+    return 0;
+  }
+  return Runner(std::move(opts)).run();
+}
+
+}  // namespace progeny

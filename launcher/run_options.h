@@ -1,0 +1,39 @@
+// `progeny run` options: parsed here, independent of any process work, so they unit-test.
+#pragma once
+#include <signal.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace progeny {
+
+enum class Tristate { kAuto, kOn, kOff };
+
+struct RunOptions {
+  std::vector<std::string> command;   // COMMAND [ARG...]
+  int64_t timeout_ms = 0;             // 0: none
+  int64_t kill_after_ms = 5000;       // grace between the stop signal and SIGKILL
+  int stop_signal = SIGTERM;
+  int pdeathsig = SIGKILL;            // 0: none
+  bool forward_group = false;         // forward signals to COMMAND's process group
+  bool wait_all = false;              // --wait: run until every descendant has exited
+  int verbose = 0;
+  bool quiet = false;
+  std::string log_path;               // --log FILE: lineage log (JSON Lines)
+  bool preload = true;                // inject libprogeny.so
+  bool reenv = true;                  // restore the shim's variables in scrubbed environments
+  Tristate bpf = Tristate::kAuto;
+  std::string contain = "auto";       // auto|cgroup|pidns|none
+  bool trace = false;                 // print each event on stderr
+  bool fail_on_runaway = false;
+};
+
+// Parses argv after "run". On error returns false with a one-line message in *error.
+// Sets *help when --help was asked for.
+bool parse_run_options(const std::vector<std::string>& args, RunOptions* out, std::string* error,
+                       bool* help);
+
+extern const char kRunUsage[];
+
+}  // namespace progeny

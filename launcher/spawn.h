@@ -1,0 +1,33 @@
+// Starting COMMAND: a new process group, the parent-death signal with the race check, the
+// signal mask and dispositions progeny inherited, and none of progeny's descriptors.
+#pragma once
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "launcher/fd.h"
+
+namespace progeny {
+
+struct SpawnRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // the complete environment, NAME=VALUE
+  sigset_t mask{};               // the signal mask progeny inherited
+  bool chld_ignored = false;     // progeny inherited SIGCHLD ignored (it must not keep that)
+  int pdeathsig = SIGKILL;       // 0: none
+  int tty_fd = -1;               // >= 0: make COMMAND's group the terminal's foreground group
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  Fd pidfd;
+};
+
+// fork+exec. A failed exec is reported by the child on stderr and ends it with 127 (not
+// found) or 126 (not executable), which then becomes progeny's status like any exit.
+// Returns pid -1 (errno set) only when the fork itself fails.
+Spawned spawn_command(const SpawnRequest& req);
+
+}  // namespace progeny

@@ -1,0 +1,135 @@
+#include "launcher/stop.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <cerrno>
+#include <set>
+
+#include "launcher/proc.h"
+#include "launcher/sys.h"
+
+namespace progeny {
+namespace {
+
+int64_t now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Every SIGSTOP progeny sends is matched by a SIGCONT, also when the stop is cut short.
+class FreezeGuard {
+ public:
+  explicit FreezeGuard(Tree& tree) : tree_(tree) {}
+  FreezeGuard(const FreezeGuard&) = delete;
+  FreezeGuard& operator=(const FreezeGuard&) = delete;
+  ~FreezeGuard() { thaw(); }
+  void thaw() {
+    for (Member* m : tree_.live()) {
+      if (!m->frozen) continue;
+      sys_pidfd_send_signal(m->pidfd.get(), SIGCONT);
+      m->frozen = false;
+    }
+  }
+
+ private:
+  Tree& tree_;
+};
+
+class Stopper {
+ public:
+  Stopper(Tree& tree, const StopPolicy& policy, StopHooks& hooks)
+      : tree_(tree), policy_(policy), hooks_(hooks) {}
+
+  StopResult run() {
+    if (policy_.signal != SIGKILL) graceful();
+    if (!hooks_.tree_gone()) kill_rounds();
+    result_.members = signalled_.size();
+    return result_;
+  }
+
+ private:
+  void send(Member& m, int sig, const char* reason) {
+    int rc = sys_pidfd_send_signal(m.pidfd.get(), sig);
+    int err = rc == 0 ? 0 : errno;
+    if (sig != SIGCONT && sig != SIGSTOP) {
+      signalled_.insert(m.pid);
+      hooks_.on_signal(m, sig, reason, err);
+    }
+  }
+
+  // The stop signal followed by SIGCONT, so a stopped process can act on it.
+  void signal_and_continue(Member& m) {
+    send(m, policy_.signal, "stop");
+    send(m, SIGCONT, "stop");
+    m.frozen = false;
+    m.signalled = true;
+  }
+
+  // Freezing first gives a consistent snapshot: a stopped process cannot fork, so the walk
+  // reaches a fixed point and the whole tree gets the signal at once.
+  void graceful() {
+    FreezeGuard guard(tree_);
+    for (int round = 0; round < 64; ++round) {
+      bool more = false;
+      for (Member* m : tree_.live()) {
+        if (m->frozen || m->signalled) continue;
+        send(*m, SIGSTOP, "freeze");
+        m->frozen = true;
+      }
+      more = !tree_.scan().empty();
+      if (!more) break;
+    }
+    for (Member* m : tree_.live())
+      if (!m->signalled) signal_and_continue(*m);
+    guard.thaw();
+    int64_t deadline = now_ms() + policy_.grace_ms;
+    while (!hooks_.tree_gone()) {
+      int64_t left = deadline - now_ms();
+      if (left <= 0 || hooks_.escalate_requested()) break;
+      hooks_.wait_events(static_cast<int>(left < 20 ? left : 20));
+      for (Member* m : tree_.scan()) signal_and_continue(*m);
+      for (Member* m : tree_.live())
+        if (!m->signalled) signal_and_continue(*m);
+    }
+  }
+
+  // A process that got SIGKILL can no longer fork, so repeating walk+kill converges.
+  void kill_rounds() {
+    int64_t deadline = now_ms() + policy_.kill_limit_ms;
+    for (;;) {
+      tree_.scan();
+      for (Member* m : tree_.live()) {
+        if (m->killed) continue;
+        send(*m, SIGKILL, "kill");
+        m->killed = true;
+        result_.killed++;
+      }
+      hooks_.wait_events(5);
+      if (hooks_.tree_gone()) return;
+      if (now_ms() > deadline) break;
+    }
+    // Bounded: what cannot be killed (uninterruptible sleep, no permission) is reported.
+    for (Member* m : tree_.live()) {
+      auto st = read_proc_stat(m->pid);
+      std::string what = describe_process(m->pid);
+      if (st) what += std::string(" [state ") + st->state + "]";
+      result_.survivors.push_back(what);
+    }
+  }
+
+  Tree& tree_;
+  const StopPolicy& policy_;
+  StopHooks& hooks_;
+  std::set<pid_t> signalled_;
+  StopResult result_;
+};
+
+}  // namespace
+
+StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks) {
+  return Stopper(tree, policy, hooks).run();
+}
+
+}  // namespace progeny

@@ -1,0 +1,39 @@
+// The stop sequence: freeze, signal, grace, SIGKILL, repeated until no member remains.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "launcher/tree.h"
+
+namespace progeny {
+
+struct StopPolicy {
+  int signal = 15;                 // first signal (SIGTERM)
+  int64_t grace_ms = 5000;         // before SIGKILL
+  int64_t kill_limit_ms = 3000;    // how long SIGKILL rounds go on before reporting survivors
+};
+
+// What the caller's event loop provides while the stop runs.
+class StopHooks {
+ public:
+  virtual ~StopHooks() = default;
+  // Waits up to timeout_ms for events (children to reap, signals, log records) and handles them.
+  virtual void wait_events(int timeout_ms) = 0;
+  // A second INT/TERM arrived: skip the rest of the grace period.
+  virtual bool escalate_requested() = 0;
+  // Nothing of the tree is left (run mode: no child left to reap; kill mode: no live member).
+  virtual bool tree_gone() = 0;
+  // Called for every signal sent (after it was sent), for logs and -v.
+  virtual void on_signal(const Member& m, int sig, const char* reason, int error) = 0;
+};
+
+struct StopResult {
+  size_t members = 0;                  // distinct processes signalled
+  size_t killed = 0;                   // of those, how many got SIGKILL
+  std::vector<std::string> survivors;  // "pid (comm) args" still alive at the end
+};
+
+StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks);
+
+}  // namespace progeny

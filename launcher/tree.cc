@@ -1,0 +1,133 @@
+#include "launcher/tree.h"
+
+#include <poll.h>
+
+#include <deque>
+
+#include "launcher/proc.h"
+#include "launcher/sys.h"
+
+namespace progeny {
+
+bool pidfd_alive(const Fd& pidfd) {
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+void Tree::add_root(pid_t pid, uint64_t start_time, Fd pidfd) {
+  Member m;
+  m.pid = pid;
+  m.start_time = start_time;
+  m.pidfd = std::move(pidfd);
+  members_[pid] = std::move(m);
+  roots_.push_back(pid);
+}
+
+Member* Tree::find(pid_t pid) {
+  auto it = members_.find(pid);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+Member* Tree::verify_child(pid_t pid, pid_t parent, const Fd* parent_pidfd) {
+  Fd fd = open_pidfd(pid);
+  if (!fd) return nullptr;
+  auto st = read_proc_stat(pid);
+  if (!st || st->ppid != parent) return nullptr;
+  // The stat we read belongs to a child of `parent` only if `parent` is still the process
+  // we verified (a live pidfd pins its pid against reuse). The launcher itself needs no check.
+  if (parent_pidfd && !pidfd_alive(*parent_pidfd)) return nullptr;
+  // And the pidfd must name the process we read: if it is still alive, the pid was not
+  // reused. An exited one has nothing left to signal.
+  if (!pidfd_alive(fd)) return nullptr;
+  Member m;
+  m.pid = pid;
+  m.start_time = st->start_time;
+  m.pidfd = std::move(fd);
+  m.parent = parent;
+  auto [it, inserted] = members_.insert_or_assign(pid, std::move(m));
+  (void)inserted;
+  return &it->second;
+}
+
+std::vector<Member*> Tree::scan() {
+  std::vector<Member*> found;
+  std::deque<pid_t> queue;
+  if (self_ != 0) queue.push_back(self_);
+  for (pid_t r : roots_) queue.push_back(r);
+  std::set<pid_t> seen;
+  while (!queue.empty()) {
+    pid_t parent = queue.front();
+    queue.pop_front();
+    if (!seen.insert(parent).second) continue;
+    const Fd* parent_fd = nullptr;
+    if (parent != self_) {
+      Member* pm = find(parent);
+      if (!pm || !pidfd_alive(pm->pidfd)) continue;  // an exited process has no children
+      parent_fd = &pm->pidfd;
+    }
+    for (pid_t child : read_children(parent)) {
+      if (excluded_.count(child)) continue;
+      Member* m = find(child);
+      if (m && pidfd_alive(m->pidfd)) {
+        queue.push_back(child);
+        continue;
+      }
+      if (m) continue;  // exited, not reaped yet: nothing to signal
+      if (Member* nm = verify_child(child, parent, parent_fd)) {
+        found.push_back(nm);
+        queue.push_back(child);
+      }
+    }
+  }
+  // Pointers stay valid: unordered_map never moves its nodes.
+  return found;
+}
+
+bool Tree::adopt(pid_t pid, uint64_t start_time) {
+  if (excluded_.count(pid) || pid == self_) return false;
+  if (Member* m = find(pid)) {
+    if (m->start_time == start_time) return true;
+  }
+  Fd fd = open_pidfd(pid);
+  if (!fd) return false;
+  auto st = read_proc_stat(pid);
+  if (!st || st->start_time != start_time || !pidfd_alive(fd)) return false;
+  // Descends from a root? Walk the ppid chain (bounded: pid chains cannot loop, but be safe).
+  pid_t p = st->ppid;
+  bool descends = false;
+  for (int depth = 0; depth < 4096 && p > 1; ++depth) {
+    if (p == self_ || find(p)) {
+      descends = true;
+      break;
+    }
+    auto pst = read_proc_stat(p);
+    if (!pst) break;
+    p = pst->ppid;
+  }
+  if (!descends) return false;
+  Member m;
+  m.pid = pid;
+  m.start_time = start_time;
+  m.pidfd = std::move(fd);
+  m.parent = st->ppid;
+  members_.insert_or_assign(pid, std::move(m));
+  return true;
+}
+
+void Tree::forget_exited() {
+  for (auto it = members_.begin(); it != members_.end();) {
+    bool root = false;
+    for (pid_t r : roots_) root |= r == it->first;
+    if (!root && !pidfd_alive(it->second.pidfd)) it = members_.erase(it);
+    else ++it;
+  }
+}
+
+std::vector<Member*> Tree::live() {
+  std::vector<Member*> out;
+  for (auto& [pid, m] : members_)
+    if (pidfd_alive(m.pidfd)) out.push_back(&m);
+  return out;
+}
+
+}  // namespace progeny

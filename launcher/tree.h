@@ -1,0 +1,64 @@
+// Membership: the processes progeny may signal. Every member is held by a pidfd opened
+// after verifying it descends from a root (the launcher itself, a child subreaper, or the
+// targets of `progeny kill`), so a signal can never land on a reused pid.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "launcher/fd.h"
+
+namespace progeny {
+
+struct Member {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  Fd pidfd;
+  pid_t parent = 0;        // parent when found
+  bool frozen = false;     // progeny sent SIGSTOP and owes a SIGCONT
+  bool signalled = false;  // got the stop signal
+  bool killed = false;     // got SIGKILL
+};
+
+class Tree {
+ public:
+  // `self`: in run mode the launcher's pid (its children are the first members); 0 in kill mode.
+  explicit Tree(pid_t self) : self_(self) {}
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
+
+  // Never a member (e.g. the cgroup watchdog, a child of the launcher that is not COMMAND's).
+  void exclude(pid_t pid) { excluded_.insert(pid); }
+  // `progeny kill`: a process the user named, already verified and held by pidfd.
+  void add_root(pid_t pid, uint64_t start_time, Fd pidfd);
+  // Adds a member known to another mechanism (shim, tracker) if (pid, start_time) still
+  // names a live process descending from a root. Returns true if it is (now) a member.
+  bool adopt(pid_t pid, uint64_t start_time);
+  // Walks /proc children links from the roots through every live member. Returns the
+  // members found by this walk that were not known before.
+  std::vector<Member*> scan();
+  // Drops a member (after reaping it).
+  void forget(pid_t pid) { members_.erase(pid); }
+  // Drops members whose pidfd reports an exit.
+  void forget_exited();
+  Member* find(pid_t pid);
+  std::vector<Member*> live();
+  bool is_excluded(pid_t pid) const { return excluded_.count(pid) != 0; }
+  pid_t self() const { return self_; }
+
+ private:
+  // Opens and verifies `pid` as a child of the live member (or root) `parent`.
+  Member* verify_child(pid_t pid, pid_t parent, const Fd* parent_pidfd);
+  pid_t self_;
+  std::vector<pid_t> roots_;
+  std::unordered_map<pid_t, Member> members_;
+  std::set<pid_t> excluded_;
+};
+
+// True while the process behind pidfd has not exited (a zombie counts as exited).
+bool pidfd_alive(const Fd& pidfd);
+
+}  // namespace progeny
