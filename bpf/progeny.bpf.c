@@ -133,7 +133,7 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
     return 0;
   }
   fill_hdr(&e->hdr, PROGENY_EV_FORK, m.vpid, m.start_ticks);
-  e->ppid = vtgid(BPF_CORE_READ(child, real_parent));
+  e->ppid = vtgid(creator);
   e->tid = vnr(creator->thread_pid);
   e->pgid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_PGID]));
   e->sid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_SID]));

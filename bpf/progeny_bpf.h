@@ -44,7 +44,7 @@ struct progeny_event_hdr {
 
 struct progeny_fork_event {
   struct progeny_event_hdr hdr; /* the new process */
-  __u32 ppid;                   /* its parent (the creator's parent under CLONE_PARENT) */
+  __u32 ppid;                   /* the creating process (not the parent under CLONE_PARENT) */
   __u32 tid;                    /* the thread that created it */
   __u32 pgid;
   __u32 sid;

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <deque>
 
 #include "bpf/progeny_bpf.h"
@@ -153,9 +154,8 @@ void Tracker::consume(const std::function<void(const Record&)>& sink) {
   sink_ = nullptr;
 }
 
-int Tracker::on_event(void* self, void* data, size_t size) {
-  auto* t = static_cast<Tracker*>(self);
-  if (size < sizeof(progeny_event_hdr) || t->sink_ == nullptr) return 0;
+std::optional<Record> event_to_record(const void* data, size_t size) {
+  if (size < sizeof(progeny_event_hdr)) return std::nullopt;
   const auto* h = static_cast<const progeny_event_hdr*>(data);
   const auto pid = static_cast<pid_t>(h->pid);
   if (h->kind == PROGENY_EV_FORK && size >= sizeof(progeny_fork_event)) {
@@ -167,8 +167,9 @@ int Tracker::on_event(void* self, void* data, size_t size) {
         .add("via", "bpf")
         .add("pgid", static_cast<int64_t>(e->pgid))
         .add("sid", static_cast<int64_t>(e->sid));
-    (*t->sink_)(r);
-  } else if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
+    return r;
+  }
+  if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
     const auto* e = static_cast<const progeny_exec_event*>(data);
     Record r("exec", "bpf", pid);
     r.add("start_time", static_cast<uint64_t>(h->start_ticks))
@@ -176,8 +177,9 @@ int Tracker::on_event(void* self, void* data, size_t size) {
         .add("argv", split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv)));
     if (e->argv_truncated) r.add_bool("argv_truncated", true);
     r.add("ppid", static_cast<int64_t>(e->ppid)).add("comm", bounded(e->comm, sizeof e->comm));
-    (*t->sink_)(r);
-  } else if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
+    return r;
+  }
+  if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
     Record r("exit", "bpf", pid);
     r.add("start_time", static_cast<uint64_t>(h->start_ticks));
@@ -186,8 +188,15 @@ int Tracker::on_event(void* self, void* data, size_t size) {
     else
       r.add("code", WEXITSTATUS(e->status));
     r.add_bool("core", WCOREDUMP(e->status) != 0);
-    (*t->sink_)(r);
+    return r;
   }
+  return std::nullopt;
+}
+
+int Tracker::on_event(void* self, void* data, size_t size) {
+  auto* t = static_cast<Tracker*>(self);
+  if (t->sink_ == nullptr) return 0;
+  if (auto r = event_to_record(data, size)) (*t->sink_)(*r);
   return 0;
 }
 

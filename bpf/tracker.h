@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct Options {
   // this (a SIGKILLed launcher takes its whole tree down); `progeny watch` does not.
   bool kill_on_root_exit = true;
 };
+
+// Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a
+// malformed or unknown event.
+std::optional<Record> event_to_record(const void* data, size_t size);
 
 class Tracker {
  public:
