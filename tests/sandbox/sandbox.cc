@@ -274,4 +274,60 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+Started start_command(const std::vector<std::string>& argv,
+                      const std::vector<std::string>& extra_env) {
+  Started s;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return s;
+  s.pid = ::fork();
+  if (s.pid == 0) {
+    ::dup2(p[1], 1);
+    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  s.out_fd = p[0];
+  return s;
+}
+
+bool wait_for_line(int fd, const std::string& line, int timeout_ms, std::string* seen) {
+  std::string buf;
+  for (int waited = 0; waited <= timeout_ms;) {
+    size_t pos = 0, nl;
+    while ((nl = buf.find('\n', pos)) != std::string::npos) {
+      if (buf.compare(pos, nl - pos, line) == 0) {
+        if (seen) *seen += buf;
+        return true;
+      }
+      pos = nl + 1;
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 50) > 0) {
+      char chunk[1024];
+      ssize_t n = ::read(fd, chunk, sizeof chunk);
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<size_t>(n));
+    } else {
+      waited += 50;
+    }
+  }
+  if (seen) *seen += buf;
+  return false;
+}
+
+int wait_status(pid_t pid, int timeout_ms) {
+  for (int waited = 0;; waited += 5) {
+    int st = 0;
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) return st;
+    if (r < 0 && errno != EINTR) return -1;
+    if (waited >= timeout_ms) return -1;
+    ::usleep(5000);
+  }
+}
+
 }  // namespace progeny::test

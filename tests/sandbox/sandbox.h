@@ -62,4 +62,17 @@ int run_command(const std::vector<std::string>& argv, const std::string& out_pat
                 const std::vector<std::string>& extra_env = {});
 std::string read_file(const std::string& path);
 
+// A command started in the background, its stdout on a pipe (stderr inherited).
+struct Started {
+  pid_t pid = -1;
+  int out_fd = -1;  // read end of the child's stdout
+};
+Started start_command(const std::vector<std::string>& argv,
+                      const std::vector<std::string>& extra_env = {});
+// Reads fd until a line equal to `line` arrives (true) or timeout_ms/EOF (false). Everything
+// read is appended to *seen when given.
+bool wait_for_line(int fd, const std::string& line, int timeout_ms, std::string* seen = nullptr);
+// waitpid with a bound: the wait status, or -1 if pid has not ended within timeout_ms.
+int wait_status(pid_t pid, int timeout_ms);
+
 }  // namespace progeny::test

@@ -1,0 +1,333 @@
+// `progeny run` and `progeny kill` on the fixture trees, each in its own sandbox: zero
+// survivors, the right exit status, and no zombie left behind.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/sandbox/sandbox.h"
+
+namespace {
+
+using progeny::test::build_path;
+using progeny::test::fixture;
+using progeny::test::run_command;
+using progeny::test::run_in_sandbox;
+using progeny::test::SandboxOptions;
+using progeny::test::Scenario;
+
+std::string progeny_bin() { return build_path("bin/progeny"); }
+
+std::string status_text(int st) {
+  if (st == -1) return "still running";
+  if (WIFEXITED(st)) return "exit " + std::to_string(WEXITSTATUS(st));
+  if (WIFSIGNALED(st)) return "signal " + std::to_string(WTERMSIG(st));
+  return "status " + std::to_string(st);
+}
+
+bool exited_with(int st, int code) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == code; }
+
+// Nothing but the scenario and the sandbox's init may exist once progeny has returned.
+void expect_nothing_left(Scenario& s) {
+  auto left = s.others();
+  std::string what;
+  for (const auto& l : left) what += "\n  " + l;
+  s.expect(left.empty(), std::to_string(left.size()) + " process(es) left behind:" + what);
+}
+
+// Runs `progeny run ARGS...` as root and as an unprivileged user.
+class RunScenario : public ::testing::TestWithParam<uid_t> {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
+  }
+  SandboxOptions opts(int pids_max = 4096) {
+    SandboxOptions o;
+    o.pids_max = pids_max;
+    o.uid = o.gid = GetParam();
+    return o;
+  }
+  // progeny run -k 300ms ARGS: expects COMMAND's exit code and nothing left.
+  void expect_clean_run(const std::vector<std::string>& args, int code, int pids_max = 4096) {
+    auto r = run_in_sandbox(
+        [&](Scenario& s) {
+          std::vector<std::string> argv = {progeny_bin(), "run", "-q", "-k", "300ms", "--"};
+          argv.insert(argv.end(), args.begin(), args.end());
+          int st = run_command(argv, "/dev/null");
+          s.expect(exited_with(st, code), "progeny ended with " + status_text(st) +
+                                              ", expected exit " + std::to_string(code));
+          expect_nothing_left(s);
+          return 0;
+        },
+        opts(pids_max));
+    EXPECT_TRUE(r.ok()) << r.describe();
+  }
+};
+
+TEST_P(RunScenario, DoubleForkDaemons) { expect_clean_run({fixture("double_fork"), "5", "exit"}, 0); }
+TEST_P(RunScenario, SetsidEscapees) { expect_clean_run({fixture("escapee"), "setsid", "4"}, 0); }
+TEST_P(RunScenario, SetpgidEscapees) { expect_clean_run({fixture("escapee"), "setpgid", "4"}, 0); }
+TEST_P(RunScenario, TermIgnoringChildren) { expect_clean_run({fixture("term_ignorer"), "3"}, 0); }
+TEST_P(RunScenario, StoppedSubtree) { expect_clean_run({fixture("stopped_subtree"), "4"}, 0); }
+TEST_P(RunScenario, ZombieMaker) { expect_clean_run({fixture("zombie_maker"), "10"}, 0); }
+TEST_P(RunScenario, Chain200Deep) { expect_clean_run({fixture("chain"), "200"}, 0); }
+TEST_P(RunScenario, BoundedForkBomb) {
+  expect_clean_run({fixture("fork_bomb"), "10", "3", "10"}, 0, 3000);
+}
+TEST_P(RunScenario, ForksWhileBeingStopped) {
+  expect_clean_run({fixture("fork_during_stop"), "5"}, 0);
+}
+TEST_P(RunScenario, ExitCodeOfCommandIsKept) {
+  expect_clean_run({"/bin/sh", "-c", "(setsid sleep 60 &); exit 42"}, 42);
+}
+
+TEST_P(RunScenario, TimeoutStopsEverythingWith124) {
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        int st = run_command({progeny_bin(), "run", "-k", "200ms", "-t", "300ms", "--",
+                              fixture("fork_during_stop"), "4", "stay"},
+                             "/dev/null");
+        s.expect(exited_with(st, 124), "timeout gave " + status_text(st));
+        expect_nothing_left(s);
+        return 0;
+      },
+      opts());
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_P(RunScenario, NestedRunsStopTheirOwnAndTheOuterStopsAll) {
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        // The inner run ends normally and stops its daemons itself.
+        int st = run_command({progeny_bin(), "run", "-q", "--", progeny_bin(), "run", "-q", "--",
+                              fixture("double_fork"), "3", "exit"},
+                             "/dev/null");
+        s.expect(exited_with(st, 0), "nested run gave " + status_text(st));
+        expect_nothing_left(s);
+        // The outer run times out while the inner one still runs: the outer stops it all.
+        st = run_command({progeny_bin(), "run", "-q", "-k", "200ms", "-t", "500ms", "--",
+                          progeny_bin(), "run", "-q", "-k", "10s", "--", fixture("term_ignorer"),
+                          "3", "stay"},
+                         "/dev/null");
+        s.expect(exited_with(st, 124), "outer timeout gave " + status_text(st));
+        expect_nothing_left(s);
+        return 0;
+      },
+      opts());
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_P(RunScenario, WaitKeepsRunningUntilTheDaemonExits) {
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        std::string out = "/tmp/progeny-wait." + std::to_string(::getpid());
+        // COMMAND exits at once; its daemon writes a file after 300 ms, then exits.
+        int st = run_command({progeny_bin(), "run", "--wait", "--", "/bin/sh", "-c",
+                              "(setsid sh -c 'sleep 0.3; echo done > " + out + "' &); exit 5"},
+                             "/dev/null");
+        s.expect(exited_with(st, 5), "--wait gave " + status_text(st));
+        s.expect(progeny::test::read_file(out) == "done\n", "the daemon did not finish its work");
+        ::unlink(out.c_str());
+        expect_nothing_left(s);
+        // Bounded by --timeout.
+        st = run_command({progeny_bin(), "run", "--wait", "-t", "300ms", "--", fixture("double_fork"),
+                          "2", "exit"},
+                         "/dev/null");
+        s.expect(exited_with(st, 124), "--wait --timeout gave " + status_text(st));
+        expect_nothing_left(s);
+        return 0;
+      },
+      opts());
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_P(RunScenario, ExecFailuresMapTo127And126) {
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        int st = run_command({progeny_bin(), "run", "--", "/nonexistent/command"}, "/dev/null");
+        s.expect(exited_with(st, 127), "missing command gave " + status_text(st));
+        std::string plain = "/tmp/progeny-plain." + std::to_string(::getpid());
+        progeny::test::run_command({"/bin/sh", "-c", "echo data > " + plain});
+        st = run_command({progeny_bin(), "run", "--", plain}, "/dev/null");
+        ::unlink(plain.c_str());
+        s.expect(exited_with(st, 126), "non-executable gave " + status_text(st));
+        st = run_command({progeny_bin(), "run", "--timeout", "soon", "--", "/bin/true"}, "/dev/null");
+        s.expect(exited_with(st, 125), "bad duration gave " + status_text(st));
+        return 0;
+      },
+      opts());
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(AsRootAndNobody, RunScenario, ::testing::Values(0u, 65534u),
+                         [](const auto& info) { return info.param == 0 ? "root" : "nobody"; });
+
+class RunBehaviour : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
+  }
+};
+
+TEST_F(RunBehaviour, DiesOfTheSameSignalAsCommand) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    int st = run_command({progeny_bin(), "run", "--", "/bin/sh", "-c", "kill -SEGV $$"}, "/dev/null");
+    s.expect(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && !WCOREDUMP(st),
+             "expected death by SIGSEGV without core, got " + status_text(st));
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, ForwardsSignalsToCommand) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command(
+        {progeny_bin(), "run", "--", "/bin/sh", "-c",
+         "trap 'echo USR1' USR1; trap 'echo TERM; exit 9' TERM; echo READY; "
+         "while :; do sleep 0.02; done"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    ::kill(c.pid, SIGUSR1);  // c.pid is progeny, our own child
+    s.expect(progeny::test::wait_for_line(c.out_fd, "USR1", 5000, &seen), "USR1 not forwarded: " + seen);
+    ::kill(c.pid, SIGTERM);
+    s.expect(progeny::test::wait_for_line(c.out_fd, "TERM", 5000, &seen), "TERM not forwarded: " + seen);
+    int st = progeny::test::wait_status(c.pid, 10000);
+    s.expect(exited_with(st, 9), "progeny gave " + status_text(st));
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, ForwardGroupReachesTheWholeGroup) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    // The background child stays in COMMAND's group and reports the USR1 it gets.
+    auto c = progeny::test::start_command(
+        {progeny_bin(), "run", "--forward", "group", "--", "/bin/sh", "-c",
+         "sh -c 'trap \"echo CHILD-USR1; exit 0\" USR1; echo READY; while :; do sleep 0.02; done' & "
+         "trap '' USR1; wait"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    ::kill(c.pid, SIGUSR1);
+    s.expect(progeny::test::wait_for_line(c.out_fd, "CHILD-USR1", 5000, &seen),
+             "the group member did not get USR1: " + seen);
+    int st = progeny::test::wait_status(c.pid, 10000);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, SecondTermDuringTheStopEscalatesToKill) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    // COMMAND exits; its TERM-ignoring children would take the whole 60 s grace.
+    auto c = progeny::test::start_command(
+        {progeny_bin(), "run", "-q", "-k", "60s", "--", fixture("term_ignorer"), "3", "exit"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    int st = progeny::test::wait_status(c.pid, 300);
+    s.expect(st == -1, "progeny ended before the grace period: " + status_text(st));
+    ::kill(c.pid, SIGTERM);
+    st = progeny::test::wait_status(c.pid, 20000);
+    s.expect(exited_with(st, 0), "after escalation progeny gave " + status_text(st));
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, KilledLauncherTakesCommandDownUnlessPdeathsigNone) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    for (bool with_pdeathsig : {true, false}) {
+      std::vector<std::string> argv = {progeny_bin(), "run"};
+      if (!with_pdeathsig) argv.insert(argv.end(), {"--pdeathsig", "none"});
+      argv.insert(argv.end(), {"--", "/bin/sh", "-c", "echo READY; exec sleep 60"});
+      auto c = progeny::test::start_command(argv);
+      std::string seen;
+      s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+      ::kill(c.pid, SIGKILL);
+      progeny::test::wait_status(c.pid, 5000);
+      // COMMAND (sleep) was reparented to the sandbox init, which reaps it when it dies.
+      bool gone = false;
+      for (int i = 0; i < 200 && !gone; ++i) {
+        gone = s.others().empty();
+        if (!gone) ::usleep(5000);
+      }
+      s.expect(gone == with_pdeathsig, with_pdeathsig ? "COMMAND outlived a SIGKILLed launcher"
+                                                      : "--pdeathsig none still killed COMMAND");
+    }
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, CommandInheritsMaskAndIgnoredSignalsButNoDescriptors) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    ::signal(SIGHUP, SIG_IGN);  // as nohup does
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    ::sigprocmask(SIG_BLOCK, &usr2, nullptr);
+    std::string want = "/tmp/progeny-want." + std::to_string(::getpid());
+    std::string got = "/tmp/progeny-got." + std::to_string(::getpid());
+    const std::string probe = "grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | wc -l";
+    run_command({"/bin/sh", "-c", probe}, want);
+    run_command({progeny_bin(), "run", "--", "/bin/sh", "-c", probe}, got);
+    s.expect(progeny::test::read_file(want) == progeny::test::read_file(got),
+             "COMMAND's view differs:\nwithout progeny:\n" + progeny::test::read_file(want) +
+                 "with progeny:\n" + progeny::test::read_file(got));
+    ::unlink(want.c_str());
+    ::unlink(got.c_str());
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, OptionParsingStopsAtTheFirstNonOption) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string out = "/tmp/progeny-opts." + std::to_string(::getpid());
+    int st = run_command({progeny_bin(), "run", "/bin/echo", "-v", "--timeout", "x"}, out);
+    s.expect(exited_with(st, 0), "gave " + status_text(st));
+    s.expect(progeny::test::read_file(out) == "-v --timeout x\n",
+             "COMMAND got: " + progeny::test::read_file(out));
+    ::unlink(out.c_str());
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(RunBehaviour, KillStopsAForeignTreeAndRefusesAncestors) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command({fixture("double_fork"), "3", "stay"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    // The daemons were reparented to the sandbox init: out of reach without the tracker, as
+    // documented. The top process and anything still below it must go.
+    auto below = progeny::test::start_command({fixture("escapee"), "setsid", "3", "stay"});
+    s.expect(progeny::test::wait_for_line(below.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    int st = run_command({progeny_bin(), "kill", "-k", "300ms", std::to_string(below.pid)}, "/dev/null");
+    s.expect(exited_with(st, 0), "progeny kill gave " + status_text(st));
+    progeny::test::wait_status(below.pid, 5000);
+    st = run_command({progeny_bin(), "kill", "1"}, "/dev/null");
+    s.expect(exited_with(st, 125), "kill 1 gave " + status_text(st));
+    st = run_command({progeny_bin(), "kill", std::to_string(::getpid())}, "/dev/null");
+    s.expect(exited_with(st, 125), "kill of an ancestor gave " + status_text(st));
+    st = run_command({progeny_bin(), "kill", std::to_string(c.pid)}, "/dev/null");
+    s.expect(exited_with(st, 0), "progeny kill gave " + status_text(st));
+    progeny::test::wait_status(c.pid, 5000);
+    // Only the three reparented daemons may remain.
+    s.expect(s.others().size() == 3, std::to_string(s.others().size()) + " left, expected 3");
+    return 0;
+  });
+  ASSERT_TRUE(r.ran) << r.describe();
+  EXPECT_TRUE(r.failures.empty()) << r.describe();
+}
+
+}  // namespace
