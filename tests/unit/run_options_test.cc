@@ -1,0 +1,77 @@
+#include "launcher/run_options.h"
+
+#include <gtest/gtest.h>
+
+namespace progeny {
+namespace {
+
+struct Parsed {
+  bool ok;
+  RunOptions opts;
+  std::string error;
+  bool help;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  Parsed p{};
+  p.ok = parse_run_options(args, &p.opts, &p.error, &p.help);
+  return p;
+}
+
+TEST(RunOptions, StopsAtFirstNonOption) {
+  auto p = parse({"-v", "ls", "-l", "--timeout", "x"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.verbose, 1);
+  EXPECT_EQ(p.opts.command, (std::vector<std::string>{"ls", "-l", "--timeout", "x"}));
+}
+
+TEST(RunOptions, DoubleDashEndsOptions) {
+  auto p = parse({"--", "-v"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.verbose, 0);
+  EXPECT_EQ(p.opts.command, std::vector<std::string>{"-v"});
+}
+
+TEST(RunOptions, ValuesSeparateOrWithEquals) {
+  auto p = parse({"--timeout=1.5s", "-k", "200ms", "--signal", "INT", "--pdeathsig=none",
+                  "--forward", "group", "-w", "--log", "out.jsonl", "true"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.timeout_ms, 1500);
+  EXPECT_EQ(p.opts.kill_after_ms, 200);
+  EXPECT_EQ(p.opts.stop_signal, SIGINT);
+  EXPECT_EQ(p.opts.pdeathsig, 0);
+  EXPECT_TRUE(p.opts.forward_group);
+  EXPECT_TRUE(p.opts.wait_all);
+  EXPECT_EQ(p.opts.log_path, "out.jsonl");
+}
+
+TEST(RunOptions, Defaults) {
+  auto p = parse({"true"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.opts.timeout_ms, 0);
+  EXPECT_EQ(p.opts.kill_after_ms, 5000);
+  EXPECT_EQ(p.opts.stop_signal, SIGTERM);
+  EXPECT_EQ(p.opts.pdeathsig, SIGKILL);
+  EXPECT_FALSE(p.opts.forward_group);
+  EXPECT_TRUE(p.opts.preload);
+}
+
+TEST(RunOptions, ErrorsNameTheProblem) {
+  EXPECT_NE(parse({}).error.find("no COMMAND"), std::string::npos);
+  EXPECT_NE(parse({"-v"}).error.find("no COMMAND"), std::string::npos);
+  EXPECT_NE(parse({"--timeout"}).error.find("needs a value"), std::string::npos);
+  EXPECT_NE(parse({"--timeout", "soon", "x"}).error.find("'soon'"), std::string::npos);
+  EXPECT_NE(parse({"--signal", "FOO", "x"}).error.find("'FOO'"), std::string::npos);
+  EXPECT_NE(parse({"--forward", "all", "x"}).error.find("'all'"), std::string::npos);
+  EXPECT_NE(parse({"--bogus", "x"}).error.find("'--bogus'"), std::string::npos);
+  EXPECT_FALSE(parse({"--bpf", "maybe", "x"}).ok);
+}
+
+TEST(RunOptions, Help) {
+  auto p = parse({"--help"});
+  EXPECT_TRUE(p.ok);
+  EXPECT_TRUE(p.help);
+}
+
+}  // namespace
+}  // namespace progeny
