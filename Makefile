@@ -79,9 +79,10 @@ $(IT): $(IT_OBJ) $(B)/libprogeny_core.a
 $(B)/tests/fixtures/%: tests/fixtures/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
-$(B)/bench/%: bench/%.cc $(B)/libprogeny_core.a
+# Benchmarks that start process trees run in the test sandbox, so they link it.
+$(B)/bench/%: bench/%.cc $(B)/obj/tests/sandbox/sandbox.o $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $< $(B)/libprogeny_core.a -o $@ $(LDLIBS_LAUNCHER)
+	$(CXX) $(CXXFLAGS) $< $(B)/obj/tests/sandbox/sandbox.o $(B)/libprogeny_core.a -o $@ $(LDLIBS_LAUNCHER)
 
 # --- shim ---
 $(B)/shimobj/%.o: %.cc

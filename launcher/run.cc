@@ -56,7 +56,7 @@ class Runner : public StopHooks {
     return true;
   }
   void on_signal(const Member& m, int sig, const char* reason, int error) override {
-    if (opts_.verbose > 0 || error != 0) {
+    if (opts_.verbose > 1 || error != 0) {
       std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
                    describe_process(m.pid).c_str(), error ? ": " : "",
                    error ? std::strerror(error) : "");
@@ -220,6 +220,13 @@ class Runner : public StopHooks {
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
       stop = stop_tree(tree_, policy, *this);
+      if (opts_.verbose > 0)
+        std::fprintf(stderr,
+                     "progeny: stop done: %zu processes, %zu killed; freeze %lld ms, signal %lld ms, "
+                     "grace %lld ms, kill %lld ms\n",
+                     stop.members, stop.killed, static_cast<long long>(stop.freeze_ms),
+                     static_cast<long long>(stop.signal_ms), static_cast<long long>(stop.grace_ms),
+                     static_cast<long long>(stop.kill_ms));
       // Reap what the stop left (the loop above stops at the last child, this drains).
       reap();
     }

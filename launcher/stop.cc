@@ -37,6 +37,8 @@ class FreezeGuard {
   Tree& tree_;
 };
 
+constexpr int64_t kWalkIntervalMs = 100;
+
 class Stopper {
  public:
   Stopper(Tree& tree, const StopPolicy& policy, StopHooks& hooks)
@@ -44,7 +46,9 @@ class Stopper {
 
   StopResult run() {
     if (policy_.signal != SIGKILL) graceful();
+    int64_t t = now_ms();
     if (!hooks_.tree_gone()) kill_rounds();
+    result_.kill_ms = now_ms() - t;
     result_.members = signalled_.size();
     return result_;
   }
@@ -70,42 +74,56 @@ class Stopper {
   // Freezing first gives a consistent snapshot: a stopped process cannot fork, so the walk
   // reaches a fixed point and the whole tree gets the signal at once.
   void graceful() {
+    int64_t t0 = now_ms();
     FreezeGuard guard(tree_);
     for (int round = 0; round < 64; ++round) {
-      bool more = false;
       for (Member* m : tree_.live()) {
         if (m->frozen || m->signalled) continue;
         send(*m, SIGSTOP, "freeze");
         m->frozen = true;
       }
-      more = !tree_.scan().empty();
-      if (!more) break;
+      if (tree_.scan().empty()) break;
     }
+    int64_t t1 = now_ms();
     for (Member* m : tree_.live())
       if (!m->signalled) signal_and_continue(*m);
     guard.thaw();
+    int64_t t2 = now_ms();
+    result_.freeze_ms = t1 - t0;
+    result_.signal_ms = t2 - t1;
+    // Members that handle the signal by forking are found by periodic walks; walking on
+    // every child's exit would cost more than the stop itself on a large tree.
     int64_t deadline = now_ms() + policy_.grace_ms;
+    int64_t next_walk = now_ms() + kWalkIntervalMs;
     while (!hooks_.tree_gone()) {
       int64_t left = deadline - now_ms();
       if (left <= 0 || hooks_.escalate_requested()) break;
       hooks_.wait_events(static_cast<int>(left < 20 ? left : 20));
+      if (now_ms() < next_walk) continue;
+      next_walk = now_ms() + kWalkIntervalMs;
       for (Member* m : tree_.scan()) signal_and_continue(*m);
-      for (Member* m : tree_.live())
-        if (!m->signalled) signal_and_continue(*m);
     }
+    result_.grace_ms = now_ms() - t2;
   }
 
-  // A process that got SIGKILL can no longer fork, so repeating walk+kill converges.
+  // A process that got SIGKILL can no longer fork, so walk+kill reaches a fixed point: a
+  // walk that finds nobody left to kill. After that only the reaping remains.
   void kill_rounds() {
     int64_t deadline = now_ms() + policy_.kill_limit_ms;
+    bool fixed_point = false;
     for (;;) {
-      tree_.scan();
-      for (Member* m : tree_.live()) {
-        if (m->killed) continue;
-        send(*m, SIGKILL, "kill");
-        m->killed = true;
-        result_.killed++;
+      if (!fixed_point) {
+        tree_.scan();
+        fixed_point = true;
+        for (Member* m : tree_.live()) {
+          if (m->killed) continue;
+          send(*m, SIGKILL, "kill");
+          m->killed = true;
+          result_.killed++;
+          fixed_point = false;
+        }
       }
+      if (hooks_.tree_gone()) return;
       hooks_.wait_events(5);
       if (hooks_.tree_gone()) return;
       if (now_ms() > deadline) break;

@@ -32,6 +32,8 @@ struct StopResult {
   size_t members = 0;                  // distinct processes signalled
   size_t killed = 0;                   // of those, how many got SIGKILL
   std::vector<std::string> survivors;  // "pid (comm) args" still alive at the end
+  // Where the time went (for -v): freezing+walking, signalling, grace, kill rounds.
+  int64_t freeze_ms = 0, signal_ms = 0, grace_ms = 0, kill_ms = 0;
 };
 
 StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks);

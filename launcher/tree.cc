@@ -36,8 +36,7 @@ Member* Tree::verify_child(pid_t pid, pid_t parent, const Fd* parent_pidfd) {
   // The stat we read belongs to a child of `parent` only if `parent` is still the process
   // we verified (a live pidfd pins its pid against reuse). The launcher itself needs no check.
   if (parent_pidfd && !pidfd_alive(*parent_pidfd)) return nullptr;
-  // And the pidfd must name the process we read: if it is still alive, the pid was not
-  // reused. An exited one has nothing left to signal.
+  // An exited process (a zombie) has nothing left to signal and is not a member.
   if (!pidfd_alive(fd)) return nullptr;
   Member m;
   m.pid = pid;
@@ -72,7 +71,8 @@ std::vector<Member*> Tree::scan() {
         queue.push_back(child);
         continue;
       }
-      if (m) continue;  // exited, not reaped yet: nothing to signal
+      // A dead member's pid: an unreaped zombie, or reused by a new process to verify.
+      if (m) members_.erase(child);
       if (Member* nm = verify_child(child, parent, parent_fd)) {
         found.push_back(nm);
         queue.push_back(child);
