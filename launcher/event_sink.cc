@@ -1,0 +1,402 @@
+#include "launcher/event_sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "launcher/parse.h"
+#include "launcher/proc.h"
+#include "launcher/sys.h"
+#include "shim/protocol.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5; Debian 12's headers predate it
+#endif
+
+namespace progeny {
+
+namespace {
+
+// epoll data: which kind of fd fired.
+constexpr uint64_t kListen = 1ULL << 32;
+constexpr uint64_t kConn = 2ULL << 32;
+constexpr uint64_t kPidfd = 3ULL << 32;
+
+bool find_number(std::string_view line, std::string_view key, int64_t* out) {
+  size_t at = line.find(key);
+  if (at == std::string_view::npos) return false;
+  size_t i = at + key.size();
+  bool neg = i < line.size() && line[i] == '-';
+  if (neg) ++i;
+  if (i >= line.size() || line[i] < '0' || line[i] > '9') return false;
+  int64_t v = 0;
+  while (i < line.size() && line[i] >= '0' && line[i] <= '9') v = v * 10 + (line[i++] - '0');
+  *out = neg ? -v : v;
+  return true;
+}
+
+// Exited, per its pidfd (readable once the process is dead).
+bool pidfd_dead(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+}  // namespace
+
+bool parse_shim_line(std::string_view line, ShimLine* out) {
+  if (line.size() < 2 || line.front() != '{' || line.back() != '}') return false;
+  constexpr std::string_view kEvent = "\"event\":\"";
+  size_t at = line.find(kEvent);
+  if (at == std::string_view::npos) return false;
+  size_t start = at + kEvent.size();
+  size_t end = line.find('"', start);
+  if (end == std::string_view::npos) return false;
+  out->event = std::string(line.substr(start, end - start));
+  if (!find_number(line, "\"pid\":", &out->pid) || out->pid <= 0) return false;
+  find_number(line, "\"ppid\":", &out->ppid);
+  find_number(line, "\"lost\":", &out->lost);
+  out->has_start_time = line.find("\"start_time\":") != std::string_view::npos;
+  return true;
+}
+
+std::unique_ptr<EventSink> EventSink::open(const Options& opts, std::string* error) {
+  std::unique_ptr<EventSink> s(new EventSink());
+  s->opts_ = opts;
+  if (!s->opts_.launcher) s->opts_.launcher = ::getpid();
+
+  if (!opts.log_path.empty()) {
+    // O_NOFOLLOW: a symlink planted in a shared directory must not redirect the log;
+    // O_NONBLOCK: opening a planted FIFO must not hang.
+    int fd = ::open(opts.log_path.c_str(),
+                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd < 0) {
+      *error = errno == ELOOP ? "log file " + opts.log_path + " is a symbolic link, refusing it"
+                              : "cannot create log file " + opts.log_path + ": " +
+                                    std::strerror(errno);
+      return nullptr;
+    }
+    s->log_.reset(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      *error = "log file " + opts.log_path + " is not a regular file";
+      return nullptr;
+    }
+    ::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+  }
+
+  // One fd per live member and connection: raise the soft limit as far as allowed.
+  ::getrlimit(RLIMIT_NOFILE, &s->original_nofile_);
+  rlimit raised = s->original_nofile_;
+  raised.rlim_cur = raised.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &raised);
+
+  s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  s->listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s->epoll_ || !s->listen_) {
+    *error = std::string("cannot create the shim socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce = monotonic_ns();
+  char name[64];
+  std::snprintf(name, sizeof name, "progeny.%d.%016llx", static_cast<int>(s->opts_.launcher),
+                static_cast<unsigned long long>(nonce));
+  s->name_ = name;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path + 1, s->name_.data(), s->name_.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + s->name_.size());
+  if (::bind(s->listen_.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
+      ::listen(s->listen_.get(), SOMAXCONN) != 0) {
+    *error = std::string("cannot listen on the shim socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListen;
+  ::epoll_ctl(s->epoll_.get(), EPOLL_CTL_ADD, s->listen_.get(), &ev);
+  return s;
+}
+
+EventSink::~EventSink() { flush(); }
+
+void EventSink::write(const Record& r) {
+  out_ += r.line();
+  flush();
+}
+
+void EventSink::flush() {
+  if (out_.empty()) return;
+  if (log_) {
+    size_t off = 0;
+    while (off < out_.size()) {
+      ssize_t n = ::write(log_.get(), out_.data() + off, out_.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  }
+  out_.clear();
+}
+
+void EventSink::accept_all() {
+  for (;;) {
+    int fd = ::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;
+    }
+    Conn c;
+    c.fd.reset(fd);
+    ucred cred{};
+    socklen_t cl = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.pid <= 0) {
+      ++refused_;
+      continue;
+    }
+    c.peer = cred.pid;
+    // The pidfd of the process that connected, even if its pid was reused since.
+    int pidfd = -1;
+    socklen_t pl = sizeof pidfd;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &pl) != 0) pidfd = -1;
+    Fd pf(pidfd);
+    if (!pf) pf = open_pidfd(cred.pid);
+    if (members_.count(cred.pid)) {
+      c.verified = true;
+    } else if (pf && !pidfd_dead(pf.get())) {
+      pid_t ppid = 0;
+      uint64_t start = 0;
+      if (!descends(cred.pid, &ppid, &start)) {
+        ++refused_;  // alive and not ours: drop it
+        continue;
+      }
+      c.verified = add_member(cred.pid, ppid, std::move(pf)) != nullptr;
+    }
+    // A peer that already exited cannot be placed in the tree; its records are kept only
+    // when they name a member as parent (see handle_line).
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = kConn | static_cast<uint32_t>(fd);
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    conns_.emplace(fd, std::move(c));
+  }
+}
+
+bool EventSink::descends(pid_t pid, pid_t* ppid, uint64_t* start) const {
+  auto st = read_proc_stat(pid, opts_.proc_root.c_str());
+  if (!st) return false;
+  *ppid = st->ppid;
+  *start = st->start_time;
+  pid_t p = st->ppid;
+  for (int depth = 0; depth < 65536; ++depth) {
+    if (p == opts_.launcher) return true;
+    if (p <= 1) return false;
+    auto up = read_proc_stat(p, opts_.proc_root.c_str());
+    if (!up) return false;
+    auto it = members_.find(p);
+    if (it != members_.end() && it->second.start_time == up->start_time) return true;
+    p = up->ppid;
+  }
+  return false;
+}
+
+EventSink::Member* EventSink::add_member(pid_t pid, pid_t parent, Fd pidfd) {
+  auto it = members_.find(pid);
+  if (it != members_.end()) return &it->second;
+  if (!pidfd) pidfd = open_pidfd(pid);
+  if (!pidfd) return nullptr;
+  auto st = read_proc_stat(pid, opts_.proc_root.c_str());
+  // The stat is this process's only if it was alive (or an unreaped zombie) after the read.
+  int ignored;
+  if (!st || (pidfd_dead(pidfd.get()) && pidfd_exit_status(pidfd.get(), &ignored))) return nullptr;
+  Member m;
+  m.start_time = st->start_time;
+  m.parent = parent > 0 ? parent : st->ppid;
+  auto pit = members_.find(m.parent);
+  if (pit != members_.end()) m.parent_start = pit->second.start_time;
+  m.pidfd = std::move(pidfd);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kPidfd | static_cast<uint32_t>(m.pidfd.get());
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.pidfd.get(), &ev);
+  pidfds_[m.pidfd.get()] = pid;
+  return &members_.emplace(pid, std::move(m)).first->second;
+}
+
+void EventSink::read_conn(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  char buf[16384];
+  bool eof = false;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      c.buf.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    eof = n == 0 || errno != EAGAIN;
+    break;
+  }
+  size_t start = 0;
+  for (size_t nl; (nl = c.buf.find('\n', start)) != std::string::npos; start = nl + 1)
+    handle_line(c, c.buf.substr(start, nl - start));
+  c.buf.erase(0, start);
+  if (c.buf.size() >= PROGENY_MAX_RECORD) {  // a line longer than any record: not a shim
+    ++refused_;
+    eof = true;
+  }
+  if (eof) conns_.erase(it);  // closing the fd also removes it from the epoll set
+}
+
+void EventSink::handle_line(Conn& c, std::string line) {
+  ShimLine f;
+  if (line.size() + 1 > PROGENY_MAX_RECORD || !parse_shim_line(line, &f)) {
+    ++refused_;
+    return;
+  }
+  if (!c.verified && !(f.ppid > 0 && members_.count(static_cast<pid_t>(f.ppid)))) {
+    ++refused_;
+    return;
+  }
+  if (f.lost > 0) lost_ += static_cast<uint64_t>(f.lost);
+  auto pid = static_cast<pid_t>(f.pid);
+  const Member* m = nullptr;
+  if (f.event == "fork" || f.event == "exec") {
+    m = add_member(pid, static_cast<pid_t>(f.ppid), Fd());
+  } else {
+    auto it = members_.find(pid);
+    if (it != members_.end()) m = &it->second;
+  }
+  if (m && !f.has_start_time) {
+    line.pop_back();
+    line += ",\"start_time\":" + std::to_string(m->start_time) + "}";
+  }
+  out_ += line;
+  out_ += '\n';
+}
+
+void EventSink::member_exited(pid_t pid, const int* status) {
+  auto it = members_.find(pid);
+  if (it == members_.end()) return;
+  uint64_t start = it->second.start_time;
+  Record r("exit", "launcher", pid);
+  r.add("start_time", start);
+  if (!status) {
+    r.add_bool("unknown", true);
+  } else if (WIFSIGNALED(*status)) {
+    r.add("signal", signal_name(WTERMSIG(*status)));
+    r.add_bool("core", WCOREDUMP(*status));
+  } else {
+    r.add("code", WEXITSTATUS(*status));
+  }
+  out_ += r.line();
+  pidfds_.erase(it->second.pidfd.get());
+  members_.erase(it);
+
+  // Orphan policy (requirement 1 of docs/shim.md): a member killed by a signal takes its
+  // children with it; one that exited normally leaves them running.
+  if (!status || !WIFSIGNALED(*status) || opts_.pdeathsig <= 0) return;
+  for (auto& [cpid, child] : members_) {
+    if (child.parent != pid || (child.parent_start && child.parent_start != start)) continue;
+    if (sys_pidfd_send_signal(child.pidfd.get(), opts_.pdeathsig) != 0) continue;
+    Record s("signal", "launcher", opts_.launcher);
+    s.add("signal", signal_name(opts_.pdeathsig));
+    s.add("target_pid", static_cast<int64_t>(cpid));
+    s.add("reason", "kill");
+    s.add("cause", "parent_killed");
+    s.add("parent", static_cast<int64_t>(pid));
+    out_ += s.line();
+  }
+}
+
+bool EventSink::on_reaped(pid_t pid, int status) {
+  if (!members_.count(pid)) return false;
+  member_exited(pid, &status);
+  flush();
+  return true;
+}
+
+void EventSink::on_readable() {
+  epoll_event evs[128];
+  int n = ::epoll_wait(epoll_.get(), evs, 128, 0);
+  std::vector<int> dead;
+  for (int i = 0; i < n; ++i) {
+    uint64_t kind = evs[i].data.u64 & ~0xffffffffULL;
+    int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffULL);
+    if (kind == kListen)
+      accept_all();
+    else if (kind == kConn)
+      read_conn(fd);
+    else if (kind == kPidfd)
+      dead.push_back(fd);
+  }
+  if (!dead.empty()) {
+    // Learn every child a dying member may have before deciding about its children.
+    accept_all();
+    std::vector<int> fds;
+    for (auto& [fd, c] : conns_) fds.push_back(fd);
+    for (int fd : fds) read_conn(fd);
+  }
+  for (int pidfd : dead) {
+    auto it = pidfds_.find(pidfd);
+    if (it == pidfds_.end()) continue;
+    pid_t pid = it->second;
+    int status;
+    if (pidfd_exit_status(pidfd, &status)) {
+      member_exited(pid, &status);
+      continue;
+    }
+    // Not reaped yet: the zombie's /proc entry holds the status (the pid cannot be reused
+    // before the reap).
+    auto st = read_proc_stat(pid, opts_.proc_root.c_str());
+    if (st && st->state == 'Z' && st->start_time == members_[pid].start_time) {
+      status = st->exit_code;
+      member_exited(pid, &status);
+    } else if (pidfd_exit_status(pidfd, &status)) {
+      member_exited(pid, &status);
+    } else {
+      member_exited(pid, nullptr);
+    }
+  }
+  flush();
+}
+
+void EventSink::drain() {
+  for (int round = 0; round < 1000; ++round) {
+    pollfd p{epoll_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    on_readable();
+  }
+  std::vector<int> fds;
+  for (auto& [fd, c] : conns_) fds.push_back(fd);
+  for (int fd : fds) read_conn(fd);
+  if (lost_ || refused_) {
+    Record r("lost", "launcher", opts_.launcher);
+    r.add("count", lost_);
+    r.add("what", "shim");
+    r.add("refused", refused_);
+    out_ += r.line();
+  }
+  flush();
+}
+
+std::vector<ShimMember> EventSink::members() const {
+  std::vector<ShimMember> out;
+  out.reserve(members_.size());
+  for (const auto& [pid, m] : members_) out.push_back({pid, m.start_time});
+  return out;
+}
+
+}  // namespace progeny

@@ -1,0 +1,112 @@
+// The launcher's end of the shim transport (docs/CONTRACT.md, docs/shim.md): owns the lineage
+// log and the abstract AF_UNIX socket the shim connects to, verifies every peer, tracks the
+// members the shim reports (pid + start time, with a pidfd each), and applies the orphan
+// policy: when a member dies of a signal, its children are sent the parent-death signal.
+// Everything is driven from the launcher's single-threaded poll loop through one fd.
+#pragma once
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "launcher/fd.h"
+#include "launcher/record.h"
+
+namespace progeny {
+
+struct ShimMember {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  bool operator==(const ShimMember&) const = default;
+};
+
+class EventSink {
+ public:
+  struct Options {
+    std::string log_path;      // empty: no log file (membership and policy still work)
+    pid_t launcher = 0;        // 0: this process; peers must descend from it
+    int pdeathsig = 9;         // sent to the children of a member killed by a signal; 0 = off
+    std::string proc_root = "/proc";
+  };
+
+  // nullptr and a one-line *error when the log file or the socket cannot be set up.
+  static std::unique_ptr<EventSink> open(const Options& opts, std::string* error);
+  ~EventSink();
+  EventSink(const EventSink&) = delete;
+  EventSink& operator=(const EventSink&) = delete;
+
+  // Value for PROGENY_SOCK.
+  const std::string& socket_name() const { return name_; }
+  // An epoll fd: poll it for POLLIN and call on_readable() when it is ready.
+  int fd() const { return epoll_.get(); }
+  // Accepts, reads and handles whatever is ready, never blocking.
+  void on_readable();
+  // The launcher's own records (start, signal, stop, ...).
+  void write(const Record& r);
+  // At the end: reads everything still queued, writes the `lost` event, flushes the log.
+  void drain();
+  // The launcher reaped one of its children: the sink records the exit of its members
+  // (and applies the orphan policy), so the caller writes `exit` only when this returns false.
+  bool on_reaped(pid_t pid, int status);
+
+  // Live members the shim made known (connections and fork/exec records), for the stop set.
+  std::vector<ShimMember> members() const;
+  uint64_t lost() const { return lost_; }        // records the shims could not send
+  uint64_t refused() const { return refused_; }  // connections or lines dropped
+  // The RLIMIT_NOFILE the launcher had before open() raised it (one fd per member): restore it
+  // in COMMAND's child before exec.
+  const rlimit& original_nofile() const { return original_nofile_; }
+
+ private:
+  struct Conn {
+    Fd fd;
+    pid_t peer = 0;
+    bool verified = false;  // peer alive and descending from the launcher at accept
+    std::string buf;
+  };
+  struct Member {
+    uint64_t start_time = 0;
+    pid_t parent = 0;
+    uint64_t parent_start = 0;
+    Fd pidfd;
+  };
+
+  EventSink() = default;
+  void accept_all();
+  void read_conn(int fd);
+  void handle_line(Conn& c, std::string line);
+  // Adds pid as a member if it is alive and descends from the launcher. pidfd: one already
+  // held for it (SO_PEERPIDFD), else opened here.
+  Member* add_member(pid_t pid, pid_t parent, Fd pidfd);
+  bool descends(pid_t pid, pid_t* ppid, uint64_t* start) const;
+  void member_exited(pid_t pid, const int* status);
+  void flush();
+
+  Options opts_;
+  std::string name_;
+  Fd log_;
+  Fd listen_;
+  Fd epoll_;
+  std::unordered_map<int, Conn> conns_;
+  std::map<pid_t, Member> members_;
+  std::unordered_map<int, pid_t> pidfds_;  // pidfd -> member pid
+  std::string out_;
+  uint64_t lost_ = 0;
+  uint64_t refused_ = 0;
+  rlimit original_nofile_{};
+};
+
+// Fields of one shim record, as the sink reads them (exposed for tests).
+struct ShimLine {
+  std::string event;
+  int64_t pid = -1, ppid = -1, lost = 0;
+  bool has_start_time = false;
+};
+bool parse_shim_line(std::string_view line, ShimLine* out);
+
+}  // namespace progeny

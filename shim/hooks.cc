@@ -1,0 +1,656 @@
+// The interposed entry points. Each calls the real libc function and reports what happened;
+// errno and return values are the real function's. Code that can run in a child before exec
+// uses only the helpers in shim.h (raw syscalls, stack memory).
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "shim/shim.h"
+
+#define EXPORT extern "C" __attribute__((visibility("default")))
+
+extern char** environ;
+
+namespace progeny::shim {
+namespace {
+
+enum Fn {
+  kFork, kUFork, kClone, kSpawn, kSpawnOld, kSpawnp, kSpawnpOld, kPopen, kDaemon, kSetsid,
+  kSetpgid, kSetpgrp, kExecve, kExecvpe, kFexecve, kExecveat, kSetuid, kSetgid, kSeteuid,
+  kSetegid, kSetreuid, kSetregid, kSetresuid, kSetresgid, kSetfsuid, kSetfsgid, kFnCount
+};
+struct Real {
+  const char* name;
+  const char* version;  // for the entries glibc exports in two versions
+  std::atomic<void*> fn;
+};
+Real g_real[kFnCount] = {
+    {"fork", nullptr, {}},       {"_Fork", nullptr, {}},      {"clone", nullptr, {}},
+    {"posix_spawn", "GLIBC_2.15", {}}, {"posix_spawn", "GLIBC_2.2.5", {}},
+    {"posix_spawnp", "GLIBC_2.15", {}}, {"posix_spawnp", "GLIBC_2.2.5", {}},
+    {"popen", nullptr, {}},      {"daemon", nullptr, {}},     {"setsid", nullptr, {}},
+    {"setpgid", nullptr, {}},    {"setpgrp", nullptr, {}},    {"execve", nullptr, {}},
+    {"execvpe", nullptr, {}},    {"fexecve", nullptr, {}},    {"execveat", nullptr, {}},
+    {"setuid", nullptr, {}},     {"setgid", nullptr, {}},     {"seteuid", nullptr, {}},
+    {"setegid", nullptr, {}},    {"setreuid", nullptr, {}},   {"setregid", nullptr, {}},
+    {"setresuid", nullptr, {}},  {"setresgid", nullptr, {}},  {"setfsuid", nullptr, {}},
+    {"setfsgid", nullptr, {}},
+};
+
+void* resolve(Fn i) {
+  void* p = g_real[i].fn.load(std::memory_order_relaxed);
+  if (!p) {
+    p = g_real[i].version ? dlvsym(RTLD_NEXT, g_real[i].name, g_real[i].version)
+                          : dlsym(RTLD_NEXT, g_real[i].name);
+    g_real[i].fn.store(p, std::memory_order_relaxed);
+  }
+  return p;
+}
+
+template <typename F>
+F real(Fn i) {
+  return reinterpret_cast<F>(resolve(i));
+}
+
+std::atomic<bool> g_resolved{false};
+
+// Before any fork: the child must find every real function already resolved.
+void prepare_fork() {
+  resolve_all();
+  refresh();
+}
+
+// Marks the process across an exec as belonging to a live launcher's tree (see docs/shim.md:
+// the new image's constructor dies if the launcher vanished in between). A parent-death
+// signal the program chose itself is left alone.
+struct ExecMarker {
+  bool armed = false;
+  ExecMarker() {
+    if (!g.active || g.kill_sig <= 0) return;
+    int cur = 0;
+    if (prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == 0)
+      armed = prctl(PR_SET_PDEATHSIG, kExecMarkerSig) == 0;
+  }
+  // The exec failed: the process goes on as it was.
+  ~ExecMarker() {
+    if (armed) prctl(PR_SET_PDEATHSIG, 0);
+  }
+};
+
+int fail_enosys() {
+  errno = ENOSYS;
+  return -1;
+}
+
+}  // namespace
+
+void resolve_all() {
+  if (g_resolved.load(std::memory_order_relaxed)) return;
+  for (int i = 0; i < kFnCount; ++i) resolve(static_cast<Fn>(i));
+  g_resolved.store(true, std::memory_order_relaxed);
+}
+
+void report_fork(pid_t child, const char* via) {
+  if (!g.active) return;
+  int saved = errno;
+  Json j("fork", child);
+  j.num("ppid", getpid());
+  j.num("tid", static_cast<pid_t>(syscall(SYS_gettid)));
+  j.str("via", via);
+  pid_t pgid = getpgid(child), sid = getsid(child);
+  if (pgid >= 0) j.num("pgid", pgid);
+  if (sid >= 0) j.num("sid", sid);
+  send_event(j);
+  errno = saved;
+}
+
+void report_exec_failed(const char* path, int err) {
+  if (!g.active) return;
+  Json j("exec_failed", getpid());
+  j.str("path", path ? path : "");
+  j.num("errno", err);
+  send_event(j);
+}
+
+namespace {
+
+void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
+  if (!g.active) return;
+  int saved = errno;
+  Json j(event, pid);
+  j.num(key, value);
+  send_event(j);
+  errno = saved;
+}
+
+// After a credential change the lifeline's owner is re-registered with the new credentials,
+// so the kernel's permission check for the launcher-death signal keeps passing.
+void after_setid(int r) {
+  if (r != 0 || !g.active || t_vfork_child) return;
+  int saved = errno;
+  if (conn_valid(g.lifeline)) arm_lifeline(g.lifeline.fd.load());
+  errno = saved;
+}
+
+template <typename R>
+R finish_exec(R r, const char* path) {
+  int e = errno;
+  report_exec_failed(path, e);
+  errno = e;
+  return r;
+}
+
+// Children of the calling thread, from /proc (for popen, whose pid glibc keeps to itself).
+int thread_children(pid_t* out, int max) {
+  char path[64] = "/proc/self/task/";
+  char* p = path + std::strlen(path);
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char digits[16];
+  int nd = 0;
+  do {
+    digits[nd++] = static_cast<char>('0' + tid % 10);
+    tid /= 10;
+  } while (tid);
+  while (nd) *p++ = digits[--nd];
+  std::memcpy(p, "/children", sizeof "/children");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len < 0 || len == static_cast<ssize_t>(sizeof buf - 1)) return -1;
+  int n = 0;
+  for (ssize_t i = 0; i < len;) {
+    while (i < len && (buf[i] < '0' || buf[i] > '9')) ++i;
+    if (i >= len) break;
+    pid_t v = 0;
+    while (i < len && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
+    if (n == max) return -1;
+    out[n++] = v;
+  }
+  return n;
+}
+
+struct CloneCtx {
+  int (*fn)(void*);
+  void* arg;
+  int flags;
+};
+
+int clone_trampoline(void* p) {
+  CloneCtx c = *static_cast<CloneCtx*>(p);
+  if (c.flags & CLONE_VM)
+    t_vfork_child = true;  // CLONE_VM|CLONE_VFORK: memory shared with the suspended parent
+  else
+    after_fork_child();
+  return c.fn(c.arg);
+}
+
+std::atomic<int> g_system_users{0};
+struct sigaction g_system_int, g_system_quit;
+
+}  // namespace
+}  // namespace progeny::shim
+
+using namespace progeny::shim;
+
+// ---- process creation ----
+
+EXPORT pid_t fork() {
+  auto f = real<pid_t (*)()>(kFork);
+  if (!f) return fail_enosys();
+  prepare_fork();
+  pid_t r = f();
+  if (r == 0) {
+    int saved = errno;
+    after_fork_child();
+    errno = saved;
+  } else if (r > 0) {
+    report_fork(r, "fork");
+  }
+  return r;
+}
+
+EXPORT pid_t _Fork() {
+  auto f = real<pid_t (*)()>(kUFork);
+  if (!f) return fail_enosys();
+  prepare_fork();
+  pid_t r = f();
+  if (r == 0) {
+    int saved = errno;
+    after_fork_child();
+    errno = saved;
+  } else if (r > 0) {
+    report_fork(r, "fork");
+  }
+  return r;
+}
+
+EXPORT int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  auto* ptid = va_arg(ap, pid_t*);
+  void* tls = va_arg(ap, void*);
+  auto* ctid = va_arg(ap, pid_t*);
+  va_end(ap);
+  auto f = real<int (*)(int (*)(void*), void*, int, void*, ...)>(kClone);
+  if (!f) return fail_enosys();
+  // Threads are not processes; a CLONE_VM child without CLONE_VFORK runs concurrently with
+  // its parent on shared memory, so no shim code may run in it.
+  if ((flags & CLONE_THREAD) || !g.active) return f(fn, stack, flags, arg, ptid, tls, ctid);
+  if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
+    int r = f(fn, stack, flags, arg, ptid, tls, ctid);
+    if (r > 0) report_fork(r, "clone");
+    return r;
+  }
+  prepare_fork();
+  // On our stack: a CLONE_VM child reads it while we are suspended, any other child copies it.
+  CloneCtx ctx{fn, arg, flags};
+  int r = f(clone_trampoline, stack, flags, &ctx, ptid, tls, ctid);
+  t_vfork_child = false;
+  if (r > 0) report_fork(r, "clone");
+  return r;
+}
+
+// vfork: the child borrows the parent's stack until it execs or exits, so it must not return
+// through a C frame of ours. The stub (vfork.cc) keeps the return address in a register
+// across the syscall, exactly as glibc's own vfork does, and tail-calls these.
+extern "C" __attribute__((used)) void progeny_vfork_prepare() { prepare_fork(); }
+extern "C" __attribute__((used)) pid_t progeny_vfork_child() {
+  t_vfork_child = true;
+  return 0;
+}
+extern "C" __attribute__((used)) pid_t progeny_vfork_parent(pid_t pid) {
+  t_vfork_child = false;
+  report_fork(pid, "vfork");
+  return pid;
+}
+extern "C" __attribute__((used)) pid_t progeny_vfork_error(int err) {
+  t_vfork_child = false;
+  errno = err;
+  return -1;
+}
+
+namespace {
+using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                        const posix_spawnattr_t*, char* const*, char* const*);
+
+int spawn_common(Fn which, pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                 const posix_spawnattr_t* attr, char* const argv[], char* const envp[],
+                 const char* via) {
+  auto f = real<SpawnFn>(which);
+  if (!f) return ENOSYS;
+  EnvFix fix;
+  pid_t local = 0;
+  pid_t* out = pid ? pid : &local;
+  int r = f(out, path, fa, attr, argv, repair_env(envp, &fix));
+  if (r == 0) report_fork(*out, via);
+  return r;
+}
+}  // namespace
+
+EXPORT int progeny_posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                               const posix_spawnattr_t* attr, char* const argv[],
+                               char* const envp[]) {
+  return spawn_common(kSpawn, pid, path, fa, attr, argv, envp, "posix_spawn");
+}
+EXPORT int progeny_posix_spawn_old(pid_t* pid, const char* path,
+                                   const posix_spawn_file_actions_t* fa,
+                                   const posix_spawnattr_t* attr, char* const argv[],
+                                   char* const envp[]) {
+  return spawn_common(kSpawnOld, pid, path, fa, attr, argv, envp, "posix_spawn");
+}
+EXPORT int progeny_posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
+                                const posix_spawnattr_t* attr, char* const argv[],
+                                char* const envp[]) {
+  return spawn_common(kSpawnp, pid, file, fa, attr, argv, envp, "posix_spawn");
+}
+EXPORT int progeny_posix_spawnp_old(pid_t* pid, const char* file,
+                                    const posix_spawn_file_actions_t* fa,
+                                    const posix_spawnattr_t* attr, char* const argv[],
+                                    char* const envp[]) {
+  return spawn_common(kSpawnpOld, pid, file, fa, attr, argv, envp, "posix_spawn");
+}
+__asm__(".symver progeny_posix_spawn,posix_spawn@@GLIBC_2.15");
+__asm__(".symver progeny_posix_spawn_old,posix_spawn@GLIBC_2.2.5");
+__asm__(".symver progeny_posix_spawnp,posix_spawnp@@GLIBC_2.15");
+__asm__(".symver progeny_posix_spawnp_old,posix_spawnp@GLIBC_2.2.5");
+
+// glibc's system() spawns through an internal path that hides the child's pid, so it is
+// reimplemented here with glibc 2.36's exact behaviour (sh -c, SIGINT/SIGQUIT ignored and
+// SIGCHLD blocked in the caller while it waits, both reset to default in the child).
+EXPORT int system(const char* line) {
+  if (!line) return system("exit 0") == 0;
+  auto spawn = real<SpawnFn>(kSpawn);
+  if (!spawn) return fail_enosys();
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  if (g_system_users.fetch_add(1) == 0) {
+    sigaction(SIGINT, &ign, &g_system_int);
+    sigaction(SIGQUIT, &ign, &g_system_quit);
+  }
+  sigset_t block, omask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &block, &omask);
+
+  sigset_t reset;
+  sigemptyset(&reset);
+  if (g_system_int.sa_handler != SIG_IGN) sigaddset(&reset, SIGINT);
+  if (g_system_quit.sa_handler != SIG_IGN) sigaddset(&reset, SIGQUIT);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, &omask);
+  posix_spawnattr_setsigdefault(&attr, &reset);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  const char* argv[] = {"sh", "-c", line, nullptr};
+  EnvFix fix;
+  pid_t pid = 0;
+  int status;
+  int r = spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char* const*>(argv),
+                repair_env(environ, &fix));
+  posix_spawnattr_destroy(&attr);
+  int err = 0;
+  if (r == 0) {
+    report_fork(pid, "system");
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) {
+        status = -1;
+        err = errno;
+        break;
+      }
+    }
+  } else {
+    status = 127 << 8;  // what glibc returns when the shell could not be started
+  }
+  if (g_system_users.fetch_sub(1) == 1) {
+    sigaction(SIGINT, &g_system_int, nullptr);
+    sigaction(SIGQUIT, &g_system_quit, nullptr);
+  }
+  sigprocmask(SIG_SETMASK, &omask, nullptr);
+  if (err) errno = err;
+  return status;
+}
+
+EXPORT FILE* popen(const char* command, const char* mode) {
+  auto f = real<FILE* (*)(const char*, const char*)>(kPopen);
+  if (!f) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  if (!g.active) return f(command, mode);
+  // glibc's popen hides the child's pid: it is the child of this thread that was not there
+  // before the call.
+  constexpr int kMax = 256;
+  pid_t before[kMax], after[kMax];
+  int nb = thread_children(before, kMax);
+  FILE* fp = f(command, mode);
+  if (fp && nb >= 0) {
+    int saved = errno;
+    int na = thread_children(after, kMax);
+    for (int i = 0; i < na; ++i) {
+      bool old = false;
+      for (int k = 0; k < nb && !old; ++k) old = before[k] == after[i];
+      if (!old) report_fork(after[i], "popen");
+    }
+    errno = saved;
+  }
+  return fp;
+}
+
+EXPORT int daemon(int nochdir, int noclose) {
+  auto f = real<int (*)(int, int)>(kDaemon);
+  if (!f) return fail_enosys();
+  pid_t parent = getpid();
+  prepare_fork();
+  int r = f(nochdir, noclose);  // the parent _exit()s inside; only the child returns
+  if (r == 0 && g.active) {
+    int saved = errno;
+    after_fork_child();
+    // The parent never learnt the child's pid, so the child reports its own birth.
+    Json j("fork", getpid());
+    j.num("ppid", parent);
+    j.num("tid", parent);
+    j.str("via", "daemon");
+    j.num("pgid", getpgrp());
+    j.num("sid", getsid(0));
+    send_event(j);
+    report_id("setsid", "sid", getpid(), getsid(0));
+    errno = saved;
+  }
+  return r;
+}
+
+// ---- session and group ----
+
+EXPORT pid_t setsid() {
+  auto f = real<pid_t (*)()>(kSetsid);
+  if (!f) return fail_enosys();
+  pid_t r = f();
+  if (r >= 0) report_id("setsid", "sid", getpid(), r);
+  return r;
+}
+
+EXPORT int setpgid(pid_t pid, pid_t pgid) {
+  auto f = real<int (*)(pid_t, pid_t)>(kSetpgid);
+  if (!f) return fail_enosys();
+  int r = f(pid, pgid);
+  if (r == 0) {
+    pid_t who = pid ? pid : getpid();
+    report_id("setpgid", "pgid", who, pgid ? pgid : who);
+  }
+  return r;
+}
+
+EXPORT int setpgrp() {
+  auto f = real<int (*)()>(kSetpgrp);
+  if (!f) return fail_enosys();
+  int r = f();
+  if (r == 0) report_id("setpgid", "pgid", getpid(), getpid());
+  return r;
+}
+
+// ---- exec ----
+
+EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecve);
+  if (!f) return fail_enosys();
+  EnvFix fix;
+  ExecMarker marker;
+  return finish_exec(f(path, argv, repair_env(envp, &fix)), path);
+}
+
+EXPORT int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
+
+EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecvpe);
+  if (!f) return fail_enosys();
+  EnvFix fix;
+  ExecMarker marker;
+  return finish_exec(f(file, argv, repair_env(envp, &fix)), file);
+}
+
+EXPORT int execvp(const char* file, char* const argv[]) { return execvpe(file, argv, environ); }
+
+EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+  auto f = real<int (*)(int, char* const*, char* const*)>(kFexecve);
+  if (!f) return fail_enosys();
+  EnvFix fix;
+  ExecMarker marker;
+  return finish_exec(f(fd, argv, repair_env(envp, &fix)), "");
+}
+
+EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
+                    int flags) {
+  auto f = real<int (*)(int, const char*, char* const*, char* const*, int)>(kExecveat);
+  if (!f) return fail_enosys();
+  EnvFix fix;
+  ExecMarker marker;
+  return finish_exec(f(dirfd, path, argv, repair_env(envp, &fix), flags), path);
+}
+
+// execl*: glibc builds argv and calls its internal execve, which no hook sees; build it here
+// (on the stack, like glibc) and go through the hooks above.
+#define COLLECT_ARGS(arg0, argv, envp_out)                                  \
+  va_list ap;                                                               \
+  va_start(ap, arg0);                                                       \
+  size_t argc = 1;                                                          \
+  {                                                                         \
+    va_list count;                                                          \
+    va_copy(count, ap);                                                     \
+    while (va_arg(count, const char*)) ++argc;                              \
+    va_end(count);                                                          \
+  }                                                                         \
+  auto** argv = static_cast<char**>(__builtin_alloca((argc + 1) * sizeof(char*))); \
+  argv[0] = const_cast<char*>(arg0);                                        \
+  for (size_t i = 1; i <= argc; ++i) argv[i] = va_arg(ap, char*);           \
+  envp_out;                                                                 \
+  va_end(ap)
+
+EXPORT int execl(const char* path, const char* arg, ...) {
+  COLLECT_ARGS(arg, argv, (void)0);
+  return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char* file, const char* arg, ...) {
+  COLLECT_ARGS(arg, argv, (void)0);
+  return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char* path, const char* arg, ...) {
+  char* const* envp;
+  COLLECT_ARGS(arg, argv, envp = va_arg(ap, char* const*));
+  return execve(path, argv, envp);
+}
+
+// ---- credentials (they change who may signal the lifeline's owner) ----
+
+#define SETID1(name, idx, T)                       \
+  EXPORT int name(T a) {                           \
+    auto f = real<int (*)(T)>(idx);                \
+    if (!f) return fail_enosys();                  \
+    int r = f(a);                                  \
+    after_setid(r);                                \
+    return r;                                      \
+  }
+#define SETID2(name, idx, T)                       \
+  EXPORT int name(T a, T b) {                      \
+    auto f = real<int (*)(T, T)>(idx);             \
+    if (!f) return fail_enosys();                  \
+    int r = f(a, b);                               \
+    after_setid(r);                                \
+    return r;                                      \
+  }
+#define SETID3(name, idx, T)                       \
+  EXPORT int name(T a, T b, T c) {                 \
+    auto f = real<int (*)(T, T, T)>(idx);          \
+    if (!f) return fail_enosys();                  \
+    int r = f(a, b, c);                            \
+    after_setid(r);                                \
+    return r;                                      \
+  }
+SETID1(setuid, kSetuid, uid_t)
+SETID1(setgid, kSetgid, gid_t)
+SETID1(seteuid, kSeteuid, uid_t)
+SETID1(setegid, kSetegid, gid_t)
+SETID2(setreuid, kSetreuid, uid_t)
+SETID2(setregid, kSetregid, gid_t)
+SETID3(setresuid, kSetresuid, uid_t)
+SETID3(setresgid, kSetresgid, gid_t)
+
+// setfs*id return the previous id, not a status: the lifeline is re-armed unconditionally.
+EXPORT int setfsuid(uid_t id) {
+  auto f = real<int (*)(uid_t)>(kSetfsuid);
+  if (!f) return fail_enosys();
+  int r = f(id);
+  after_setid(0);
+  return r;
+}
+EXPORT int setfsgid(gid_t id) {
+  auto f = real<int (*)(gid_t)>(kSetfsgid);
+  if (!f) return fail_enosys();
+  int r = f(id);
+  after_setid(0);
+  return r;
+}
+
+// ---- every image: report the exec, take a lifeline ----
+
+namespace {
+
+const char* env_value(char** envp, const char* name) {
+  size_t n = std::strlen(name);
+  for (char** e = envp; e && *e; ++e)
+    if (std::strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  return nullptr;
+}
+
+__attribute__((constructor)) void progeny_init(int argc, char** argv, char** envp) {
+  const char* sock = env_value(envp, PROGENY_ENV_SOCK);
+  if (!sock || !*sock) return;
+  // Clear our exec marker first, whatever happens next: it is ours, not the program's.
+  int cur = 0;
+  bool marked = prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == kExecMarkerSig;
+  if (marked) prctl(PR_SET_PDEATHSIG, 0);
+
+  size_t len = std::strlen(sock);
+  if (len + 1 > sizeof g.addr) return;
+  g.addr[0] = 0;  // abstract namespace
+  std::memcpy(g.addr + 1, sock, len);
+  g.addr_len = static_cast<unsigned>(len + 1);
+  const char* sig = env_value(envp, PROGENY_ENV_PDEATHSIG);
+  g.kill_sig = sig ? std::atoi(sig) : 0;
+  if (g.kill_sig < 0 || g.kill_sig >= NSIG) g.kill_sig = 0;
+  const char* opts = env_value(envp, PROGENY_ENV_OPTS);
+  if (opts) {
+    for (const char* p = opts; *p;) {
+      const char* end = std::strchr(p, ',');
+      size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
+      if (n == 7 && std::strncmp(p, "noreenv", 7) == 0) g.reenv = false;
+      p += n + (end ? 1 : 0);
+    }
+  }
+  rlimit rl{};
+  int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024
+                  ? static_cast<int>(rl.rlim_cur)
+                  : 1024;
+  // High enough to stay out of the program's way, low enough not to grow the fd table.
+  g.fd_floor = limit > 128 ? limit - 64 : limit / 2;
+  save_env(envp);
+
+  g.active = true;
+  int fd = open_lifeline();
+  if (fd == -ECONNREFUSED) {
+    // No launcher. Silent, unless an active shim armed us before the exec: then the launcher
+    // died while we were being exec'd, and we belong to its tree.
+    g.active = false;
+    if (marked) die();
+    return;
+  }
+  adopt(&g.lifeline, fd);
+  Json j("exec", getpid());
+  j.num("ppid", getppid());
+  auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  j.str("path", execfn ? execfn : (argc > 0 ? argv[0] : ""));
+  j.argv(argv, argc);
+  // First and only record on a fresh socket: it cannot meet a full buffer.
+  if (!j.finish() || !send_on(g.lifeline, j)) g.lost.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace

@@ -1,0 +1,114 @@
+// Internals of libprogeny.so shared by its translation units. Everything here may run in the
+// child of a fork (or in a vfork child that shares its parent's memory): only raw syscalls
+// and stack memory, no malloc, no stdio, no locks.
+#pragma once
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "shim/protocol.h"
+
+namespace progeny::shim {
+
+// One of the shim's two sockets to the launcher. dev/ino identify it so that a descriptor the
+// program closed, or dup2()ed over, is never mistaken for ours.
+// Atomic fields: threads of the program may check and refresh them concurrently.
+struct Conn {
+  std::atomic<int> fd{-1};
+  std::atomic<uint64_t> dev{0};
+  std::atomic<uint64_t> ino{0};
+};
+
+// Process-wide state, written only by the constructor, by hooks in a normal (non-vfork)
+// context and by the child half of a real fork (which has its own copy of memory).
+struct State {
+  bool active = false;  // PROGENY_SOCK was set and the launcher answered
+  bool reenv = true;    // put the shim's variables back into scrubbed environments
+  int kill_sig = 0;     // PROGENY_PDEATHSIG: sent to us by the kernel when the launcher dies
+  char addr[108] = {};  // sun_path of the launcher's abstract socket (leading NUL)
+  unsigned addr_len = 0;
+  int fd_floor = 0;     // our descriptors live at or above this number
+  Conn lifeline;        // O_ASYNC: its hangup is the launcher's death
+  Conn data;            // everything but the exec record
+  std::atomic<uint64_t> lost{0};
+};
+extern State g;
+
+// Set (in the shared memory) by the child of vfork or clone(CLONE_VM|CLONE_VFORK) and
+// cleared by the parent when it resumes: such a child must not write the shim's state.
+extern thread_local bool t_vfork_child __attribute__((tls_model("initial-exec")));
+
+// Signal that marks, across an exec, "an active shim armed this process": its default action
+// is to ignore, so a parent dying in the window between exec and constructor does no harm.
+inline constexpr int kExecMarkerSig = 23;  // SIGURG
+
+// A JSON record built in a fixed buffer (PROGENY_MAX_RECORD), async-signal-safe.
+class Json {
+ public:
+  // {"v":1,"event":EVENT,"source":"shim","pid":PID,"time_ns":now
+  Json(const char* event, pid_t pid);
+  void key(const char* k);
+  void str(const char* k, const char* v);
+  void num(const char* k, int64_t v);
+  void boolean(const char* k, bool v);
+  // Appends "argv":[...] with as many elements as fit, then "argv_truncated" when cut.
+  void argv(char* const* argv, int argc);
+  // Closes the object, with the count of earlier records that could not be sent; false when
+  // the record did not fit.
+  bool finish(uint64_t lost = 0);
+  const char* data() const { return buf_; }
+  size_t size() const { return len_; }
+
+ private:
+  void raw(const char* s, size_t n);
+  void raw(const char* s);
+  void quoted(const char* s, size_t limit);
+  char buf_[PROGENY_MAX_RECORD];
+  size_t len_ = 0;
+  bool overflow_ = false;
+};
+
+uint64_t now_ns();
+
+// Transport (transport.cc).
+bool conn_valid(const Conn& c);
+// Connects a new nonblocking CLOEXEC socket above fd_floor. Returns fd or -errno.
+int connect_launcher();
+// Sends one finished record on c (valid-checked); false when it could not be sent.
+bool send_on(const Conn& c, const Json& j);
+void adopt(Conn* c, int fd);
+// Sends on the data connection, opening it when needed and allowed; counts what was lost.
+void send_event(Json& j);
+// Opens a lifeline owned by this process (O_ASYNC: the launcher's hangup signals us) and
+// returns its fd, or -errno; -ECONNREFUSED means the launcher is gone.
+int open_lifeline();
+void arm_lifeline(int fd);
+// Replaces what a real fork's child inherited; dies (kill_sig) if the launcher is gone.
+void after_fork_child();
+// Re-establishes a lifeline the program closed; called in normal contexts only.
+void refresh();
+// Applies kill_sig to this process: the launcher is gone and we belong to its tree.
+void die();
+
+// Real libc entry points (hooks.cc), all resolved before the first fork so that no child
+// ever calls dlsym (the loader lock may be held by a thread that does not exist there).
+void resolve_all();
+
+// Environment repair for exec (env.cc).
+struct EnvFix {
+  static constexpr int kMaxEntries = 1024;
+  static constexpr size_t kBuf = 4096;
+  char* vec[kMaxEntries];
+  char buf[kBuf];
+};
+// Returns envp itself or a repaired copy in fix.
+char* const* repair_env(char* const* envp, EnvFix* fix);
+void save_env(char** envp);
+
+// Reports a fork seen in the parent.
+void report_fork(pid_t child, const char* via);
+void report_exec_failed(const char* path, int err);
+
+}  // namespace progeny::shim
