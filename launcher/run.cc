@@ -25,8 +25,6 @@
 #include "launcher/terminal.h"
 #include "launcher/tree.h"
 
-extern char** environ;
-
 namespace progeny {
 namespace {
 
@@ -56,7 +54,7 @@ class Runner : public StopHooks {
     return true;
   }
   void on_signal(const Member& m, int sig, const char* reason, int error) override {
-    if (opts_.verbose > 1 || error != 0) {
+    if (opts_.verbose > 0 || error != 0) {
       std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
                    describe_process(m.pid).c_str(), error ? ": " : "",
                    error ? std::strerror(error) : "");
@@ -160,12 +158,11 @@ class Runner : public StopHooks {
         escalate_ = true;
         continue;
       }
-      if (!cmd_exited_) {
-        forward(sig);
-      } else if (ends_run) {
+      if (cmd_exited_ && ends_run) {
         // COMMAND is gone (--wait): the user wants the rest ended.
         stop_requested_ = true;
-      } else if (opts_.forward_group) {
+      } else if (!cmd_exited_ || opts_.forward_group) {
+        // Once COMMAND is gone only its process group can still be reached.
         forward(sig);
       }
     }

@@ -22,7 +22,7 @@ const char kRunUsage[] =
     "      --contain auto|cgroup|pidns|none  kernel containment (default auto)\n"
     "      --trace              print each lineage event on stderr\n"
     "      --fail-on-runaway    exit 3 when COMMAND succeeded but left descendants running\n"
-    "  -v, --verbose            say what progeny does; -vv: every signal to every process\n"
+    "  -v, --verbose            say what progeny does (each stop step, who got which signal)\n"
     "  -q, --quiet              no notice when descendants had to be stopped\n"
     "  -h, --help               this help\n"
     "\n"
