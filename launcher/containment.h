@@ -50,6 +50,8 @@ class Containment {
   // pidns: the init is the process-group leader COMMAND shares; the child must not setpgid.
   bool child_sets_own_group() const { return mode_ != ContainMode::pidns; }
 
+  // The leaf's directory (cgroup mode), empty otherwise: for -v, reports and tests.
+  std::string cgroup_path() const { return leaf_ ? leaf_->path() : std::string(); }
   // The watchdog's pid (cgroup mode), -1 otherwise: never a member, never signalled.
   pid_t watchdog_pid() const { return watchdog_ ? watchdog_->pid() : -1; }
   // Every process the mode knows to belong to the run (cgroup: the leaf's cgroup.procs and

@@ -191,6 +191,10 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
   pollfd lp{launcher_pidfd.get(), POLLIN, 0};
   if (::poll(&lp, 1, 0) != 0) ::_exit(kExitProgenyError);  // the launcher died before prctl
   if (uid != 0) {
+    // A process that changed uids (su, setpriv, a sandbox dropping root) is not dumpable,
+    // which makes its /proc/self files root's and the maps below unwritable. COMMAND's exec
+    // applies the usual rules again.
+    ::prctl(PR_SET_DUMPABLE, 1);
     char map[64];
     std::snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
     if (!write_file("/proc/self/setgroups", "deny") || !write_file("/proc/self/uid_map", map))
