@@ -189,6 +189,7 @@ void EventSink::accept_all() {
     ev.data.u64 = kConn | static_cast<uint32_t>(fd);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
     conns_.emplace(fd, std::move(c));
+    read_conn(fd);  // most peers have sent their record by now
   }
 }
 
