@@ -136,10 +136,11 @@ bool Containment::stop(std::chrono::milliseconds timeout, std::vector<pid_t>* su
   if (mode_ == ContainMode::cgroup && leaf_) {
     // Frozen first, so the set killed is exactly the set enumerated around it, and nothing
     // runs (or forks) between the decision and the kill. cgroup.kill reaches frozen tasks.
-    bool frozen = leaf_->freeze(true);
+    leaf_->freeze(true);
     leaf_->kill();
     if (leaf_->wait_empty(timeout)) return true;
-    if (frozen) leaf_->freeze(false);  // nothing may be left frozen behind us
+    // Nothing may be left frozen behind us, even when the freeze itself only half worked.
+    leaf_->freeze(false);
     *survivors = leaf_->procs();
     return survivors->empty();
   }

@@ -24,9 +24,9 @@ struct CloneSpec {
 // write fails the child exits 125. The pidfd then comes from pidfd_open (race-free: the child
 // is ours and unreaped).
 //
-// The clone3 child skips glibc's fork handlers: like a vfork child, it must only make
-// async-signal-safe calls before exec unless the caller was single-threaded, and must not
-// use raise()/abort() (glibc's cached thread id is the parent's).
+// The clone3 child skips glibc's fork handlers (atfork, malloc and stdio lock resets): in a
+// multithreaded caller it must only make async-signal-safe calls before exec. raise() works
+// in it (glibc asks the kernel for the thread id).
 pid_t clone_contained(const CloneSpec& spec, Fd* pidfd);
 
 // True when the last clone_contained() in this process used the fallback path.
