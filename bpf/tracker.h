@@ -25,7 +25,7 @@ struct Member {
 };
 
 struct Options {
-  // Ring buffer size in bytes: a power of two, at least one page.
+  // Ring buffer size in bytes; libbpf rounds it up to a power-of-two number of pages.
   size_t ring_bytes = size_t{1} << 20;
   // Most processes tracked at once (live or zombie). Entries are allocated on demand; only
   // the hash buckets are sized up front.
