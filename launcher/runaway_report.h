@@ -1,0 +1,34 @@
+// The stderr report printed when COMMAND has exited and progeny must stop descendants that
+// outlived it: which processes, started by whom, and how they escaped COMMAND's group.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace progeny {
+
+struct RunawayProcess {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::vector<std::string> argv;  // from /proc/PID/cmdline; may be empty (zombie, kernel)
+  pid_t ppid = 0;                 // parent when discovered
+  pid_t pgid = 0;
+  pid_t sid = 0;
+  pid_t creator = 0;  // who created it, when the lineage knows (0 = unknown)
+};
+
+struct RunawayContext {
+  pid_t launcher_pid = 0;
+  pid_t command_pid = 0;
+  pid_t command_pgid = 0;  // 0 = unknown: group escapes are then not judged
+  pid_t command_sid = 0;
+};
+
+// Lines "progeny: ..." each ending in '\n'; empty when `procs` is empty. At most `max_lines`
+// processes are listed, then a count of the rest, so a leaked fork bomb stays readable.
+std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
+                                  const RunawayContext& ctx, size_t max_lines = 20);
+
+}  // namespace progeny

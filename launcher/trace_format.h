@@ -1,0 +1,28 @@
+// `progeny run --trace`: one short human line per lineage record, for stderr while the run
+// goes on.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace progeny {
+
+class TraceFormatter {
+ public:
+  // The line (no trailing newline, prefixed "progeny: ") for one record as written to the log,
+  // e.g. "progeny: +0.012s 124 fork from 123 (sh) via vfork" or
+  // "progeny: +1.020s 124 exit signal TERM". Times are relative to the first record seen;
+  // names come from earlier exec records. A line that is not a record gives
+  // "progeny: unreadable record: ..." and never throws.
+  std::string format(std::string_view json_line);
+
+ private:
+  std::optional<uint64_t> t0_;
+  std::unordered_map<pid_t, std::string> names_;  // pid → base name of its latest image
+};
+
+}  // namespace progeny

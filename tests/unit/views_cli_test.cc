@@ -1,0 +1,178 @@
+// The command lines of tree/summary/doctor, the --trace lines and the runaway report.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "launcher/commands.h"
+#include "launcher/doctor_probes.h"
+#include "launcher/runaway_report.h"
+#include "launcher/sys.h"
+#include "launcher/trace_format.h"
+#include "tests/unit/views_log.h"
+
+namespace progeny {
+namespace {
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result call(int (*fn)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  int status = fn(static_cast<int>(args.size()), argv.data());
+  fflush(stdout);
+  std::string out = testing::internal::GetCapturedStdout();
+  std::string err = testing::internal::GetCapturedStderr();
+  return {status, out, err};
+}
+
+class ViewsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(log_) << test::fixture_log().text();
+  }
+  void TearDown() override { unlink(log_.c_str()); }
+  std::string log_ = "/tmp/progeny-views-cli-" + std::to_string(getpid()) + ".log";
+};
+
+TEST_F(ViewsCli, TreeFormatsAndBadLinesOnStderr) {
+  Result r = call(tree_main, {"tree", log_});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("[runaway]"), std::string::npos);
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "stdout is not a terminal here";
+  EXPECT_NE(r.err.find(log_ + ":14: not valid JSON"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(log_ + ":18: not valid JSON"), std::string::npos) << r.err;
+  EXPECT_NE(call(tree_main, {"tree", "--color=always", log_}).out.find('\x1b'), std::string::npos);
+  for (const char* f : {"json", "perfetto"}) {
+    Result j = call(tree_main, {"tree", "--format", f, log_});
+    EXPECT_EQ(j.status, 0);
+    EXPECT_TRUE(nlohmann::json::accept(j.out)) << f;
+  }
+  EXPECT_EQ(call(tree_main, {"tree", "-f", "dot", log_}).out.rfind("digraph", 0), 0u);
+  EXPECT_NE(call(tree_main, {"tree", "--format=svg", log_}).out.find("</svg>"), std::string::npos);
+}
+
+TEST_F(ViewsCli, SummaryTextAndJson) {
+  Result r = call(summary_main, {"summary", log_});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("Runaways (alive after COMMAND exited): 3"), std::string::npos) << r.out;
+  Result j = call(summary_main, {"summary", "--format", "json", log_});
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["runaways"].size(), 3u);
+  EXPECT_EQ(doc["max_depth"], 3);
+}
+
+TEST_F(ViewsCli, UsageErrorsExit125WithOneLine) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"tree"}, {"tree", "--format", "png", log_}, {"tree", "--bogus", log_},
+           {"tree", log_, log_}, {"tree", "--color", "sometimes", log_}, {"tree", "--format"},
+           {"tree", "/nonexistent/progeny.log"}, {"tree", "/"}, {"summary", "--color", "always", log_}}) {
+    Result r = call(args[0] == "tree" ? tree_main : summary_main, args);
+    EXPECT_EQ(r.status, kExitProgenyError) << args.back();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("progeny ", 0), 0u) << r.err;
+  }
+}
+
+TEST_F(ViewsCli, HelpExitsZero) {
+  for (auto fn : {tree_main, summary_main, doctor_main}) {
+    Result r = call(fn, {"x", "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.out.rfind("Usage: progeny ", 0), 0u);
+  }
+}
+
+TEST(ViewsTrace, OneShortLinePerRecord) {
+  TraceFormatter tf;
+  test::LogWriter w;
+  w.start(100, {"progeny", "run", "--", "sh"});
+  w.fork("launcher", 101, 100, 1, "fork");
+  w.exec("shim", 101, 2, "/bin/sh", {"sh", "-c", "x"});
+  w.fork("shim", 102, 101, 3, "vfork");
+  w.add("setsid", "shim", 102, 4)["sid"] = 102;
+  w.signal(100, 102, 5, "TERM", "stop");
+  w.exit_signal("bpf", 102, 6, 15);
+  std::vector<std::string> lines;
+  std::istringstream in(w.text());
+  for (std::string l; std::getline(in, l);) lines.push_back(tf.format(l));
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_EQ(lines[0], "progeny: +0.000s progeny 100 started: progeny run -- sh [subreaper shim]");
+  EXPECT_EQ(lines[2], "progeny: +0.002s 101 exec sh -c x");
+  EXPECT_EQ(lines[3], "progeny: +0.003s 102 fork from 101 (sh) via vfork");
+  EXPECT_EQ(lines[4], "progeny: +0.004s 102 (sh) setsid (new session 102)");
+  EXPECT_EQ(lines[5], "progeny: +0.005s progeny sends TERM to 102 (sh) (stop)");
+  EXPECT_EQ(lines[6], "progeny: +0.006s 102 (sh) exit signal TERM [bpf]");
+  for (const auto& l : lines) EXPECT_EQ(l.find('\n'), std::string::npos);
+  std::string bad = tf.format("{\"v\":1,\"event\":\"fo\x1b");
+  EXPECT_EQ(bad.rfind("progeny: unreadable record", 0), 0u);
+  EXPECT_EQ(bad.find('\x1b'), std::string::npos);
+}
+
+TEST(ViewsRunawayReport, SaysWhoAndHowTheyEscaped) {
+  RunawayContext ctx{100, 101, 101, 90};
+  std::vector<RunawayProcess> procs = {
+      {103, 1, {"sleep", "100"}, 100, 103, 103, 102},  // double fork + setsid
+      {104, 1, {"nginx: worker"}, 103, 103, 103, 0},   // inside 103's session
+      {105, 1, {"sleep", "5"}, 101, 105, 90, 0},       // setpgid, still COMMAND's child
+      {106, 1, {}, 101, 101, 90, 0},                   // never left the group
+  };
+  std::string r = format_runaway_report(procs, ctx);
+  EXPECT_NE(r.find("4 processes outlived COMMAND (pid 101)"), std::string::npos) << r;
+  EXPECT_NE(r.find("103 sleep 100: called setsid; orphaned, adopted by progeny; created by 102"),
+            std::string::npos) << r;
+  EXPECT_NE(r.find("104 'nginx: worker': in session 103 (its leader called setsid); child of 103 (sleep)"),
+            std::string::npos) << r;
+  EXPECT_NE(r.find("105 sleep 5: called setpgid; child of COMMAND"), std::string::npos) << r;
+  EXPECT_NE(r.find("106 [no command line]: still in COMMAND's process group"), std::string::npos) << r;
+  EXPECT_EQ(format_runaway_report({}, ctx), "");
+  std::vector<RunawayProcess> many(25, procs[0]);
+  std::string capped = format_runaway_report(many, ctx, 20);
+  EXPECT_NE(capped.find("... and 5 more"), std::string::npos);
+  EXPECT_EQ(std::count(capped.begin(), capped.end(), '\n'), 22);
+}
+
+TEST(ViewsDoctor, ReportsWhatAnIndependentCheckFinds) {
+  std::vector<Probe> probes = run_probes();
+  ASSERT_EQ(probes.size(), 11u);
+  for (const auto& p : probes) {
+    EXPECT_FALSE(p.detail.empty()) << p.name;
+    EXPECT_FALSE(p.consequence.empty()) << p.name;
+    if (p.name == "pidfd") {
+      EXPECT_EQ(p.ok, open_pidfd(getpid()).valid());
+    } else if (p.name == "btf") {
+      EXPECT_EQ(p.ok, access("/sys/kernel/btf/vmlinux", R_OK) == 0);
+    } else if (p.name == "preload") {
+      EXPECT_EQ(p.ok, access(shim_path_for_self().c_str(), R_OK) == 0);
+    }
+    if (p.name == "bpf_lsm") {
+      std::ifstream lsm("/sys/kernel/security/lsm");
+      std::string text;
+      bool has = lsm && std::getline(lsm, text) && ("," + text + ",").find(",bpf,") != std::string::npos;
+      EXPECT_EQ(p.ok, has);
+    }
+  }
+}
+
+TEST(ViewsDoctor, RequireDecidesTheExitStatus) {
+  // Each check, required alone, gives 0 exactly when the probe finds it.
+  for (const auto& p : run_probes()) {
+    Result r = call(doctor_main, {"doctor", "--require=" + p.name});
+    EXPECT_EQ(r.status, p.ok ? 0 : 1) << p.name << ": " << r.err;
+    EXPECT_EQ(r.err.find("'" + p.name + "' is missing") != std::string::npos, !p.ok) << r.err;
+    EXPECT_NE(r.out.find(p.name), std::string::npos) << r.out;
+  }
+  Result both = call(doctor_main, {"doctor", "--require", "pidfd,subreaper"});
+  EXPECT_NE(both.out.find("subreaper   ok"), std::string::npos) << both.out;
+  EXPECT_EQ(call(doctor_main, {"doctor", "--require", "nonsense"}).status, kExitProgenyError);
+  EXPECT_EQ(call(doctor_main, {"doctor", "extra"}).status, kExitProgenyError);
+}
+
+}  // namespace
+}  // namespace progeny

@@ -1,0 +1,221 @@
+// Every `progeny tree` format on the fixture log: text marks, JSON and Perfetto that parse,
+// DOT that Graphviz accepts, SVG that an XML parser accepts.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "launcher/summary.h"
+#include "launcher/tree_views.h"
+#include "tests/unit/views_log.h"
+
+namespace progeny {
+namespace {
+
+using test::fixture_log;
+using test::LogWriter;
+
+std::string render(void (*fn)(const Lineage&, std::ostream&), const Lineage& lin) {
+  std::ostringstream out;
+  fn(lin, out);
+  return out.str();
+}
+
+std::string text_of(const Lineage& lin, bool color) {
+  std::ostringstream out;
+  render_text(lin, out, color);
+  return out.str();
+}
+
+std::string line_with(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) return line;
+  return "";
+}
+
+// Writes `content` to a temporary file and runs `cmd FILE`; returns the exit status.
+int run_on_file(const std::string& cmd, const std::string& content) {
+  char path[] = "/tmp/progeny-views-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  FILE* f = fdopen(fd, "w");
+  fwrite(content.data(), 1, content.size(), f);
+  fclose(f);
+  int status = std::system((cmd + " " + path + " >/dev/null 2>&1").c_str());
+  unlink(path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A log whose argv carries what must never reach a terminal or break XML/DOT raw.
+Lineage hostile_lineage() {
+  LogWriter w;
+  w.start(100, {"progeny", "run", "--", "x"});
+  w.fork("launcher", 101, 100, 1, "fork");
+  w.exec("shim", 101, 2, "/bin/evil", {"evil", "\x1b]0;pwned\x07", "<a href=\"&\">", "\\\"}"});
+  w.exit_code("launcher", 101, 3, 0);
+  return w.lineage();
+}
+
+TEST(ViewsText, ShowsTheEscapesAndRunawaysOfEachScenario) {
+  std::string t = text_of(fixture_log().lineage(), false);
+  std::string daemon = line_with(t, "103 sleep 100");
+  EXPECT_NE(daemon.find("[setsid]"), std::string::npos) << t;
+  EXPECT_NE(daemon.find("[runaway]"), std::string::npos) << t;
+  EXPECT_NE(daemon.find("[outlived parent]"), std::string::npos) << t;
+  EXPECT_NE(daemon.find("stopped by progeny (TERM)"), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "104 ").find("stopped by progeny (KILL)"), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "105 ").find("[setpgid]"), std::string::npos) << t;
+  EXPECT_EQ(line_with(t, "106 ").find("[runaway]"), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "107 ").find("sh → env → sleep 1"), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "108 ").find("[bpf only]"), std::string::npos) << t;
+  EXPECT_NE(line_with(t, "101 ").find("[COMMAND]"), std::string::npos) << t;
+  // The tree nests the daemon under the intermediate child that created it.
+  EXPECT_NE(line_with(t, "103 ").find("│  └─ 103"), std::string::npos) << t;
+  EXPECT_NE(t.find("3 runaways"), std::string::npos) << t;
+  EXPECT_NE(t.find("2 unreadable log lines"), std::string::npos) << t;
+}
+
+TEST(ViewsText, ColourOnlyWhenAsked) {
+  Lineage lin = fixture_log().lineage();
+  EXPECT_EQ(text_of(lin, false).find('\x1b'), std::string::npos);
+  EXPECT_NE(text_of(lin, true).find("\x1b[1;31m[runaway]"), std::string::npos);
+}
+
+TEST(ViewsText, ControlCharactersInArgvAreEscaped) {
+  std::string t = text_of(hostile_lineage(), false);
+  EXPECT_EQ(t.find('\x1b'), std::string::npos);
+  EXPECT_EQ(t.find('\x07'), std::string::npos);
+  EXPECT_NE(t.find("\\x1b]0;pwned\\x07"), std::string::npos) << t;
+}
+
+TEST(ViewsText, DeepChainsKeepLinesShort) {
+  LogWriter w;
+  for (int i = 2; i < 2002; ++i) w.fork("shim", i, i - 1, i, "fork");
+  std::string t = text_of(w.lineage(), false);
+  std::istringstream in(t);
+  size_t longest = 0;
+  for (std::string line; std::getline(in, line);) longest = std::max(longest, line.size());
+  EXPECT_LT(longest, 400u);
+  EXPECT_NE(t.find("[depth 1999]"), std::string::npos);
+}
+
+TEST(ViewsJson, ParsesAndCarriesTheTree) {
+  auto doc = nlohmann::json::parse(render(render_json, fixture_log().lineage()));
+  EXPECT_EQ(doc["schema"], "progeny-tree/1");
+  EXPECT_EQ(doc["unreadable_lines"], 2);
+  auto& procs = doc["processes"];
+  ASSERT_EQ(procs.size(), 9u);
+  const nlohmann::json* daemon = nullptr;
+  for (const auto& p : procs)
+    if (p["pid"] == 103) daemon = &p;
+  ASSERT_NE(daemon, nullptr);
+  EXPECT_EQ(procs[(*daemon)["parent"].get<size_t>()]["pid"], 102);
+  EXPECT_EQ((*daemon)["stopped_by_progeny"], "TERM");
+  EXPECT_EQ((*daemon)["exit"]["how"], "signaled");
+  auto marks = (*daemon)["marks"].get<std::vector<std::string>>();
+  EXPECT_NE(std::find(marks.begin(), marks.end(), "runaway"), marks.end());
+  EXPECT_EQ(procs[doc["command"].get<size_t>()]["pid"], 101);
+}
+
+TEST(ViewsJson, HostileArgvStaysValidJson) {
+  auto doc = nlohmann::json::parse(render(render_json, hostile_lineage()));
+  EXPECT_EQ(doc["processes"][1]["exec"][0]["argv"][1], "\x1b]0;pwned\x07");
+}
+
+TEST(ViewsPerfetto, ParsesWithOneLifetimeSlicePerProcess) {
+  Lineage lin = fixture_log().lineage();
+  auto doc = nlohmann::json::parse(render(render_perfetto, lin));
+  size_t slices = 0, flows = 0, names = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    if (e["ph"] == "X") {
+      ++slices;
+      EXPECT_GE(e["dur"].get<double>(), 0.0);
+    }
+    flows += e["ph"] == "s";
+    names += e["ph"] == "M" && e["name"] == "process_name";
+  }
+  EXPECT_EQ(slices, lin.procs.size());
+  EXPECT_EQ(names, lin.procs.size());
+  EXPECT_EQ(flows, lin.procs.size() - 1);  // every process but the launcher has a creator
+}
+
+TEST(ViewsPerfetto, ReusedPidsGetDistinctTracks) {
+  LogWriter w;
+  w.fork("shim", 50, 1, 1, "fork");
+  w.exit_code("launcher", 50, 2, 0);
+  w.add("fork", "shim", 50, 3, 777)["ppid"] = 1;
+  auto doc = nlohmann::json::parse(render(render_perfetto, w.lineage()));
+  std::set<int64_t> tracks;
+  for (const auto& e : doc["traceEvents"])
+    if (e["ph"] == "X") tracks.insert(e["pid"].get<int64_t>());
+  EXPECT_EQ(tracks.size(), 3u);
+}
+
+TEST(ViewsSvg, IsWellFormedXml) {
+  const char* check = "python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])'";
+  ASSERT_EQ(run_on_file(check, "<svg><unclosed></svg>"), 1) << "the checker must reject bad XML";
+  std::string svg = render(render_svg, fixture_log().lineage());
+  EXPECT_EQ(run_on_file(check, svg), 0) << svg.substr(0, 2000);
+  EXPECT_NE(svg.find("COMMAND exited"), std::string::npos);
+  EXPECT_EQ(run_on_file(check, render(render_svg, hostile_lineage())), 0);
+  EXPECT_EQ(run_on_file(check, render(render_svg, Lineage{})), 0);
+}
+
+TEST(ViewsDot, GraphvizAcceptsIt) {
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) GTEST_SKIP() << "graphviz not installed";
+  ASSERT_NE(run_on_file("dot -Tsvg", "digraph { a -> }"), 0) << "dot must reject bad input";
+  std::string dot = render(render_dot, fixture_log().lineage());
+  EXPECT_EQ(run_on_file("dot -Tsvg", dot), 0) << dot;
+  // Node ids follow first appearance in time: p2 is 102, p5 is 103 (which 102 created).
+  EXPECT_NE(dot.find("p2 -> p5"), std::string::npos) << dot;
+  EXPECT_EQ(run_on_file("dot -Tsvg", render(render_dot, hostile_lineage())), 0);
+}
+
+TEST(ViewsSummary, CountsMatchTheFixtureShape) {
+  Lineage lin = fixture_log().lineage();
+  Summary s = summarize(lin);
+  EXPECT_EQ(s.processes, 8u);
+  EXPECT_EQ(s.max_depth, 3u);   // COMMAND → 102 → 103
+  EXPECT_EQ(s.max_alive, 7u);   // everything but 102, which exited at 2.5 ms
+  EXPECT_EQ(s.setsid, 2u);
+  EXPECT_EQ(s.setpgid, 1u);
+  EXPECT_EQ(s.runaways.size(), 3u);
+  EXPECT_EQ(s.unreadable_lines, 2u);
+  EXPECT_EQ(s.no_creation_record, 0u);
+  ASSERT_FALSE(s.executables.empty());
+  const ExecutableStats& sh = s.executables[0];
+  EXPECT_EQ(sh.path, "/bin/sh");
+  EXPECT_EQ(sh.created, 6u);  // 102, 103 (by the forked sh), 104, 105, 106, 107
+  EXPECT_EQ(sh.via.at("fork"), 4u);
+  EXPECT_EQ(sh.via.at("vfork"), 1u);
+  EXPECT_EQ(sh.via.at("posix_spawn"), 1u);
+  EXPECT_EQ(sh.setsid, 2u);
+  bool env_found = false;
+  for (const auto& e : s.executables)
+    if (e.path == "/usr/bin/env") {
+      env_found = true;
+      EXPECT_EQ(e.via.at("bpf"), 1u);
+    }
+  EXPECT_TRUE(env_found);
+}
+
+TEST(ViewsSummary, LostEventsAndThreadForksAreCounted) {
+  LogWriter w;
+  w.start(100, {"progeny"});
+  w.add("fork", "shim", 101, 1).update({{"ppid", 100}, {"tid", 100}, {"via", "fork"}});
+  w.add("fork", "shim", 102, 2).update({{"ppid", 101}, {"tid", 150}, {"via", "clone"}});
+  w.add("lost", "launcher", 100, 3).update({{"count", 4}, {"what", "shim"}});
+  w.add("lost", "launcher", 100, 4).update({{"count", 2}, {"what", "bpf"}});
+  Summary s = summarize(w.lineage());
+  EXPECT_EQ(s.thread_forks, 1u);
+  EXPECT_EQ(s.lost_shim, 4u);
+  EXPECT_EQ(s.lost_bpf, 2u);
+  EXPECT_EQ(s.unknown_exits, 2u);
+}
+
+}  // namespace
+}  // namespace progeny
