@@ -134,13 +134,17 @@ TEST(ContainCgroup, WatchdogKillsAndRemovesLeafWhenOwnerDies) {
       if (!c) ::_exit(2);
       Started t = start(*c, tree_argv(10, 10, 10, "stay"), &why);
       if (t.pid <= 0 || !test::wait_for_line(t.out.get(), "READY", kBoundMs)) ::_exit(3);
-      std::string msg = c->cgroup_path() + "\n";
+      std::string msg = c->cgroup_path() + "\n" + std::to_string(c->watchdog_pid()) + "\n";
       (void)!::write(p[1], msg.data(), msg.size());
       for (;;) ::pause();
     }
     ::close(p[1]);
     std::string leaf = read_line(p[0]);
+    pid_t watchdog = std::atoi(read_line(p[0]).c_str());
     if (!s.expect(!leaf.empty() && exists(leaf), "no leaf from the owner: " + leaf)) return 1;
+    // What a terminal or a careless pkill sends must not take the watchdog down first.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP})
+      if (watchdog > 0) ::kill(watchdog, sig);
     ::kill(owner, SIGKILL);
     for (int i = 0; i < kBoundMs / 10 && exists(leaf); ++i) ::usleep(10000);
     s.expect(!exists(leaf), "the watchdog did not remove " + leaf);
