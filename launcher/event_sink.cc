@@ -171,7 +171,7 @@ void EventSink::accept_all() {
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &pl) != 0) pidfd = -1;
     Fd pf(pidfd);
     if (!pf) pf = open_pidfd(cred.pid);
-    if (members_.count(cred.pid)) {
+    if (known(cred.pid)) {
       c.verified = true;
     } else if (pf && !pidfd_dead(pf.get())) {
       pid_t ppid = 0;
@@ -182,8 +182,6 @@ void EventSink::accept_all() {
       }
       c.verified = add_member(cred.pid, ppid, std::move(pf)) != nullptr;
     }
-    // A peer that already exited cannot be placed in the tree; its records are kept only
-    // when they name a member as parent (see handle_line).
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = kConn | static_cast<uint32_t>(fd);
@@ -192,6 +190,8 @@ void EventSink::accept_all() {
     read_conn(fd);  // most peers have sent their record by now
   }
 }
+
+bool EventSink::known(pid_t pid) const { return members_.count(pid) || recent_.count(pid); }
 
 bool EventSink::descends(pid_t pid, pid_t* ppid, uint64_t* start) const {
   auto st = read_proc_stat(pid, opts_.proc_root.c_str());
@@ -267,10 +267,35 @@ void EventSink::handle_line(Conn& c, std::string line) {
     ++refused_;
     return;
   }
-  if (!c.verified && !(f.ppid > 0 && members_.count(static_cast<pid_t>(f.ppid)))) {
+  if (c.verified || vouched(f)) {
+    accept_line(f, std::move(line));
+  } else if (pending_.size() < kMaxPending) {
+    // From a peer that exited before we could place it: the record that makes it known
+    // (its parent's fork record) may still be on its way.
+    pending_.emplace_back(std::move(f), std::move(line));
+  } else {
     ++refused_;
-    return;
   }
+}
+
+bool EventSink::vouched(const ShimLine& f) const {
+  return known(static_cast<pid_t>(f.pid)) || (f.ppid > 0 && known(static_cast<pid_t>(f.ppid)));
+}
+
+void EventSink::retry_pending(bool final) {
+  std::vector<std::pair<ShimLine, std::string>> keep;
+  for (auto& [f, line] : pending_) {
+    if (vouched(f))
+      accept_line(f, std::move(line));
+    else if (final)
+      ++refused_;
+    else
+      keep.emplace_back(std::move(f), std::move(line));
+  }
+  pending_ = std::move(keep);
+}
+
+void EventSink::accept_line(const ShimLine& f, std::string line) {
   if (f.lost > 0) lost_ += static_cast<uint64_t>(f.lost);
   auto pid = static_cast<pid_t>(f.pid);
   const Member* m = nullptr;
@@ -305,6 +330,12 @@ void EventSink::member_exited(pid_t pid, const int* status) {
   out_ += r.line();
   pidfds_.erase(it->second.pidfd.get());
   members_.erase(it);
+  recent_.insert(pid);
+  recent_order_.push_back(pid);
+  if (recent_order_.size() > kRecent) {
+    recent_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
 
   // Orphan policy (requirement 1 of docs/shim.md): a member killed by a signal takes its
   // children with it; one that exited normally leaves them running.
@@ -371,6 +402,7 @@ void EventSink::on_readable() {
       member_exited(pid, nullptr);
     }
   }
+  if (!pending_.empty()) retry_pending(false);
   flush();
 }
 
@@ -383,6 +415,7 @@ void EventSink::drain() {
   std::vector<int> fds;
   for (auto& [fd, c] : conns_) fds.push_back(fd);
   for (int fd : fds) read_conn(fd);
+  retry_pending(true);
   if (lost_ || refused_) {
     Record r("lost", "launcher", opts_.launcher);
     r.add("count", lost_);

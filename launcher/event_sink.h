@@ -8,10 +8,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "launcher/fd.h"
@@ -24,6 +26,14 @@ struct ShimMember {
   uint64_t start_time = 0;
   bool operator==(const ShimMember&) const = default;
 };
+
+// Fields of one shim record, as the sink reads them (exposed for tests).
+struct ShimLine {
+  std::string event;
+  int64_t pid = -1, ppid = -1, lost = 0;
+  bool has_start_time = false;
+};
+bool parse_shim_line(std::string_view line, ShimLine* out);
 
 class EventSink {
  public:
@@ -66,7 +76,7 @@ class EventSink {
   struct Conn {
     Fd fd;
     pid_t peer = 0;
-    bool verified = false;  // peer alive and descending from the launcher at accept
+    bool verified = false;  // peer placed in the tree at accept (alive and descending, or known)
     std::string buf;
   };
   struct Member {
@@ -80,10 +90,16 @@ class EventSink {
   void accept_all();
   void read_conn(int fd);
   void handle_line(Conn& c, std::string line);
+  bool vouched(const ShimLine& f) const;
+  void accept_line(const ShimLine& f, std::string line);
+  // Lines that could not be placed yet; final: count what is left as refused.
+  void retry_pending(bool final);
   // Adds pid as a member if it is alive and descends from the launcher. pidfd: one already
   // held for it (SO_PEERPIDFD), else opened here.
   Member* add_member(pid_t pid, pid_t parent, Fd pidfd);
   bool descends(pid_t pid, pid_t* ppid, uint64_t* start) const;
+  // A member now, or one that exited lately (its records may arrive after its exit).
+  bool known(pid_t pid) const;
   void member_exited(pid_t pid, const int* status);
   void flush();
 
@@ -95,18 +111,16 @@ class EventSink {
   std::unordered_map<int, Conn> conns_;
   std::map<pid_t, Member> members_;
   std::unordered_map<int, pid_t> pidfds_;  // pidfd -> member pid
+  static constexpr size_t kRecent = 65536;
+  std::unordered_set<pid_t> recent_;
+  std::deque<pid_t> recent_order_;
+  static constexpr size_t kMaxPending = 65536;
+  std::vector<std::pair<ShimLine, std::string>> pending_;
   std::string out_;
   uint64_t lost_ = 0;
   uint64_t refused_ = 0;
   rlimit original_nofile_{};
 };
 
-// Fields of one shim record, as the sink reads them (exposed for tests).
-struct ShimLine {
-  std::string event;
-  int64_t pid = -1, ppid = -1, lost = 0;
-  bool has_start_time = false;
-};
-bool parse_shim_line(std::string_view line, ShimLine* out);
 
 }  // namespace progeny
