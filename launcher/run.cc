@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "launcher/commands.h"
+#include "launcher/containment.h"
 #include "launcher/exit_status.h"
 #include "launcher/parse.h"
 #include "launcher/proc.h"
@@ -94,6 +96,17 @@ class Runner : public StopHooks {
       }
     }
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
+    ContainMode mode = ContainMode::auto_;
+    parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
+    std::string why;
+    contain_ = Containment::make(mode, &why);
+    if (!contain_) {
+      std::fprintf(stderr, "progeny run: --contain %s: %s\n", opts_.contain.c_str(), why.c_str());
+      return false;
+    }
+    if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
+    // The cgroup watchdog is our child but not part of the run.
+    if (contain_->watchdog_pid() > 0) tree_.exclude(contain_->watchdog_pid());
     return true;
   }
 
@@ -105,10 +118,11 @@ class Runner : public StopHooks {
     req.chld_ignored = chld_ignored_;
     req.pdeathsig = opts_.pdeathsig;
     req.tty_fd = tty_->active() ? tty_->fd() : -1;
-    Spawned s = spawn_command(req);
+    req.contain = contain_.get();
+    std::string why;
+    Spawned s = spawn_command(req, &why);
     if (s.pid < 0) {
-      std::fprintf(stderr, "progeny: cannot start '%s': fork failed: %s\n",
-                   opts_.command[0].c_str(), std::strerror(errno));
+      std::fprintf(stderr, "progeny: cannot start '%s': %s\n", opts_.command[0].c_str(), why.c_str());
       return false;
     }
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
@@ -130,11 +144,15 @@ class Runner : public StopHooks {
   void poll_once(int timeout_ms) {
     std::vector<pollfd> fds;
     fds.push_back({sigfd_.get(), POLLIN, 0});
+    size_t timer_at = fds.size();
     if (timerfd_) fds.push_back({timerfd_.get(), POLLIN, 0});
+    size_t status_at = fds.size();
+    if (contain_->status_fd() >= 0 && !cmd_exited_) fds.push_back({contain_->status_fd(), POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n <= 0) return;
     if (fds[0].revents & POLLIN) read_signals();
-    if (timerfd_ && (fds[1].revents & POLLIN)) {
+    if (status_at < fds.size() && fds[status_at].revents) command_ended_in_namespace();
+    if (timerfd_ && (fds[timer_at].revents & POLLIN)) {
       uint64_t ticks;
       if (::read(timerfd_.get(), &ticks, sizeof ticks) > 0 && !timed_out_) {
         timed_out_ = true;
@@ -187,13 +205,22 @@ class Runner : public StopHooks {
         continue;
       }
       tree_.forget(p);
-      if (p == cmd_pid_) {
-        cmd_exited_ = true;
-        cmd_status_ = st;
-        // The terminal is ours again before anything else happens (the stop, reports).
-        tty_->take_back();
-      }
+      // In a PID namespace this is the init: COMMAND's own status came through status_fd.
+      if (p == cmd_pid_ && !cmd_exited_) command_ended(st);
     }
+  }
+
+  void command_ended(int status) {
+    cmd_exited_ = true;
+    cmd_status_ = status;
+    // The terminal is ours again before anything else happens (the stop, reports).
+    tty_->take_back();
+  }
+
+  // pidns: COMMAND (PID 3 inside) ended while the init may still hold the rest of the tree.
+  void command_ended_in_namespace() {
+    int st = 0;
+    if (contain_->command_status(&st)) command_ended(st);
   }
 
   // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on
@@ -216,7 +243,16 @@ class Runner : public StopHooks {
       policy.signal = opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
+      for (pid_t p : contain_->members()) {
+        auto st = read_proc_stat(p);
+        if (st) tree_.adopt(p, st->start_time);
+      }
       stop = stop_tree(tree_, policy, *this);
+      // The kernel's own final word where the mode has one (cgroup.kill, namespace teardown):
+      // it also reaches what no walk could see.
+      std::vector<pid_t> left;
+      if (!contain_->stop(std::chrono::milliseconds(policy.kill_limit_ms), &left))
+        for (pid_t p : left) stop.survivors.push_back(describe_process(p));
       if (opts_.verbose > 0)
         std::fprintf(stderr,
                      "progeny: stop done: %zu processes, %zu killed; freeze %lld ms, signal %lld ms, "
@@ -228,6 +264,7 @@ class Runner : public StopHooks {
       reap();
     }
     tty_->take_back();
+    contain_->finish();
     if (!stop.survivors.empty()) {
       std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
       for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
@@ -251,6 +288,7 @@ class Runner : public StopHooks {
   Tree tree_;
   Fd sigfd_, timerfd_;
   std::unique_ptr<Terminal> tty_;
+  std::unique_ptr<Containment> contain_;
   sigset_t orig_mask_{};
   bool chld_ignored_ = false;
   pid_t cmd_pid_ = -1;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/containment.h"
 #include "launcher/exit_status.h"
 #include "launcher/sys.h"
 
@@ -14,14 +15,17 @@ namespace progeny {
 namespace {
 
 // After fork in the (single-threaded) launcher: only what must happen in the child.
-[[noreturn]] void child(const SpawnRequest& req, pid_t launcher, char* const* argv,
+[[noreturn]] void child(const SpawnRequest& req, pid_t parent, char* const* argv,
                         char* const* envp) {
-  ::setpgid(0, 0);
-  if (req.tty_fd >= 0) ::tcsetpgrp(req.tty_fd, ::getpid());
+  // In a PID namespace the init leads the group (and owns the terminal) already.
+  if (!req.contain || req.contain->child_sets_own_group()) {
+    ::setpgid(0, 0);
+    if (req.tty_fd >= 0) ::tcsetpgrp(req.tty_fd, ::getpid());
+  }
   if (req.pdeathsig != 0) {
     ::prctl(PR_SET_PDEATHSIG, req.pdeathsig);
-    // The launcher may have died before the prctl: then nobody would send the signal.
-    if (::getppid() != launcher) ::raise(req.pdeathsig);
+    // The parent may have died before the prctl: then nobody would send the signal.
+    if (::getppid() != parent) ::raise(req.pdeathsig);
   }
   if (req.chld_ignored) ::signal(SIGCHLD, SIG_IGN);
   ::sigprocmask(SIG_SETMASK, &req.mask, nullptr);
@@ -33,7 +37,7 @@ namespace {
 
 }  // namespace
 
-Spawned spawn_command(const SpawnRequest& req) {
+Spawned spawn_command(const SpawnRequest& req, std::string* why) {
   std::vector<char*> argv, envp;
   for (const auto& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -42,13 +46,19 @@ Spawned spawn_command(const SpawnRequest& req) {
   pid_t launcher = ::getpid();
   std::fflush(nullptr);
   Spawned s;
-  s.pid = ::fork();
+  if (req.contain) {
+    s.pid = req.contain->spawn(&s.pidfd, why);
+    if (s.pid == 0) child(req, req.contain->expected_parent(), argv.data(), envp.data());
+  } else {
+    s.pid = ::fork();
+    if (s.pid < 0) *why = std::string("fork failed: ") + std::strerror(errno);
+    if (s.pid == 0) child(req, launcher, argv.data(), envp.data());
+    if (s.pid > 0) s.pidfd = open_pidfd(s.pid);  // our unreaped child: no pid reuse yet
+  }
   if (s.pid < 0) return s;
-  if (s.pid == 0) child(req, launcher, argv.data(), envp.data());
   // Both sides set the group (and the terminal), so neither order of running races.
   ::setpgid(s.pid, s.pid);
   if (req.tty_fd >= 0) ::tcsetpgrp(req.tty_fd, s.pid);
-  s.pidfd = open_pidfd(s.pid);  // our unreaped child: its pid cannot be reused yet
   return s;
 }
 

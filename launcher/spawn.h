@@ -11,6 +11,8 @@
 
 namespace progeny {
 
+class Containment;
+
 struct SpawnRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // the complete environment, NAME=VALUE
@@ -18,6 +20,7 @@ struct SpawnRequest {
   bool chld_ignored = false;     // progeny inherited SIGCHLD ignored (it must not keep that)
   int pdeathsig = SIGKILL;       // 0: none
   int tty_fd = -1;               // >= 0: make COMMAND's group the terminal's foreground group
+  Containment* contain = nullptr; // starts the process (cgroup leaf, PID namespace) if set
 };
 
 struct Spawned {
@@ -27,7 +30,8 @@ struct Spawned {
 
 // fork+exec. A failed exec is reported by the child on stderr and ends it with 127 (not
 // found) or 126 (not executable), which then becomes progeny's status like any exit.
-// Returns pid -1 (errno set) only when the fork itself fails.
-Spawned spawn_command(const SpawnRequest& req);
+// Returns pid -1 with *why set only when the process cannot be created. With a PID namespace
+// the returned process is the namespace's init, COMMAND's ancestor.
+Spawned spawn_command(const SpawnRequest& req, std::string* why);
 
 }  // namespace progeny

@@ -40,8 +40,14 @@ void expect_nothing_left(Scenario& s) {
   s.expect(left.empty(), std::to_string(left.size()) + " process(es) left behind:" + what);
 }
 
-// Runs `progeny run ARGS...` as root and as an unprivileged user.
-class RunScenario : public ::testing::TestWithParam<uid_t> {
+// Who runs progeny and with which --contain: the bare launcher (walk + subreaper) as root
+// and as an unprivileged user, and each kernel containment mode.
+struct Setup {
+  uid_t uid;
+  const char* contain;
+};
+
+class RunScenario : public ::testing::TestWithParam<Setup> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
@@ -49,14 +55,19 @@ class RunScenario : public ::testing::TestWithParam<uid_t> {
   SandboxOptions opts(int pids_max = 4096) {
     SandboxOptions o;
     o.pids_max = pids_max;
-    o.uid = o.gid = GetParam();
+    o.uid = o.gid = GetParam().uid;
     return o;
+  }
+  // progeny run --contain MODE
+  std::vector<std::string> run_argv() const {
+    return {progeny_bin(), "run", "--contain", GetParam().contain};
   }
   // progeny run -k 300ms ARGS: expects COMMAND's exit code and nothing left.
   void expect_clean_run(const std::vector<std::string>& args, int code, int pids_max = 4096) {
     auto r = run_in_sandbox(
         [&](Scenario& s) {
-          std::vector<std::string> argv = {progeny_bin(), "run", "-q", "-k", "300ms", "--"};
+          std::vector<std::string> argv = run_argv();
+          argv.insert(argv.end(), {"-q", "-k", "300ms", "--"});
           argv.insert(argv.end(), args.begin(), args.end());
           int st = run_command(argv, "/dev/null");
           s.expect(exited_with(st, code), "progeny ended with " + status_text(st) +
@@ -89,9 +100,9 @@ TEST_P(RunScenario, ExitCodeOfCommandIsKept) {
 TEST_P(RunScenario, TimeoutStopsEverythingWith124) {
   auto r = run_in_sandbox(
       [&](Scenario& s) {
-        int st = run_command({progeny_bin(), "run", "-k", "200ms", "-t", "300ms", "--",
-                              fixture("fork_during_stop"), "4", "stay"},
-                             "/dev/null");
+        auto argv = run_argv();
+        argv.insert(argv.end(), {"-k", "200ms", "-t", "300ms", "--", fixture("fork_during_stop"), "4", "stay"});
+        int st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 124), "timeout gave " + status_text(st));
         expect_nothing_left(s);
         return 0;
@@ -104,16 +115,16 @@ TEST_P(RunScenario, NestedRunsStopTheirOwnAndTheOuterStopsAll) {
   auto r = run_in_sandbox(
       [&](Scenario& s) {
         // The inner run ends normally and stops its daemons itself.
-        int st = run_command({progeny_bin(), "run", "-q", "--", progeny_bin(), "run", "-q", "--",
-                              fixture("double_fork"), "3", "exit"},
-                             "/dev/null");
+        auto argv = run_argv();
+        argv.insert(argv.end(), {"-q", "--", progeny_bin(), "run", "-q", "--", fixture("double_fork"), "3", "exit"});
+        int st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 0), "nested run gave " + status_text(st));
         expect_nothing_left(s);
         // The outer run times out while the inner one still runs: the outer stops it all.
-        st = run_command({progeny_bin(), "run", "-q", "-k", "200ms", "-t", "500ms", "--",
-                          progeny_bin(), "run", "-q", "-k", "10s", "--", fixture("term_ignorer"),
-                          "3", "stay"},
-                         "/dev/null");
+        argv = run_argv();
+        argv.insert(argv.end(), {"-q", "-k", "200ms", "-t", "500ms", "--", progeny_bin(), "run", "-q",
+                                 "-k", "10s", "--", fixture("term_ignorer"), "3", "stay"});
+        st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 124), "outer timeout gave " + status_text(st));
         expect_nothing_left(s);
         return 0;
@@ -127,17 +138,18 @@ TEST_P(RunScenario, WaitKeepsRunningUntilTheDaemonExits) {
       [&](Scenario& s) {
         std::string out = "/tmp/progeny-wait." + std::to_string(::getpid());
         // COMMAND exits at once; its daemon writes a file after 300 ms, then exits.
-        int st = run_command({progeny_bin(), "run", "--wait", "--", "/bin/sh", "-c",
-                              "(setsid sh -c 'sleep 0.3; echo done > " + out + "' &); exit 5"},
-                             "/dev/null");
+        auto argv = run_argv();
+        argv.insert(argv.end(), {"--wait", "--", "/bin/sh", "-c",
+                                 "(setsid sh -c 'sleep 0.3; echo done > " + out + "' &); exit 5"});
+        int st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 5), "--wait gave " + status_text(st));
         s.expect(progeny::test::read_file(out) == "done\n", "the daemon did not finish its work");
         ::unlink(out.c_str());
         expect_nothing_left(s);
         // Bounded by --timeout.
-        st = run_command({progeny_bin(), "run", "--wait", "-t", "300ms", "--", fixture("double_fork"),
-                          "2", "exit"},
-                         "/dev/null");
+        argv = run_argv();
+        argv.insert(argv.end(), {"--wait", "-t", "300ms", "--", fixture("double_fork"), "2", "exit"});
+        st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 124), "--wait --timeout gave " + status_text(st));
         expect_nothing_left(s);
         return 0;
@@ -149,11 +161,15 @@ TEST_P(RunScenario, WaitKeepsRunningUntilTheDaemonExits) {
 TEST_P(RunScenario, ExecFailuresMapTo127And126) {
   auto r = run_in_sandbox(
       [&](Scenario& s) {
-        int st = run_command({progeny_bin(), "run", "--", "/nonexistent/command"}, "/dev/null");
+        auto argv = run_argv();
+        argv.insert(argv.end(), {"--", "/nonexistent/command"});
+        int st = run_command(argv, "/dev/null");
         s.expect(exited_with(st, 127), "missing command gave " + status_text(st));
         std::string plain = "/tmp/progeny-plain." + std::to_string(::getpid());
         progeny::test::run_command({"/bin/sh", "-c", "echo data > " + plain});
-        st = run_command({progeny_bin(), "run", "--", plain}, "/dev/null");
+        argv = run_argv();
+        argv.insert(argv.end(), {"--", plain});
+        st = run_command(argv, "/dev/null");
         ::unlink(plain.c_str());
         s.expect(exited_with(st, 126), "non-executable gave " + status_text(st));
         st = run_command({progeny_bin(), "run", "--timeout", "soon", "--", "/bin/true"}, "/dev/null");
@@ -164,8 +180,14 @@ TEST_P(RunScenario, ExecFailuresMapTo127And126) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
-INSTANTIATE_TEST_SUITE_P(AsRootAndNobody, RunScenario, ::testing::Values(0u, 65534u),
-                         [](const auto& info) { return info.param == 0 ? "root" : "nobody"; });
+INSTANTIATE_TEST_SUITE_P(Modes, RunScenario,
+                         ::testing::Values(Setup{0, "none"}, Setup{65534, "none"},
+                                           Setup{0, "cgroup"}, Setup{0, "pidns"},
+                                           Setup{65534, "pidns"}),
+                         [](const auto& info) {
+                           return std::string(info.param.uid == 0 ? "root_" : "nobody_") +
+                                  info.param.contain;
+                         });
 
 class RunBehaviour : public ::testing::Test {
  protected:
@@ -246,7 +268,7 @@ TEST_F(RunBehaviour, SecondTermDuringTheStopEscalatesToKill) {
 TEST_F(RunBehaviour, KilledLauncherTakesCommandDownUnlessPdeathsigNone) {
   auto r = run_in_sandbox([&](Scenario& s) {
     for (bool with_pdeathsig : {true, false}) {
-      std::vector<std::string> argv = {progeny_bin(), "run"};
+      std::vector<std::string> argv = {progeny_bin(), "run", "--contain", "none"};
       if (!with_pdeathsig) argv.insert(argv.end(), {"--pdeathsig", "none"});
       argv.insert(argv.end(), {"--", "/bin/sh", "-c", "echo READY; exec sleep 60"});
       auto c = progeny::test::start_command(argv);
