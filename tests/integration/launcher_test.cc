@@ -353,3 +353,42 @@ TEST_F(RunBehaviour, KillStopsAForeignTreeAndRefusesAncestors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Whatever the mode, kill -9 of the launcher must not leave the tree running: a tree of
+// setsid escapees and double-forked daemons is gone within a second (issue 6).
+class LauncherDeath : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
+  }
+};
+
+TEST_P(LauncherDeath, KillMinus9LeavesNothing) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command({progeny_bin(), "run", "--contain", GetParam(), "--",
+                                           fixture("contain_tree"), "5", "5", "5", "stay"});
+    std::string seen;
+    if (!s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 10000, &seen), "no READY: " + seen))
+      return 1;
+    s.expect(s.others().size() > 10, "the tree is smaller than expected");
+    ::kill(c.pid, SIGKILL);  // progeny, our own child
+    progeny::test::wait_status(c.pid, 5000);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      gone = s.others().empty();
+      if (!gone) ::usleep(10000);
+    }
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LauncherDeath, ::testing::Values("cgroup", "pidns"),
+                         [](const auto& info) { return std::string(info.param); });
+
+}  // namespace
