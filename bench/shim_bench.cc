@@ -1,0 +1,175 @@
+// The shim's cost on exec-heavy work (issue 3): N fork+exec+wait of /bin/true, driven from C
+// and from sh, bare / empty preload / shim without log / shim with log / strace -f, and the
+// shim's added RSS per process. Runs in the test sandbox. Markdown on stdout.
+//   shim_bench BUILD_DIR EMPTY_SO [N]      (and internally: shim_bench loop N | shim_bench rss)
+#include <errno.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <cstdarg>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/sandbox/sandbox.h"
+
+namespace {
+
+// The scenario's output goes through the sandbox's report (printed after it ends).
+progeny::test::Scenario* g_s;
+void out(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  g_s->note(buf);
+}
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+int loop(int n) {
+  char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      execv("/bin/true", argv);
+      _exit(127);
+    }
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(p, &st, 0)) < 0 && errno == EINTR) {
+    }
+    if (p < 0 || w != p || st != 0) return 1;
+  }
+  return 0;
+}
+
+long rss_kb() {
+  std::ifstream f("/proc/self/status");
+  for (std::string l; std::getline(f, l);)
+    if (l.rfind("VmRSS:", 0) == 0) return std::atol(l.c_str() + 6);
+  return -1;
+}
+
+// Runs argv with extra environment, returns seconds (negative on failure).
+double timed(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             const std::string& out = "/dev/null") {
+  double t0 = now_s();
+  int st = progeny::test::run_command(argv, out, env);
+  double t = now_s() - t0;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? t : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "loop") == 0) return loop(std::atoi(argv[2]));
+  if (argc == 2 && std::strcmp(argv[1], "rss") == 0) {
+    std::printf("%ld", rss_kb());
+    return 0;
+  }
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: shim_bench BUILD_DIR EMPTY_SO [N]\n");
+    return 2;
+  }
+  std::string b = argv[1], empty = argv[2];
+  int n = argc > 3 ? std::atoi(argv[3]) : 10000;
+  std::string self = b + "/bench/shim_bench", host = b + "/bench/shim_host",
+              so = b + "/lib/progeny/libprogeny.so";
+
+  auto r = progeny::test::run_in_sandbox(
+      [&](progeny::test::Scenario& s) {
+        g_s = &s;
+        std::string ns = std::to_string(n);
+        struct Mode {
+          const char* name;
+          std::vector<std::string> wrap;
+          std::vector<std::string> env;
+        };
+        std::vector<Mode> modes = {
+            {"bare", {}, {}},
+            {"empty preload", {}, {"LD_PRELOAD=" + empty}},
+            {"shim, no log", {host, "--shim", so, "--"}, {}},
+            {"shim, log", {host, "--shim", so, "--log", "/tmp/shim-bench.jsonl", "--"}, {}},
+            {"strace -f", {"/usr/bin/strace", "-f", "-e", "trace=process", "-o", "/tmp/strace.out", "--"},
+             {}},
+        };
+        struct Driver {
+          const char* name;
+          std::vector<std::string> cmd;
+        };
+        std::vector<Driver> drivers = {
+            {"C", {self, "loop", ns}},
+            {"sh", {"/bin/sh", "-c",
+                    "i=0; while [ $i -lt " + ns + " ]; do /bin/true; i=$((i+1)); done"}},
+        };
+        out("\n## Shim (issue 3): %d x fork+exec+wait of /bin/true\n", n);
+        out("| driver | mode | µs/process | x bare | added µs | added / empty preload's |");
+        out("| --- | --- | ---: | ---: | ---: | ---: |");
+        // The machine is shared: modes are interleaved over several rounds and the median of
+        // each is reported, so a burst of load elsewhere does not land on one mode only.
+        constexpr int kRounds = 5;
+        int per_round = std::max(1, n / kRounds);
+        std::string prs = std::to_string(per_round);
+        for (auto& d : drivers) {
+          std::vector<std::vector<double>> us(modes.size());
+          for (int round = 0; round < kRounds; ++round) {
+            for (size_t i = 0; i < modes.size(); ++i) {
+              std::vector<std::string> a = modes[i].wrap;
+              for (auto c : d.cmd) {
+                if (c == ns) c = prs;
+                size_t at = c.find(" " + ns + " ");
+                if (at != std::string::npos) c.replace(at + 1, ns.size(), prs);
+                a.push_back(c);
+              }
+              double t = timed(a, modes[i].env);
+              if (t < 0) s.fail(std::string(modes[i].name) + " / " + d.name + " failed");
+              else us[i].push_back(t * 1e6 / per_round);
+            }
+          }
+          auto median = [](std::vector<double> v) {
+            if (v.empty()) return 0.0;
+            std::sort(v.begin(), v.end());
+            return v[v.size() / 2];
+          };
+          double bare = median(us[0]), empty_added = median(us[1]) - bare;
+          for (size_t i = 0; i < modes.size(); ++i) {
+            double m = median(us[i]), added = m - bare;
+            out("| %s | %s | %.1f | %.2f | %.1f | %s |", d.name, modes[i].name, m, m / bare, added,
+                i > 0 && empty_added > 0 ? std::to_string(added / empty_added).substr(0, 4).c_str()
+                                         : "");
+          }
+        }
+        // Added memory: VmRSS of one small process, bare, with an empty preload, with the shim.
+        auto rss = [&](const std::vector<std::string>& wrap, const std::vector<std::string>& env) {
+          std::vector<std::string> a = wrap;
+          a.push_back(self);
+          a.push_back("rss");
+          timed(a, env, "/tmp/rss.out");
+          return std::atol(progeny::test::read_file("/tmp/rss.out").c_str());
+        };
+        long r0 = rss({}, {}), r1 = rss({}, {"LD_PRELOAD=" + empty}),
+             r2 = rss({host, "--shim", so, "--"}, {});
+        out("\nVmRSS of one process: bare %ld kB, empty preload %ld kB, shim %ld kB "
+                    "(shim adds %ld kB over the empty preload)",
+                    r0, r1, r2, r2 - r1);
+        return 0;
+      },
+      {.pids_max = 4096, .timeout_s = 1800});
+  for (auto& line : r.notes) std::printf("%s\n", line.c_str());
+  if (!r.ok()) {
+    std::fprintf(stderr, "shim_bench: %s", r.describe().c_str());
+    return 1;
+  }
+  return 0;
+}
