@@ -95,6 +95,8 @@ class Builder {
     auto& procs = lin_->procs;
     const auto& ids = res_.identities();
     while (procs.size() < ids.size()) {
+      parent_from_bpf_.push_back(false);
+      exec_source_.emplace_back();
       ProcessNode n;
       n.pid = ids[procs.size()].pid;
       n.first_seen_ns = n.last_seen_ns = t;
@@ -242,8 +244,8 @@ class Builder {
 
   Lineage* lin_;
   IdentityResolver res_;
-  std::unordered_map<size_t, bool> parent_from_bpf_;
-  std::unordered_map<size_t, std::string> exec_source_;
+  std::vector<char> parent_from_bpf_;       // by node: its parent came from the tracker
+  std::vector<std::string> exec_source_;  // by node: source of its latest exec record
   std::optional<size_t> command_by_launcher_, command_any_;
   std::optional<std::pair<uint64_t, uint64_t>> wall_;  // (wall_ns, time_ns) of the start
 };

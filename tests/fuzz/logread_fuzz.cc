@@ -1,0 +1,31 @@
+// libFuzzer target: arbitrary bytes as a lineage log, through the reader, the tree model,
+// every rendering, the summary and the --trace formatter. Any crash, leak or sanitizer
+// report is a bug: a truncated or hostile log must never take the views down.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "launcher/logread.h"
+#include "launcher/lineage.h"
+#include "launcher/summary.h"
+#include "launcher/trace_format.h"
+#include "launcher/tree_views.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  std::istringstream in(text);
+  progeny::LogContents c = progeny::read_log(in);
+  progeny::TraceFormatter tf;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) (void)tf.format(line);
+  progeny::Lineage lin = progeny::build_lineage(std::move(c.events), c.problems.size());
+  std::ostringstream out;
+  progeny::render_text(lin, out, true);
+  progeny::render_json(lin, out);
+  progeny::render_dot(lin, out);
+  progeny::render_perfetto(lin, out);
+  progeny::render_svg(lin, out);
+  (void)progeny::summarize(lin);
+  return 0;
+}
