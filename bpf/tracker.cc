@@ -109,6 +109,7 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
     return *why = failure("bad ring buffer size", err, libbpf_last), nullptr;
   if (int err = bpf_map__set_max_entries(t->skel_->maps.members, opts.max_members))
     return *why = failure("bad members map size", err, libbpf_last), nullptr;
+  if (opts.batch_wakeups) t->skel_->rodata->wake_bytes = bpf_map__max_entries(t->skel_->maps.events) / 4;
   if (int err = progeny_bpf__load(t->skel_))
     return *why = failure("cannot load the BPF program", err, libbpf_last), nullptr;
 

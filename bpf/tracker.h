@@ -33,6 +33,10 @@ struct Options {
   // When the root's last thread exits, SIGKILL every member in the kernel. The launcher wants
   // this (a SIGKILLed launcher takes its whole tree down); `progeny watch` does not.
   bool kill_on_root_exit = true;
+  // Wake event_fd() only when a quarter of the ring is filled, instead of on every event.
+  // Cheaper for the traced tree; the caller must then also consume() when its loop wakes for
+  // other reasons and before it finishes the log. `progeny watch` turns it off for liveness.
+  bool batch_wakeups = true;
 };
 
 // Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a
@@ -50,7 +54,8 @@ class Tracker {
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
 
-  // Readable (poll/epoll) when events are waiting; then call consume().
+  // Readable (poll/epoll) when events are waiting (see Options::batch_wakeups); then call
+  // consume().
   int event_fd() const;
   // Hands every waiting event to sink as a lineage record with "source":"bpf".
   void consume(const std::function<void(const Record&)>& sink);

@@ -133,6 +133,7 @@ int watch_main(int argc, char** argv) {
   std::string why;
   bpf::Options opts;
   opts.kill_on_root_exit = false;  // watching must never kill what it watches
+  opts.batch_wakeups = false;      // someone may be reading the log as it grows
   auto tracker = bpf::Tracker::start(root, &why, opts);
   if (!tracker) {
     std::fprintf(stderr, "progeny watch: BPF tracker unavailable: %s\n", why.c_str());
