@@ -18,7 +18,7 @@ LDLIBS_LAUNCHER := -l:libbpf.a -lelf -lz
 # time (-z defs turns any C++ runtime reference into a link error).
 SHIM_CXXFLAGS := -std=c++20 $(WARN) -O2 -g -fPIC -fno-exceptions -fno-rtti \
   -fno-threadsafe-statics -fvisibility=hidden -fno-stack-protector -MMD -MP -I.
-SHIM_LDFLAGS  := -shared -nostdlib++ -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/libprogeny.map
+SHIM_LDFLAGS  := -shared -nodefaultlibs -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/libprogeny.map
 
 CORE_SRC    := $(filter-out launcher/main.cc,$(wildcard launcher/*.cc)) $(wildcard bpf/*.cc)
 CORE_OBJ    := $(CORE_SRC:%.cc=$(B)/obj/%.o)
@@ -90,7 +90,7 @@ $(B)/shimobj/%.o: %.cc
 	$(CXX) $(SHIM_CXXFLAGS) -c $< -o $@
 $(SHIM_SO): $(SHIM_OBJ) shim/libprogeny.map
 	@mkdir -p $(@D)
-	$(CXX) $(SHIM_LDFLAGS) $(SHIM_OBJ) -o $@
+	$(CXX) $(SHIM_LDFLAGS) $(SHIM_OBJ) -o $@ -lc
 
 # --- test: unit tests, shim link checks, integration tests (sandboxed) ---
 test: all

@@ -131,6 +131,7 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
     pid_t p = queue.front();
     queue.pop_front();
     for (pid_t c : read_children(p)) {
+      if (std::find(opts.exclude.begin(), opts.exclude.end(), c) != opts.exclude.end()) continue;
       auto st = read_proc_stat(c);
       if (st && seed(t->skel_, c, st->start_time, false) == PROGENY_SEED_OK) queue.push_back(c);
     }

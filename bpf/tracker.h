@@ -37,6 +37,9 @@ struct Options {
   // Cheaper for the traced tree; the caller must then also consume() when its loop wakes for
   // other reasons and before it finishes the log. `progeny watch` turns it off for liveness.
   bool batch_wakeups = true;
+  // Existing children of root never to seed (the cgroup watchdog: the in-kernel kill on the
+  // launcher's death must leave it alive to remove its cgroup).
+  std::vector<pid_t> exclude;
 };
 
 // Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a

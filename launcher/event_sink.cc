@@ -146,6 +146,7 @@ void EventSink::flush() {
       off += static_cast<size_t>(n);
     }
   }
+  if (opts_.tap) opts_.tap(out_);
   out_.clear();
 }
 
@@ -317,16 +318,7 @@ void EventSink::member_exited(pid_t pid, const int* status) {
   auto it = members_.find(pid);
   if (it == members_.end()) return;
   uint64_t start = it->second.start_time;
-  Record r("exit", "launcher", pid);
-  r.add("start_time", start);
-  if (!status) {
-    r.add_bool("unknown", true);
-  } else if (WIFSIGNALED(*status)) {
-    r.add("signal", signal_name(WTERMSIG(*status)));
-    r.add_bool("core", WCOREDUMP(*status));
-  } else {
-    r.add("code", WEXITSTATUS(*status));
-  }
+  Record r = exit_record("launcher", pid, start, status);
   out_ += r.line();
   pidfds_.erase(it->second.pidfd.get());
   members_.erase(it);

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <deque>
 #include <map>
 #include <memory>
@@ -42,6 +44,8 @@ class EventSink {
     pid_t launcher = 0;        // 0: this process; peers must descend from it
     int pdeathsig = 9;         // sent to the children of a member killed by a signal; 0 = off
     std::string proc_root = "/proc";
+    // Sees every batch of complete record lines as it is written (`progeny run --trace`).
+    std::function<void(std::string_view lines)> tap;
   };
 
   // nullptr and a one-line *error when the log file or the socket cannot be set up.

@@ -6,9 +6,11 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bpf/tracker.h"
 #include "launcher/commands.h"
 #include "launcher/parse.h"
 #include "launcher/proc.h"
@@ -20,12 +22,14 @@ namespace progeny {
 namespace {
 
 constexpr char kKillUsage[] =
-    "Usage: progeny kill [-s SIG] [-k DURATION] [-v] PID...\n"
+    "Usage: progeny kill [-s SIG] [-k DURATION] [--bpf auto|on|off] [-v] PID...\n"
     "Stops each PID and every descendant it has: SIG (default TERM) and SIGCONT to all,\n"
     "a grace period (-k, default 5s), then SIGKILL, repeated until none is left.\n"
     "Every signal goes through a pidfd of a process verified to descend from a named PID.\n"
-    "Best effort without the BPF tracker: a descendant that double-forks during the kill\n"
-    "reparents to init and leaves the tree.\n"
+    "With the BPF tracker (root, used when it loads; --bpf off to skip it) the kill is\n"
+    "race-free: descendants are tracked in the kernel by creator, and anything they fork\n"
+    "during the kill dies at birth. Without it this is best effort: a descendant that\n"
+    "double-forks during the kill reparents to init and leaves the tree.\n"
     "Refuses PID 1, progeny itself and its own ancestors.\n"
     "Exit status: 0 everything named is gone, 1 something survived, 125 usage error or refusal.\n";
 
@@ -73,6 +77,7 @@ std::vector<pid_t> own_ancestors() {
 int kill_main(int argc, char** argv) {
   StopPolicy policy;
   bool verbose = false;
+  std::string bpf_mode = "auto";
   std::vector<pid_t> targets;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -106,6 +111,14 @@ int kill_main(int argc, char** argv) {
         return kExitProgenyError;
       }
       policy.grace_ms = *ms;
+    } else if (a == "--bpf") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      bpf_mode = v;
+      if (bpf_mode != "auto" && bpf_mode != "on" && bpf_mode != "off") {
+        std::fprintf(stderr, "progeny kill: invalid --bpf '%s' (auto, on or off)\n", v);
+        return kExitProgenyError;
+      }
     } else if (a == "--") {
       for (++i; i < argc; ++i) targets.push_back(static_cast<pid_t>(std::atoi(argv[i])));
     } else {
@@ -146,6 +159,35 @@ int kill_main(int argc, char** argv) {
       return kExitProgenyError;
     }
     tree.add_root(pid, st->start_time, std::move(fd));
+  }
+  // One tracker session per target, seeded with its existing descendants.
+  std::vector<std::unique_ptr<bpf::Tracker>> trackers;
+  if (bpf_mode != "off") {
+    bpf::Options topts;
+    topts.kill_on_root_exit = false;  // the targets' exit must not kill anything by itself
+    for (pid_t pid : targets) {
+      std::string why;
+      auto t = bpf::Tracker::start(pid, &why, topts);
+      if (!t) {
+        if (bpf_mode == "on") {
+          std::fprintf(stderr, "progeny kill: --bpf on: %s\n", why.c_str());
+          return kExitProgenyError;
+        }
+        if (verbose) std::fprintf(stderr, "progeny kill: going on without BPF: %s\n", why.c_str());
+        trackers.clear();
+        break;
+      }
+      trackers.push_back(std::move(t));
+    }
+  }
+  for (auto& t : trackers) {
+    t->begin_stop();
+    bpf::Tracker* tp = t.get();
+    tree.add_source([tp] {
+      std::vector<KnownProcess> out;
+      for (const auto& m : tp->members()) out.push_back({m.pid, m.start_time});
+      return out;
+    }, true);
   }
   KillHooks hooks(tree, verbose);
   StopResult r = stop_tree(tree, policy, hooks);

@@ -15,6 +15,10 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", progeny::run_main, "run COMMAND; stop every process it leaves behind"},
     {"kill", progeny::kill_main, "stop a running process and every descendant it has"},
+    {"watch", progeny::watch_main, "record the lineage of a running process (BPF)"},
+    {"tree", progeny::tree_main, "show a lineage log as a tree (text, json, dot, perfetto, svg)"},
+    {"summary", progeny::summary_main, "audit a lineage log: who forked how, who escaped"},
+    {"doctor", progeny::doctor_main, "which mechanisms this host offers and progeny uses"},
 };
 
 void usage(FILE* out) {

@@ -1,9 +1,11 @@
 #include "launcher/record.h"
 
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cstdio>
 
+#include "launcher/parse.h"
 #include "shim/protocol.h"
 
 namespace progeny {
@@ -103,6 +105,20 @@ Record& Record::add(std::string_view k, const std::vector<std::string>& values) 
   }
   text_.push_back(']');
   return *this;
+}
+
+Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status) {
+  Record r("exit", source, pid);
+  if (start_time) r.add("start_time", start_time);
+  if (!status) {
+    r.add_bool("unknown", true);
+  } else if (WIFSIGNALED(*status)) {
+    r.add("signal", signal_name(WTERMSIG(*status)));
+    r.add_bool("core", WCOREDUMP(*status));
+  } else {
+    r.add("code", WEXITSTATUS(*status));
+  }
+  return r;
 }
 
 }  // namespace progeny

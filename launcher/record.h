@@ -31,6 +31,10 @@ class Record {
   std::string text_;
 };
 
+// The `exit` record of (pid, start_time): code, or signal and core; "unknown" when status is
+// null (nobody could observe it).
+Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status);
+
 // Appends s to out as a JSON string literal (quotes included); invalid UTF-8 bytes become
 // \u00XX escapes of the byte so the record stays valid JSON.
 void append_json_string(std::string* out, std::string_view s);

@@ -15,16 +15,21 @@
 #include <string>
 #include <vector>
 
+#include "bpf/tracker.h"
 #include "launcher/commands.h"
 #include "launcher/containment.h"
+#include "launcher/event_sink.h"
 #include "launcher/exit_status.h"
 #include "launcher/parse.h"
 #include "launcher/proc.h"
+#include "launcher/record.h"
+#include "launcher/runaway_report.h"
 #include "launcher/run_options.h"
 #include "launcher/spawn.h"
 #include "launcher/stop.h"
 #include "launcher/sys.h"
 #include "launcher/terminal.h"
+#include "launcher/trace_format.h"
 #include "launcher/tree.h"
 
 namespace progeny {
@@ -56,6 +61,13 @@ class Runner : public StopHooks {
     return true;
   }
   void on_signal(const Member& m, int sig, const char* reason, int error) override {
+    if (sink_) {
+      Record r("signal", "launcher", self_);
+      r.add("signal", signal_name(sig)).add("target_pid", m.pid).add("reason", reason);
+      if (m.start_time) r.add("target_start_time", m.start_time);
+      if (error) r.add("errno", error);
+      sink_->write(r);
+    }
     if (opts_.verbose > 0 || error != 0) {
       std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
                    describe_process(m.pid).c_str(), error ? ": " : "",
@@ -96,6 +108,7 @@ class Runner : public StopHooks {
       }
     }
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
+    if (!open_sink()) return false;
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
     std::string why;
@@ -107,13 +120,138 @@ class Runner : public StopHooks {
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
     // The cgroup watchdog is our child but not part of the run.
     if (contain_->watchdog_pid() > 0) tree_.exclude(contain_->watchdog_pid());
+    return start_tracker();
+  }
+
+  bool start_tracker() {
+    if (opts_.bpf == Tristate::kOff) return true;
+    std::string why;
+    bpf::Options topts;
+    if (contain_->watchdog_pid() > 0) topts.exclude.push_back(contain_->watchdog_pid());
+    tracker_ = bpf::Tracker::start(self_, &why, topts);
+    if (tracker_) return true;
+    if (opts_.bpf == Tristate::kOn) {
+      std::fprintf(stderr, "progeny run: --bpf on: %s\n", why.c_str());
+      return false;
+    }
+    if (opts_.verbose > 0) std::fprintf(stderr, "progeny: going on without BPF: %s\n", why.c_str());
     return true;
   }
 
+  // The tracker's records join the log; without a log they are drained all the same.
+  void consume_tracker() {
+    if (!tracker_) return;
+    tracker_->consume([this](const Record& r) {
+      if (sink_) sink_->write(r);
+    });
+  }
+
+  // Lost or untracked events are reported, never silent.
+  void report_tracker_losses() {
+    if (!tracker_) return;
+    consume_tracker();
+    uint64_t lost = tracker_->lost(), untracked = tracker_->untracked();
+    if (lost + untracked == 0) return;
+    if (sink_) {
+      Record r("lost", "launcher", self_);
+      r.add("count", lost).add("what", "bpf").add("untracked", untracked);
+      sink_->write(r);
+    }
+    std::fprintf(stderr, "progeny: the BPF tracker lost %llu event(s) and could not track %llu process(es)\n",
+                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(untracked));
+  }
+
+  // The lineage log and the shim's socket: needed for the shim, --log and --trace.
+  bool open_sink() {
+    if (opts_.preload) {
+      shim_path_ = shim_location();
+      if (::access(shim_path_.c_str(), R_OK) != 0) {
+        std::fprintf(stderr, "progeny run: cannot find the shim at %s: %s (use --no-preload)\n",
+                     shim_path_.c_str(), std::strerror(errno));
+        return false;
+      }
+    }
+    if (!opts_.preload && opts_.log_path.empty() && !opts_.trace) return true;
+    EventSink::Options o;
+    o.log_path = opts_.log_path;
+    o.launcher = self_;
+    o.pdeathsig = opts_.preload ? opts_.pdeathsig : 0;
+    if (opts_.trace) {
+      o.tap = [this](std::string_view lines) {
+        size_t at = 0, nl;
+        while ((nl = lines.find('\n', at)) != std::string_view::npos) {
+          std::fprintf(stderr, "%s\n", trace_.format(lines.substr(at, nl - at)).c_str());
+          at = nl + 1;
+        }
+      };
+    }
+    std::string error;
+    sink_ = EventSink::open(o, &error);
+    if (!sink_) {
+      std::fprintf(stderr, "progeny run: %s\n", error.c_str());
+      return false;
+    }
+    return true;
+  }
+
+  // <dir of progeny>/../lib/progeny/libprogeny.so, in the build tree and once installed.
+  static std::string shim_location() {
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(".");
+    dir = dir.substr(0, dir.rfind('/'));
+    return dir + "/../lib/progeny/libprogeny.so";
+  }
+
+  // progeny's own environment plus what the shim needs (its only trace, documented).
+  std::vector<std::string> command_environment() const {
+    std::vector<std::string> env;
+    std::string user_preload;
+    for (char** e = environ; *e; ++e) {
+      std::string_view v(*e);
+      if (opts_.preload && v.starts_with("LD_PRELOAD=")) {
+        user_preload = std::string(v.substr(11));
+        continue;
+      }
+      if (opts_.preload && v.starts_with("PROGENY_")) continue;  // an outer run's: ours win
+      env.emplace_back(v);
+    }
+    if (!opts_.preload) return env;
+    // Ours first; an outer run may have put the same shim there already.
+    std::string preload = shim_path_;
+    if (user_preload.find(shim_path_) != std::string::npos) preload = user_preload;
+    else if (!user_preload.empty()) preload += ":" + user_preload;
+    env.push_back("LD_PRELOAD=" + preload);
+    env.push_back("PROGENY_SOCK=" + sink_->socket_name());
+    env.push_back("PROGENY_LAUNCHER=" + std::to_string(self_));
+    env.push_back("PROGENY_PDEATHSIG=" + std::to_string(opts_.pdeathsig));
+    env.push_back("PROGENY_SHIM=" + shim_path_);
+    if (!opts_.reenv) env.push_back("PROGENY_OPTS=noreenv");
+    return env;
+  }
+
+  void write_start_record() {
+    if (!sink_) return;
+    Record r("start", "launcher", self_);
+    r.add("wall_ns", realtime_ns());
+    auto st = read_proc_stat(self_);
+    if (st) r.add("start_time", st->start_time);
+    r.add("argv", opts_.command).add("version", PROGENY_VERSION);
+    std::vector<std::string> mechanisms = {"subreaper"};
+    if (opts_.pdeathsig) mechanisms.emplace_back("pdeathsig");
+    if (tracker_) mechanisms.emplace_back("bpf");
+    if (opts_.preload) mechanisms.emplace_back("shim");
+    if (contain_->mode() != ContainMode::none) mechanisms.emplace_back(contain_mode_name(contain_->mode()));
+    r.add("mechanisms", mechanisms);
+    sink_->write(r);
+  }
+
   bool start_command() {
+    write_start_record();
     SpawnRequest req;
     req.argv = opts_.command;
-    for (char** e = environ; *e; ++e) req.env.emplace_back(*e);
+    req.env = command_environment();
+    if (sink_) req.nofile = &sink_->original_nofile();
     req.mask = orig_mask_;
     req.chld_ignored = chld_ignored_;
     req.pdeathsig = opts_.pdeathsig;
@@ -128,6 +266,7 @@ class Runner : public StopHooks {
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
     cmd_pid_ = s.pid;
     cmd_pidfd_ = std::move(s.pidfd);
+    if (auto st = read_proc_stat(cmd_pid_)) cmd_start_time_ = st->start_time;
     if (opts_.verbose > 0)
       std::fprintf(stderr, "progeny: started %s as pid %d\n", opts_.command[0].c_str(), cmd_pid_);
     return true;
@@ -146,16 +285,23 @@ class Runner : public StopHooks {
     fds.push_back({sigfd_.get(), POLLIN, 0});
     size_t timer_at = fds.size();
     if (timerfd_) fds.push_back({timerfd_.get(), POLLIN, 0});
+    size_t sink_at = fds.size();
+    if (sink_) fds.push_back({sink_->fd(), POLLIN, 0});
+    if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
     size_t status_at = fds.size();
     if (contain_->status_fd() >= 0 && !cmd_exited_) fds.push_back({contain_->status_fd(), POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
+    // The tracker wakes us only when its ring fills up: read it on every wake-up.
+    consume_tracker();
     if (n <= 0) return;
     if (fds[0].revents & POLLIN) read_signals();
+    if (sink_ && (fds[sink_at].revents & POLLIN)) sink_->on_readable();
     if (status_at < fds.size() && fds[status_at].revents) command_ended_in_namespace();
     if (timerfd_ && (fds[timer_at].revents & POLLIN)) {
       uint64_t ticks;
       if (::read(timerfd_.get(), &ticks, sizeof ticks) > 0 && !timed_out_) {
         timed_out_ = true;
+        if (sink_) sink_->write(Record("timeout", "launcher", self_).add("after_ms", opts_.timeout_ms));
         if (opts_.verbose > 0)
           std::fprintf(stderr, "progeny: timeout after %lld ms, stopping the tree\n",
                        static_cast<long long>(opts_.timeout_ms));
@@ -204,10 +350,20 @@ class Runner : public StopHooks {
         if (p == cmd_pid_) suspend_with_command();
         continue;
       }
+      log_exit(p, st);
       tree_.forget(p);
       // In a PID namespace this is the init: COMMAND's own status came through status_fd.
       if (p == cmd_pid_ && !cmd_exited_) command_ended(st);
     }
+  }
+
+  // The sink records its own members' exits (with the parent-death policy); the rest here.
+  void log_exit(pid_t pid, int status) {
+    if (!sink_ || sink_->on_reaped(pid, status)) return;
+    const Member* m = tree_.find(pid);
+    uint64_t start = m ? m->start_time : 0;
+    if (pid == cmd_pid_ && cmd_start_time_) start = cmd_start_time_;
+    sink_->write(exit_record("launcher", pid, start, &status));
   }
 
   void command_ended(int status) {
@@ -234,19 +390,84 @@ class Runner : public StopHooks {
     sys_pidfd_send_signal(cmd_pidfd_.get(), SIGCONT, PIDFD_SIGNAL_PROCESS_GROUP);
   }
 
+  // Membership is the union of every mechanism's knowledge: the walk's own (Tree::scan), the
+  // containment's, the shim's (checked for descent) and the tracker's map (kernel-kept).
+  void add_member_sources() {
+    tree_.add_source([this] {
+      std::vector<KnownProcess> out;
+      for (pid_t p : contain_->members())
+        if (auto st = read_proc_stat(p)) out.push_back({p, st->start_time});
+      return out;
+    }, false);
+    if (sink_) {
+      tree_.add_source([this] {
+        std::vector<KnownProcess> out;
+        for (const auto& m : sink_->members()) out.push_back({m.pid, m.start_time});
+        return out;
+      }, false);
+    }
+    if (tracker_) {
+      tree_.add_source([this] {
+        std::vector<KnownProcess> out;
+        for (const auto& m : tracker_->members()) out.push_back({m.pid, m.start_time});
+        return out;
+      }, true);
+    }
+  }
+
+  // Descendants still running when COMMAND ended: who they are and how they got away.
+  size_t report_runaways() {
+    std::vector<RunawayProcess> procs;
+    for (Member* m : tree_.live()) {
+      if (m->pid == cmd_pid_) continue;  // the PID namespace's init: ours, not COMMAND's
+      RunawayProcess r;
+      r.pid = m->pid;
+      r.start_time = m->start_time;
+      r.argv = read_cmdline(m->pid, 512);
+      if (auto st = read_proc_stat(m->pid)) {
+        r.ppid = st->ppid;
+        r.pgid = st->pgrp;
+        r.sid = st->session;
+      }
+      // Found below its parent: that is its creator. Found below us: adopted, creator unknown.
+      r.creator = m->parent == self_ ? 0 : m->parent;
+      procs.push_back(std::move(r));
+    }
+    if (!procs.empty() && !opts_.quiet) {
+      RunawayContext ctx;
+      ctx.launcher_pid = self_;
+      ctx.command_pid = cmd_pid_;
+      ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
+      ctx.command_sid = ::getsid(0);
+      std::fputs(format_runaway_report(procs, ctx).c_str(), stderr);
+    }
+    return procs.size();
+  }
+
+  void write_stop_record(const char* phase, size_t members, size_t survivors) {
+    if (!sink_) return;
+    Record r("stop", "launcher", self_);
+    r.add("phase", phase).add("members", static_cast<uint64_t>(members));
+    r.add("survivors", static_cast<uint64_t>(survivors));
+    sink_->write(r);
+  }
+
   int finish() {
     StopResult stop;
+    size_t runaways = 0;
     bool need_stop = timed_out_ || stop_requested_ || !tree_gone();
     if (need_stop) {
       stopping_ = true;
+      // From here on whatever a member forks dies at birth, in the kernel.
+      if (tracker_) tracker_->begin_stop();
+      add_member_sources();
+      tree_.scan();
+      if (cmd_exited_ && !timed_out_ && !stop_requested_) runaways = report_runaways();
+      write_stop_record("begin", tree_.live().size(), 0);
       StopPolicy policy;
       policy.signal = opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
-      for (pid_t p : contain_->members()) {
-        auto st = read_proc_stat(p);
-        if (st) tree_.adopt(p, st->start_time);
-      }
       stop = stop_tree(tree_, policy, *this);
       // The kernel's own final word where the mode has one (cgroup.kill, namespace teardown):
       // it also reaches what no walk could see.
@@ -262,23 +483,25 @@ class Runner : public StopHooks {
                      static_cast<long long>(stop.kill_ms));
       // Reap what the stop left (the loop above stops at the last child, this drains).
       reap();
+      write_stop_record("done", stop.members, stop.survivors.size());
     }
     tty_->take_back();
     contain_->finish();
+    report_tracker_losses();
+    // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.
+    tracker_.reset();
+    if (sink_) sink_->drain();
     if (!stop.survivors.empty()) {
       std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
       for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
     }
-    bool runaways = cmd_exited_ && !timed_out_ && !stop_requested_ && stop.members > 0;
-    if (runaways && !opts_.quiet)
-      std::fprintf(stderr, "progeny: stopped %zu process(es) that outlived %s\n", stop.members,
-                   opts_.command[0].c_str());
     if (timed_out_) return kExitTimeout;
     if (!cmd_exited_) {
       // Stopped on request while COMMAND lived on: it has been reaped by the stop.
       return kExitProgenyError;
     }
-    if (runaways && opts_.fail_on_runaway && WIFEXITED(cmd_status_) && WEXITSTATUS(cmd_status_) == 0)
+    if (runaways > 0 && opts_.fail_on_runaway && WIFEXITED(cmd_status_) &&
+        WEXITSTATUS(cmd_status_) == 0)
       return kExitRunaway;
     exit_like(cmd_status_);
   }
@@ -289,9 +512,14 @@ class Runner : public StopHooks {
   Fd sigfd_, timerfd_;
   std::unique_ptr<Terminal> tty_;
   std::unique_ptr<Containment> contain_;
+  std::unique_ptr<EventSink> sink_;
+  std::unique_ptr<bpf::Tracker> tracker_;
+  TraceFormatter trace_;
+  std::string shim_path_;
   sigset_t orig_mask_{};
   bool chld_ignored_ = false;
   pid_t cmd_pid_ = -1;
+  uint64_t cmd_start_time_ = 0;
   Fd cmd_pidfd_;
   bool cmd_exited_ = false;
   int cmd_status_ = 0;

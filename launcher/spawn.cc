@@ -28,6 +28,7 @@ namespace {
     if (::getppid() != parent) ::raise(req.pdeathsig);
   }
   if (req.chld_ignored) ::signal(SIGCHLD, SIG_IGN);
+  if (req.nofile) ::setrlimit(RLIMIT_NOFILE, req.nofile);
   ::sigprocmask(SIG_SETMASK, &req.mask, nullptr);
   ::execvpe(argv[0], argv, envp);
   int err = errno;

@@ -2,6 +2,7 @@
 // signal mask and dispositions progeny inherited, and none of progeny's descriptors.
 #pragma once
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <string>
@@ -21,6 +22,7 @@ struct SpawnRequest {
   int pdeathsig = SIGKILL;       // 0: none
   int tty_fd = -1;               // >= 0: make COMMAND's group the terminal's foreground group
   Containment* contain = nullptr; // starts the process (cgroup leaf, PID namespace) if set
+  const rlimit* nofile = nullptr; // RLIMIT_NOFILE to restore (progeny raised its own)
 };
 
 struct Spawned {

@@ -79,11 +79,18 @@ std::vector<Member*> Tree::scan() {
       }
     }
   }
+  for (const auto& src : sources_) {
+    for (const KnownProcess& k : src.fn()) {
+      Member* m = find(k.pid);
+      if (m && m->start_time == k.start_time && pidfd_alive(m->pidfd)) continue;
+      if (adopt(k.pid, k.start_time, src.trusted)) found.push_back(find(k.pid));
+    }
+  }
   // Pointers stay valid: unordered_map never moves its nodes.
   return found;
 }
 
-bool Tree::adopt(pid_t pid, uint64_t start_time) {
+bool Tree::adopt(pid_t pid, uint64_t start_time, bool trusted) {
   if (excluded_.count(pid) || pid == self_) return false;
   if (Member* m = find(pid)) {
     if (m->start_time == start_time) return true;
@@ -94,7 +101,7 @@ bool Tree::adopt(pid_t pid, uint64_t start_time) {
   if (!st || st->start_time != start_time || !pidfd_alive(fd)) return false;
   // Descends from a root? Walk the ppid chain (bounded: pid chains cannot loop, but be safe).
   pid_t p = st->ppid;
-  bool descends = false;
+  bool descends = trusted;
   for (int depth = 0; depth < 4096 && p > 1; ++depth) {
     if (p == self_ || find(p)) {
       descends = true;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,13 @@ struct Member {
   bool killed = false;     // got SIGKILL
 };
 
+// A process another mechanism knows about (the shim's records, the tracker's map).
+struct KnownProcess {
+  pid_t pid;
+  uint64_t start_time;
+};
+using MemberSource = std::function<std::vector<KnownProcess>()>;
+
 class Tree {
  public:
   // `self`: in run mode the launcher's pid (its children are the first members); 0 in kill mode.
@@ -34,9 +42,13 @@ class Tree {
   void exclude(pid_t pid) { excluded_.insert(pid); }
   // `progeny kill`: a process the user named, already verified and held by pidfd.
   void add_root(pid_t pid, uint64_t start_time, Fd pidfd);
-  // Adds a member known to another mechanism (shim, tracker) if (pid, start_time) still
-  // names a live process descending from a root. Returns true if it is (now) a member.
-  bool adopt(pid_t pid, uint64_t start_time);
+  // Adds a member known to another mechanism if (pid, start_time) still names a live
+  // process and, unless `trusted`, it descends from a root. True if it is (now) a member.
+  // Trusted: the BPF tracker's map, which the kernel keeps by creator, so a double-forked
+  // daemon that init adopted during a `progeny kill` still belongs.
+  bool adopt(pid_t pid, uint64_t start_time, bool trusted = false);
+  // Every scan() also adopts what `source` reports.
+  void add_source(MemberSource source, bool trusted) { sources_.push_back({std::move(source), trusted}); }
   // Walks /proc children links from the roots through every live member. Returns the
   // members found by this walk that were not known before.
   std::vector<Member*> scan();
@@ -56,6 +68,11 @@ class Tree {
   std::vector<pid_t> roots_;
   std::unordered_map<pid_t, Member> members_;
   std::set<pid_t> excluded_;
+  struct Source {
+    MemberSource fn;
+    bool trusted;
+  };
+  std::vector<Source> sources_;
 };
 
 // True while the process behind pidfd has not exited (a zombie counts as exited).
