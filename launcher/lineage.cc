@@ -25,7 +25,7 @@ class Builder {
 
   void visit(const LogEvent& ev) {
     bool birth = ev.event == "fork";
-    auto ppid = field_int(ev.rec, "ppid");
+    auto ppid = ev.ppid;
     pid_t creator = birth && ppid && *ppid > 0 ? static_cast<pid_t>(*ppid) : 0;
     size_t id = node_for(res_.resolve(ev.pid, ev.start_time, ev.time_ns, birth, creator),
                          ev.time_ns);
@@ -35,12 +35,11 @@ class Builder {
     // The tracker reports an exit as it happens; the launcher's exit records are reaps.
     if (ev.event != "exit" || ev.source == "bpf") p.alive_ns = std::max(p.alive_ns, ev.time_ns);
 
-    const auto& r = ev.rec;
     if (ev.event == "start") {
       lin_->launcher = id;
       p.is_launcher = true;
-      lin_->launcher_argv = field_strings(r, "argv");
-      if (auto wall = field_int(r, "wall_ns"); wall && *wall >= 0)
+      lin_->launcher_argv = ev.argv;
+      if (auto wall = ev.wall_ns; wall && *wall >= 0)
         wall_ = {static_cast<uint64_t>(*wall), ev.time_ns};
     } else if (ev.event == "fork") {
       on_fork(id, ev, creator);
@@ -49,10 +48,10 @@ class Builder {
     } else if (ev.event == "setsid") {
       p.called_setsid = true;
       if (!p.setsid_ns) p.setsid_ns = ev.time_ns;
-      p.sid = static_cast<pid_t>(field_int(r, "sid").value_or(ev.pid));
+      p.sid = static_cast<pid_t>(ev.sid.value_or(ev.pid));
       p.pgid = p.sid;
     } else if (ev.event == "setpgid") {
-      auto pgid = field_int(r, "pgid");
+      auto pgid = ev.pgid;
       // Joining the group it is already in (a shell's belt-and-braces setpgid) escapes nothing.
       if (pgid && (!p.pgid || *p.pgid != *pgid)) {
         p.called_setpgid = true;
@@ -62,18 +61,18 @@ class Builder {
     } else if (ev.event == "exit") {
       on_exit(id, ev);
     } else if (ev.event == "signal") {
-      pid_t target = static_cast<pid_t>(field_int(r, "target_pid").value_or(ev.pid));
+      pid_t target = static_cast<pid_t>(ev.target_pid.value_or(ev.pid));
       if (target > 0) {
         size_t t = node_for(target == ev.pid ? id : res_.by_pid(target, ev.time_ns), ev.time_ns);
-        lin_->procs[t].signals.push_back({ev.time_ns, field_signal(r, "signal").value_or("?"),
-                                          field_str(r, "reason").value_or("?")});
+        lin_->procs[t].signals.push_back(
+            {ev.time_ns, ev.signal.value_or("?"), ev.reason.value_or("?")});
         seen(t, ev.time_ns);
         lin_->procs[t].alive_ns = std::max(lin_->procs[t].alive_ns, ev.time_ns);
       }
     } else if (ev.event == "lost") {
-      auto count = field_int(r, "count").value_or(0);
+      auto count = ev.count.value_or(0);
       if (count > 0) {
-        (field_str(r, "what").value_or("") == "bpf" ? lin_->lost_bpf : lin_->lost_shim) +=
+        (ev.what.value_or("") == "bpf" ? lin_->lost_bpf : lin_->lost_shim) +=
             static_cast<uint64_t>(count);
       }
     }
@@ -117,9 +116,8 @@ class Builder {
     std::optional<size_t> creator_id;
     if (creator > 0) creator_id = node_for(res_.by_pid(creator, ev.time_ns), ev.time_ns);
     ProcessNode& p = lin_->procs[id];
-    const auto& r = ev.rec;
     if (!p.born_ns || ev.time_ns < *p.born_ns) p.born_ns = ev.time_ns;
-    auto via = field_str(r, "via").value_or("");
+    auto via = ev.via.value_or("");
     // The tracker reports the kernel's parent and "bpf" as the call; the shim and the launcher
     // know the creating call and the creator itself (they differ with CLONE_PARENT), so their
     // account wins over the tracker's.
@@ -137,17 +135,15 @@ class Builder {
       }
     }
     if (!via.empty() && (p.via.empty() || p.via == "bpf")) p.via = via;
-    if (auto tid = field_int(r, "tid"); tid && creator > 0 && *tid != creator)
+    if (auto tid = ev.tid; tid && creator > 0 && *tid != creator)
       p.thread_fork = true;
-    if (auto pgid = field_int(r, "pgid"); pgid && !p.pgid) p.pgid = static_cast<pid_t>(*pgid);
-    if (auto sid = field_int(r, "sid"); sid && !p.sid) p.sid = static_cast<pid_t>(*sid);
+    if (auto pgid = ev.pgid; pgid && !p.pgid) p.pgid = static_cast<pid_t>(*pgid);
+    if (auto sid = ev.sid; sid && !p.sid) p.sid = static_cast<pid_t>(*sid);
   }
 
   void on_exec(size_t id, const LogEvent& ev) {
     ProcessNode& p = lin_->procs[id];
-    const auto& r = ev.rec;
-    ExecStep step{ev.time_ns, field_str(r, "path").value_or("?"), field_strings(r, "argv"),
-                  field_bool(r, "argv_truncated")};
+    ExecStep step{ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated};
     bool merged = false;
     if (!p.execs.empty()) {
       ExecStep& last = p.execs.back();
@@ -160,7 +156,7 @@ class Builder {
     }
     if (!merged) p.execs.push_back(std::move(step));
     exec_source_[id] = ev.source;
-    auto ppid = field_int(r, "ppid");
+    auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
     if (!p.parent && !p.born_ns) {
       // No fork record (a path no hook sees, e.g. system() or daemon()): the image's own
@@ -177,16 +173,15 @@ class Builder {
 
   void on_exit(size_t id, const LogEvent& ev) {
     ProcessNode& p = lin_->procs[id];
-    const auto& r = ev.rec;
     res_.mark_exited(id, ev.time_ns);
     // The tracker sees the exit itself; the launcher may only see the reap, later.
     if (!p.ended_ns || ev.time_ns < *p.ended_ns) p.ended_ns = ev.time_ns;
-    if (field_bool(r, "unknown") || p.end != EndKind::kUnknown) return;
-    if (auto sig = field_signal(r, "signal")) {
+    if (ev.unknown || p.end != EndKind::kUnknown) return;
+    if (ev.signal) {
       p.end = EndKind::kSignaled;
-      p.exit_signal = *sig;
-      p.core = field_bool(r, "core");
-    } else if (auto code = field_int(r, "code")) {
+      p.exit_signal = *ev.signal;
+      p.core = ev.core;
+    } else if (auto code = ev.code) {
       p.end = EndKind::kExited;
       p.exit_code = static_cast<int>(*code);
     }
@@ -277,18 +272,22 @@ std::vector<std::pair<size_t, int>> Lineage::preorder() const {
   return out;
 }
 
-Lineage build_lineage(std::vector<LogEvent> events, size_t unreadable_lines) {
-  std::stable_sort(events.begin(), events.end(),
-                   [](const LogEvent& a, const LogEvent& b) { return a.time_ns < b.time_ns; });
+Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines) {
+  // Visit in time order; sorting indices keeps the (large) events where they are.
+  std::vector<size_t> order(events.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return events[a].time_ns < events[b].time_ns;
+  });
   Lineage lin;
   lin.unreadable_lines = unreadable_lines;
   lin.events = events.size();
   if (!events.empty()) {
-    lin.t0_ns = events.front().time_ns;
-    lin.t1_ns = events.back().time_ns;
+    lin.t0_ns = events[order.front()].time_ns;
+    lin.t1_ns = events[order.back()].time_ns;
   }
   Builder b(&lin);
-  for (const auto& ev : events) b.visit(ev);
+  for (size_t i : order) b.visit(events[i]);
   b.finish();
   return lin;
 }

@@ -98,8 +98,8 @@ struct Lineage {
   std::vector<std::pair<size_t, int>> preorder() const;
 };
 
-// Builds the tree. `events` are reordered by time.
-Lineage build_lineage(std::vector<LogEvent> events, size_t unreadable_lines = 0);
+// Builds the tree from the events of a log (in any order: they are visited by time).
+Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines = 0);
 
 // The image a process ran at time t: its latest exec before t, else its creator's at its
 // birth (progeny's own argv[0] for the launcher); "?" when no record tells.

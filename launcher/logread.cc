@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <limits>
+#include <nlohmann/json.hpp>
 
 namespace progeny {
 
@@ -15,74 +16,175 @@ namespace {
 // keeps a corrupt multi-gigabyte "line" from being handed to the parser.
 constexpr size_t kMaxLine = 1 << 20;
 
+// Fills a FlatRecord from SAX events: top-level scalars, and the string elements of
+// top-level arrays; anything nested deeper only marks its field as kOther.
+class FlatSax : public json::json_sax_t {
+ public:
+  FlatSax(FlatRecord* rec, std::string* why) : rec_(rec), why_(why) {}
+  bool null() override { return scalar({}); }
+  bool boolean(bool v) override {
+    FlatRecord::Value x;
+    x.kind = FlatRecord::Value::kBool;
+    x.b = v;
+    return scalar(std::move(x));
+  }
+  bool number_integer(number_integer_t v) override {
+    FlatRecord::Value x;
+    x.kind = FlatRecord::Value::kInt;
+    x.i = v;
+    return scalar(std::move(x));
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    FlatRecord::Value x;
+    x.kind = FlatRecord::Value::kUint;
+    x.u = v;
+    return scalar(std::move(x));
+  }
+  bool number_float(number_float_t, const string_t&) override { return scalar({}); }
+  bool string(string_t& v) override {
+    if (depth_ == 2 && in_array_) {
+      current().list.push_back(std::move(v));
+      return true;
+    }
+    FlatRecord::Value x;
+    x.kind = FlatRecord::Value::kString;
+    x.s = std::move(v);
+    return scalar(std::move(x));
+  }
+  bool binary(binary_t&) override { return scalar({}); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) object_ = true;
+    else if (in_record()) current() = {};
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!object_ || depth_ != 1) return true;
+    for (size_t i = 0; i < rec_->fields.size(); ++i)
+      if (rec_->fields[i].first == k) {
+        at_ = i;
+        return true;
+      }
+    rec_->fields.emplace_back(std::move(k), FlatRecord::Value{});
+    at_ = rec_->fields.size() - 1;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (in_record()) {
+      current() = {};
+      current().kind = FlatRecord::Value::kStrings;
+      in_array_ = true;
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    if (--depth_ == 1) in_array_ = false;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    *why_ = "not valid JSON (truncated or garbled)";
+    return false;
+  }
+  bool object() const { return object_; }
+
+ private:
+  // At the top level of the record object, where values belong to the last key. (A value
+  // before any key only happens at depth 1 of a top-level array, which is not a record.)
+  bool in_record() const { return object_ && depth_ == 1 && !rec_->fields.empty(); }
+  FlatRecord::Value& current() { return rec_->fields[at_].second; }
+  bool scalar(FlatRecord::Value v) {
+    if (in_record()) current() = std::move(v);
+    return true;
+  }
+  FlatRecord* rec_;
+  std::string* why_;
+  size_t at_ = 0;
+  int depth_ = 0;
+  bool in_array_ = false;
+  bool object_ = false;
+};
+
 }  // namespace
 
-std::optional<int64_t> field_int(const json& rec, const char* key) {
-  auto it = rec.find(key);
-  if (it == rec.end()) return std::nullopt;
-  if (it->is_number_unsigned()) {
-    auto v = it->get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(v);
+bool FlatRecord::parse(std::string_view line, std::string* why) {
+  fields.clear();
+  FlatSax sax(this, why);
+  if (!json::sax_parse(line, &sax)) return false;
+  if (!sax.object()) {
+    *why = "not a JSON object";
+    return false;
   }
-  if (it->is_number_integer()) return it->get<int64_t>();
+  return true;
+}
+
+const FlatRecord::Value* FlatRecord::find(std::string_view key) const {
+  for (const auto& [k, v] : fields)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+std::optional<int64_t> FlatRecord::integer(std::string_view key) const {
+  const Value* v = find(key);
+  if (!v) return std::nullopt;
+  if (v->kind == Value::kInt) return v->i;
+  if (v->kind == Value::kUint && v->u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    return static_cast<int64_t>(v->u);
   return std::nullopt;
 }
 
-std::optional<std::string> field_str(const json& rec, const char* key) {
-  auto it = rec.find(key);
-  if (it == rec.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
+std::optional<std::string> FlatRecord::str(std::string_view key) const {
+  const Value* v = find(key);
+  if (!v || v->kind != Value::kString) return std::nullopt;
+  return v->s;
 }
 
-bool field_bool(const json& rec, const char* key) {
-  auto it = rec.find(key);
-  return it != rec.end() && it->is_boolean() && it->get<bool>();
+bool FlatRecord::flag(std::string_view key) const {
+  const Value* v = find(key);
+  return v && v->kind == Value::kBool && v->b;
 }
 
-std::vector<std::string> field_strings(const json& rec, const char* key) {
-  std::vector<std::string> out;
-  auto it = rec.find(key);
-  if (it == rec.end() || !it->is_array()) return out;
-  for (const auto& v : *it)
-    if (v.is_string()) out.push_back(v.get<std::string>());
-  return out;
+std::vector<std::string> FlatRecord::strings(std::string_view key) const {
+  const Value* v = find(key);
+  if (!v || v->kind != Value::kStrings) return {};
+  return v->list;
 }
 
-std::optional<std::string> field_signal(const json& rec, const char* key) {
-  if (auto name = field_str(rec, key)) {
+std::optional<std::string> FlatRecord::signal(std::string_view key) const {
+  if (auto name = str(key)) {
     std::string s = *name;
     if (s.rfind("SIG", 0) == 0) s.erase(0, 3);
     return s;
   }
-  auto num = field_int(rec, key);
+  auto num = integer(key);
   if (!num || *num <= 0 || *num > 64) return std::nullopt;
   if (const char* abbrev = sigabbrev_np(static_cast<int>(*num))) return std::string(abbrev);
   return "SIG" + std::to_string(*num);
 }
 
-std::optional<LogEvent> parse_log_line(const std::string& line, std::string* why) {
+std::optional<LogEvent> parse_log_line(std::string_view line, std::string* why) {
   if (line.size() > kMaxLine) {
     *why = "line too long (" + std::to_string(line.size()) + " bytes)";
     return std::nullopt;
   }
-  json rec = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (rec.is_discarded()) {
-    *why = "not valid JSON (truncated or garbled)";
-    return std::nullopt;
-  }
-  if (!rec.is_object()) {
-    *why = "not a JSON object";
-    return std::nullopt;
-  }
-  if (auto v = rec.find("v"); v != rec.end() && !(v->is_number_integer() && *v == 1)) {
-    *why = "unsupported schema version " + v->dump();
+  FlatRecord rec;
+  if (!rec.parse(line, why)) return std::nullopt;
+  return event_from_record(rec, why);
+}
+
+std::optional<LogEvent> event_from_record(const FlatRecord& rec, std::string* why) {
+  if (rec.has("v") && rec.integer("v") != 1) {
+    *why = "unsupported schema version";
     return std::nullopt;
   }
   LogEvent ev;
-  auto event = field_str(rec, "event");
-  auto pid = field_int(rec, "pid");
-  auto time = field_int(rec, "time_ns");
+  auto event = rec.str("event");
+  auto pid = rec.integer("pid");
+  auto time = rec.integer("time_ns");
   if (!event || !pid || !time) {
     *why = "record lacks event, pid or time_ns";
     return std::nullopt;
@@ -92,12 +194,28 @@ std::optional<LogEvent> parse_log_line(const std::string& line, std::string* why
     return std::nullopt;
   }
   ev.event = *event;
-  ev.source = field_str(rec, "source").value_or("?");
+  ev.source = rec.str("source").value_or("?");
   ev.pid = static_cast<pid_t>(*pid);
   ev.time_ns = static_cast<uint64_t>(*time);
-  if (auto st = field_int(rec, "start_time"); st && *st >= 0)
+  if (auto st = rec.integer("start_time"); st && *st >= 0)
     ev.start_time = static_cast<uint64_t>(*st);
-  ev.rec = std::move(rec);
+  ev.ppid = rec.integer("ppid");
+  ev.tid = rec.integer("tid");
+  ev.pgid = rec.integer("pgid");
+  ev.sid = rec.integer("sid");
+  ev.target_pid = rec.integer("target_pid");
+  ev.code = rec.integer("code");
+  ev.count = rec.integer("count");
+  ev.wall_ns = rec.integer("wall_ns");
+  ev.via = rec.str("via");
+  ev.path = rec.str("path");
+  ev.signal = rec.signal("signal");
+  ev.reason = rec.str("reason");
+  ev.what = rec.str("what");
+  ev.argv = rec.strings("argv");
+  ev.argv_truncated = rec.flag("argv_truncated");
+  ev.core = rec.flag("core");
+  ev.unknown = rec.flag("unknown");
   return ev;
 }
 

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <istream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -26,7 +26,12 @@ struct LogEvent {
   pid_t pid = 0;
   uint64_t time_ns = 0;
   std::optional<uint64_t> start_time;
-  nlohmann::json rec;  // the whole record, for the event-specific fields
+  // The event-specific fields the views use, typed once here (absent: nullopt, empty, false).
+  // Holding these instead of each record's JSON tree keeps a 100,000-event log cheap.
+  std::optional<int64_t> ppid, tid, pgid, sid, target_pid, code, count, wall_ns;
+  std::optional<std::string> via, path, signal, reason, what;
+  std::vector<std::string> argv;
+  bool argv_truncated = false, core = false, unknown = false;
 };
 
 struct LogProblem {
@@ -39,22 +44,47 @@ struct LogContents {
   std::vector<LogProblem> problems;
 };
 
+// The top-level fields of one JSON record, parsed with nlohmann-json's SAX interface
+// straight into this flat form: a record is one object of scalars and string arrays, and
+// building a full JSON tree per line would cost more than everything else the views do.
+class FlatRecord {
+ public:
+  // Parses `line`; false (and *why set) when it is not one JSON object.
+  bool parse(std::string_view line, std::string* why);
+
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  // Typed access; nullopt/empty/false when absent or of another type.
+  std::optional<int64_t> integer(std::string_view key) const;
+  std::optional<std::string> str(std::string_view key) const;
+  bool flag(std::string_view key) const;
+  std::vector<std::string> strings(std::string_view key) const;
+  // A signal given as a number or a name, as a short name ("TERM", "KILL", "SIG42").
+  std::optional<std::string> signal(std::string_view key) const;
+
+  struct Value {
+    enum Kind { kOther, kInt, kUint, kBool, kString, kStrings } kind = kOther;
+    int64_t i = 0;
+    uint64_t u = 0;
+    bool b = false;
+    std::string s;
+    std::vector<std::string> list;  // the string elements of an array
+  };
+  std::vector<std::pair<std::string, Value>> fields;  // a repeated key keeps its last value
+
+ private:
+  const Value* find(std::string_view key) const;
+};
+
 // Reads every line of `in`. Never throws on bad content.
 LogContents read_log(std::istream& in);
 // Parses one line; nullopt (and *why set) when it is not a usable schema-1 record.
-std::optional<LogEvent> parse_log_line(const std::string& line, std::string* why);
+std::optional<LogEvent> parse_log_line(std::string_view line, std::string* why);
+// The same for a record already parsed.
+std::optional<LogEvent> event_from_record(const FlatRecord& rec, std::string* why);
 // One line per problem on `err` ("NAME:LINE: what"), at most `limit` of them plus a count of
 // the rest, so a log full of garbage does not bury the output.
 void report_problems(const std::vector<LogProblem>& problems, const std::string& name,
                      std::FILE* err, size_t limit = 20);
-
-// Typed access to optional fields; nullopt when absent or of the wrong type.
-std::optional<int64_t> field_int(const nlohmann::json& rec, const char* key);
-std::optional<std::string> field_str(const nlohmann::json& rec, const char* key);
-bool field_bool(const nlohmann::json& rec, const char* key);
-std::vector<std::string> field_strings(const nlohmann::json& rec, const char* key);
-// A signal given as a number or a name, as a short name ("TERM", "KILL", "SIG42").
-std::optional<std::string> field_signal(const nlohmann::json& rec, const char* key);
 
 // Assigns process identities while events are visited in time order.
 class IdentityResolver {
