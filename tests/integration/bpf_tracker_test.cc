@@ -443,7 +443,10 @@ TEST(BpfWatch, RecordsExistingAndNewDescendantsUntilTheProcessExits) {
     if (!sc.expect(::pipe2(go, O_CLOEXEC) == 0, "pipe")) return 1;
     // One descendant exists before the watch; the rest come after "go".
     pid_t target = spawn({kBusybox, "sh", "-c",
-                          "sleep 1000 & read x; setsid sleep 1000 & sh -c 'exit 7'; exit 3"},
+                          "sleep 1000 & read x; setsid sleep 1000 & e=$!; "
+                          // watch ends with the target: let the escapee's exec land first.
+                          "until [ \"$(cat /proc/$e/comm)\" = sleep ]; do :; done; "
+                          "sh -c 'exit 7'; exit 3"},
                          go[0]);
     ::close(go[0]);
     sc.expect(wait_until([&] {
