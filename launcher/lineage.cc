@@ -63,7 +63,13 @@ class Builder {
     } else if (ev.event == "signal") {
       pid_t target = static_cast<pid_t>(ev.target_pid.value_or(ev.pid));
       if (target > 0) {
-        size_t t = node_for(target == ev.pid ? id : res_.by_pid(target, ev.time_ns), ev.time_ns);
+        std::optional<uint64_t> tst;
+        if (ev.target_start_time && *ev.target_start_time >= 0)
+          tst = static_cast<uint64_t>(*ev.target_start_time);
+        size_t t = node_for(target == ev.pid ? id
+                            : tst ? res_.resolve(target, tst, ev.time_ns, false)
+                                  : res_.by_pid(target, ev.time_ns),
+                            ev.time_ns);
         lin_->procs[t].signals.push_back(
             {ev.time_ns, ev.signal.value_or("?"), ev.reason.value_or("?")});
         seen(t, ev.time_ns);
@@ -94,7 +100,7 @@ class Builder {
     auto& procs = lin_->procs;
     const auto& ids = res_.identities();
     while (procs.size() < ids.size()) {
-      parent_from_bpf_.push_back(false);
+      parent_rank_.push_back(kNoParent);
       exec_source_.emplace_back();
       ProcessNode n;
       n.pid = ids[procs.size()].pid;
@@ -120,19 +126,14 @@ class Builder {
     auto via = ev.via.value_or("");
     // The tracker reports the kernel's parent and "bpf" as the call; the shim and the launcher
     // know the creating call and the creator itself (they differ with CLONE_PARENT), so their
-    // account wins over the tracker's.
-    bool better = !p.parent || (parent_from_bpf_[id] && ev.source != "bpf");
-    if (creator_id && better) {
-      size_t par = *creator_id;
-      if (par != id) {
-        p.parent = par;
-        p.ppid = creator;
-        parent_from_bpf_[id] = ev.source == "bpf";
-        if (ev.source == "launcher" && lin_->launcher && par == *lin_->launcher &&
-            !command_by_launcher_)
-          command_by_launcher_ = id;
-        if (lin_->launcher && par == *lin_->launcher && !command_any_) command_any_ = id;
-      }
+    // account wins over the tracker's, and any fork record over an exec's ppid (which sources
+    // with slightly skewed clocks can put first).
+    char rank = ev.source == "bpf" ? kParentFromBpfFork : kParentFromFork;
+    if (creator_id && *creator_id != id && rank > parent_rank_[id]) {
+      if (parent_rank_[id] == kParentFromExec && p.ppid != creator) p.adopted_by = p.ppid;
+      p.parent = *creator_id;
+      p.ppid = creator;
+      parent_rank_[id] = rank;
     }
     if (!via.empty() && (p.via.empty() || p.via == "bpf")) p.via = via;
     if (auto tid = ev.tid; tid && creator > 0 && *tid != creator)
@@ -158,13 +159,14 @@ class Builder {
     exec_source_[id] = ev.source;
     auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
-    if (!p.parent && !p.born_ns) {
-      // No fork record (a path no hook sees, e.g. system() or daemon()): the image's own
-      // report of its parent is the best account of who created it.
+    if (parent_rank_[id] == kNoParent) {
+      // No fork record (yet, or ever: a path no hook sees, e.g. system() or daemon()): the
+      // image's own report of its parent is the best account of who created it so far.
       size_t par = node_for(res_.by_pid(static_cast<pid_t>(*ppid), ev.time_ns), ev.time_ns);
       if (par != id) {
         lin_->procs[id].parent = par;  // re-indexed: node_for may have moved the nodes
         lin_->procs[id].ppid = static_cast<pid_t>(*ppid);
+        parent_rank_[id] = kParentFromExec;
       }
     } else if (p.ppid > 0 && *ppid != p.ppid) {
       p.adopted_by = static_cast<pid_t>(*ppid);
@@ -211,8 +213,15 @@ class Builder {
     }
   }
 
+  // COMMAND is the launcher's first child.
   void find_command() {
-    auto cmd = command_by_launcher_ ? command_by_launcher_ : command_any_;
+    if (!lin_->launcher) return;
+    std::optional<size_t> cmd;
+    auto birth = [&](size_t i) {
+      return lin_->procs[i].born_ns.value_or(lin_->procs[i].first_seen_ns);
+    };
+    for (size_t c : lin_->procs[*lin_->launcher].children)
+      if (!cmd || birth(c) < birth(*cmd)) cmd = c;
     if (!cmd) return;
     lin_->command = cmd;
     lin_->procs[*cmd].is_command = true;
@@ -239,9 +248,11 @@ class Builder {
 
   Lineage* lin_;
   IdentityResolver res_;
-  std::vector<char> parent_from_bpf_;       // by node: its parent came from the tracker
+  // By node: which kind of record named its parent (a better kind replaces a worse one).
+  static constexpr char kNoParent = 0, kParentFromExec = 1, kParentFromBpfFork = 2,
+                        kParentFromFork = 3;
+  std::vector<char> parent_rank_;
   std::vector<std::string> exec_source_;  // by node: source of its latest exec record
-  std::optional<size_t> command_by_launcher_, command_any_;
   std::optional<std::pair<uint64_t, uint64_t>> wall_;  // (wall_ns, time_ns) of the start
 };
 
@@ -302,7 +313,7 @@ std::string image_at(const Lineage& lin, size_t proc, uint64_t t) {
     const ProcessNode& p = lin.procs[proc];
     for (auto it = p.execs.rbegin(); it != p.execs.rend(); ++it)
       if (it->time_ns <= t) return it->path;
-    if (p.is_launcher) return lin.launcher_argv.empty() ? "progeny" : lin.launcher_argv[0];
+    if (p.is_launcher) return "progeny";
     if (!p.parent) return "?";
     t = p.born_ns.value_or(p.first_seen_ns);
     proc = *p.parent;

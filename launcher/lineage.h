@@ -102,7 +102,7 @@ struct Lineage {
 Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines = 0);
 
 // The image a process ran at time t: its latest exec before t, else its creator's at its
-// birth (progeny's own argv[0] for the launcher); "?" when no record tells.
+// birth ("progeny" for the launcher); "?" when no record tells.
 std::string image_at(const Lineage& lin, size_t proc, uint64_t t);
 // Base name of a path ("/usr/bin/sleep" → "sleep").
 std::string base_name(const std::string& path);

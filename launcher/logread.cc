@@ -204,6 +204,7 @@ std::optional<LogEvent> event_from_record(const FlatRecord& rec, std::string* wh
   ev.pgid = rec.integer("pgid");
   ev.sid = rec.integer("sid");
   ev.target_pid = rec.integer("target_pid");
+  ev.target_start_time = rec.integer("target_start_time");
   ev.code = rec.integer("code");
   ev.count = rec.integer("count");
   ev.wall_ns = rec.integer("wall_ns");

@@ -28,7 +28,8 @@ struct LogEvent {
   std::optional<uint64_t> start_time;
   // The event-specific fields the views use, typed once here (absent: nullopt, empty, false).
   // Holding these instead of each record's JSON tree keeps a 100,000-event log cheap.
-  std::optional<int64_t> ppid, tid, pgid, sid, target_pid, code, count, wall_ns;
+  std::optional<int64_t> ppid, tid, pgid, sid, target_pid, target_start_time, code, count,
+      wall_ns;
   std::optional<std::string> via, path, signal, reason, what;
   std::vector<std::string> argv;
   bool argv_truncated = false, core = false, unknown = false;

@@ -102,9 +102,13 @@ std::string command_text(const std::vector<std::string>& argv, size_t max_chars)
 std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
   const ProcessNode& p = lin.procs[proc];
   if (p.execs.empty()) {
-    if (p.is_launcher) return command_text(lin.launcher_argv.empty()
-                                               ? std::vector<std::string>{"progeny"}
-                                               : lin.launcher_argv, max_chars);
+    if (p.is_launcher) {
+      // The start record's argv is the launcher's own, or (as the launcher writes it now)
+      // COMMAND's: either way the line says it is progeny.
+      const auto& argv = lin.launcher_argv;
+      if (!argv.empty() && base_name(argv[0]) == "progeny") return command_text(argv, max_chars);
+      return cut("progeny run -- " + command_text(argv, max_chars), max_chars);
+    }
     return "{" + printable(base_name(image_at(lin, proc, p.first_seen_ns))) + "}";
   }
   std::string out;

@@ -1,0 +1,108 @@
+// The audit views on real lineage logs: `progeny run --log` on the fixture programs (in the
+// sandbox), then every `progeny tree` format and `progeny summary` on what it wrote.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/sandbox/sandbox.h"
+
+namespace {
+
+using progeny::test::build_path;
+using progeny::test::fixture;
+using progeny::test::read_file;
+using progeny::test::run_command;
+using progeny::test::run_in_sandbox;
+using progeny::test::Scenario;
+
+bool exited_0(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0; }
+
+// Runs the fixture under `progeny run --log`, then checks the views of the log; `check`
+// gets the parsed `tree --format json` and `summary --format json` documents.
+void views_of(const std::vector<std::string>& command,
+              const std::function<void(Scenario&, const nlohmann::json&, const nlohmann::json&)>&
+                  check) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string dir = "/tmp/progeny-views-it-" + std::to_string(getpid());
+    std::string log = dir + ".log", out = dir + ".out";
+    std::vector<std::string> argv = {build_path("bin/progeny"), "run", "-q", "-k", "300ms",
+                                     "--log", log, "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    s.expect(exited_0(run_command(argv, "/dev/null")), "progeny run failed");
+    auto view = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), build_path("bin/progeny"));
+      args.push_back(log);
+      int st = run_command(args, out);
+      std::string text = read_file(out);
+      s.expect(exited_0(st), args[1] + " " + args[2] + " failed: " + text.substr(0, 500));
+      return text;
+    };
+    std::string tree = view({"tree", "--format", "json"});
+    std::string summary = view({"summary", "--format", "json"});
+    bool parsed = nlohmann::json::accept(tree) && nlohmann::json::accept(summary);
+    s.expect(parsed, "tree/summary JSON does not parse:\n" + tree.substr(0, 500));
+    if (parsed) check(s, nlohmann::json::parse(tree), nlohmann::json::parse(summary));
+    s.expect(nlohmann::json::accept(view({"tree", "--format", "perfetto"})), "perfetto");
+    std::string text = view({"tree"});
+    s.expect(text.find("[COMMAND]") != std::string::npos, "text tree lacks COMMAND:\n" + text);
+    view({"tree", "--format", "svg"});
+    int svg_ok = run_command({"/usr/bin/python3", "-c",
+                              "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+                              out}, "/dev/null");
+    s.expect(exited_0(svg_ok), "svg is not well-formed XML");
+    std::string dot = view({"tree", "--format", "dot"});
+    if (access("/usr/bin/dot", X_OK) == 0)
+      s.expect(exited_0(run_command({"/usr/bin/dot", "-Tsvg", "-o", "/dev/null", out})),
+               "dot rejects the graph:\n" + dot.substr(0, 500));
+    unlink(log.c_str());
+    unlink(out.c_str());
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+size_t count_marked(const nlohmann::json& tree, const std::string& mark) {
+  size_t n = 0;
+  for (const auto& p : tree["processes"])
+    for (const auto& m : p["marks"]) n += m == mark;
+  return n;
+}
+
+TEST(ViewsRealLog, DoubleForkDaemonsAreSetsidRunawaysUnderTheirCreators) {
+  views_of({fixture("double_fork"), "3", "exit"},
+           [](Scenario& s, const nlohmann::json& tree, const nlohmann::json& summary) {
+             s.expect(!tree["command"].is_null(), "no COMMAND found");
+             s.expect(count_marked(tree, "runaway") == 3,
+                      "runaways: " + std::to_string(count_marked(tree, "runaway")));
+             s.expect(count_marked(tree, "setsid") == 3,
+                      "setsid: " + std::to_string(count_marked(tree, "setsid")));
+             s.expect(summary["runaways"].size() == 3, "summary runaways");
+             s.expect(summary["max_depth"] == 3, "max depth " + summary["max_depth"].dump());
+             for (const auto& p : tree["processes"]) {
+               bool daemon = false;
+               for (const auto& m : p["marks"]) daemon = daemon || m == "runaway";
+               if (!daemon) continue;
+               // Its creator is the intermediate child, not COMMAND nor progeny.
+               const auto& parent = tree["processes"][p["parent"].get<size_t>()];
+               s.expect(parent["parent"] == tree["command"], "daemon not under intermediate");
+               s.expect(!p["stopped_by_progeny"].is_null(), "daemon not stopped by progeny");
+             }
+           });
+}
+
+TEST(ViewsRealLog, SetpgidEscapeesAreMarked) {
+  views_of({fixture("escapee"), "setpgid", "2", "exit"},
+           [](Scenario& s, const nlohmann::json& tree, const nlohmann::json& summary) {
+             s.expect(count_marked(tree, "setpgid") == 2,
+                      "setpgid: " + std::to_string(count_marked(tree, "setpgid")));
+             s.expect(count_marked(tree, "runaway") == 4,
+                      "runaways: " + std::to_string(count_marked(tree, "runaway")));
+             s.expect(summary["setpgid"] == 2, "summary setpgid " + summary["setpgid"].dump());
+           });
+}
+
+}  // namespace
