@@ -392,7 +392,48 @@ TEST_P(LauncherDeath, KillMinus9LeavesNothing) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, LauncherDeath, ::testing::Values("cgroup", "pidns"),
+// "none" relies on the shim: every dynamically linked member holds a lifeline.
+INSTANTIATE_TEST_SUITE_P(Modes, LauncherDeath, ::testing::Values("cgroup", "pidns", "none"),
                          [](const auto& info) { return std::string(info.param); });
+
+}  // namespace
+
+namespace {
+
+// No parent-death signal reaches a setsid'd grandchild of a static binary; the tracker's
+// in-kernel kill on the launcher's exit does (issue 4), with no shim and no containment.
+TEST(LauncherDeathBpf, StaticTreeDiesWithTheLauncher) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
+  // progeny's own word on whether the tracker loads here (exit 125 with the reason if not).
+  int probe = run_command({progeny_bin(), "run", "--bpf", "on", "--no-preload", "--contain",
+                           "none", "--", "/bin/true"}, "/dev/null");
+  if (!exited_with(probe, 0)) {
+    if (std::getenv("PROGENY_BPF_MUST_WORK")) FAIL() << "PROGENY_BPF_MUST_WORK=1 but --bpf on fails";
+    GTEST_SKIP() << "the BPF tracker does not load here (progeny run --bpf on -v says why)";
+  }
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command(
+        {progeny_bin(), "run", "--bpf", "on", "--contain", "none", "--no-preload", "--",
+         "/bin/busybox", "sh", "-c",
+         "for i in 1 2 3; do setsid sh -c 'sleep 1000 & exec sleep 1000' & done; "
+         "sh -c 'sleep 1000 &' & sleep 0.2; echo READY; exec sleep 1000"});
+    std::string seen;
+    if (!s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 10000, &seen), "no READY: " + seen))
+      return 1;
+    s.expect(s.others().size() >= 8, "the tree is smaller than expected");
+    ::kill(c.pid, SIGKILL);  // progeny, our own child
+    progeny::test::wait_status(c.pid, 5000);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      gone = s.others().empty();
+      if (!gone) ::usleep(10000);
+    }
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
 
 }  // namespace

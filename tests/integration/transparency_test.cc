@@ -89,18 +89,22 @@ TEST_F(Transparency, ParallelMake) {
 }
 
 TEST_F(Transparency, PythonSubprocessAndMultiprocessing) {
-  const char* script =
-      "import subprocess, multiprocessing as mp, os\n"
-      "print(subprocess.run(['echo', 'hi'], capture_output=True).stdout)\n"
-      "print(subprocess.check_output('echo a | tr a b', shell=True))\n"
-      "print(subprocess.run(['sh', '-c', 'exit 5']).returncode)\n"
-      "p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
-      "print(p.communicate(b'piped')[0])\n"
-      "def sq(x): return x * x\n"
-      "if __name__ == '__main__':\n"
-      "    for method in ('fork', 'spawn', 'forkserver'):\n"
-      "        with mp.get_context(method).Pool(3) as pool: print(method, pool.map(sq, range(6)))\n";
-  same_with_and_without_shim({"/usr/bin/python3", "-c", script}, "python");
+  // In a file, all under the main guard: "spawn" workers import the main module.
+  std::string script = "/tmp/progeny-transparency." + std::to_string(::getpid()) + ".py";
+  std::ofstream(script)
+      << "import subprocess, multiprocessing as mp\n"
+         "def sq(x): return x * x\n"
+         "if __name__ == '__main__':\n"
+         "    print(subprocess.run(['echo', 'hi'], capture_output=True).stdout)\n"
+         "    print(subprocess.check_output('echo a | tr a b', shell=True))\n"
+         "    print(subprocess.run(['sh', '-c', 'exit 5']).returncode)\n"
+         "    p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+         "    print(p.communicate(b'piped')[0])\n"
+         "    for method in ('fork', 'spawn', 'forkserver'):\n"
+         "        with mp.get_context(method).Pool(3) as pool:\n"
+         "            print(method, pool.map(sq, range(6)), flush=True)\n";
+  same_with_and_without_shim({"/usr/bin/python3", script}, "python");
+  ::unlink(script.c_str());
 }
 
 // HTTP GET / on 127.0.0.1:port; the body, or "" when nothing answers.
