@@ -84,8 +84,15 @@ int main(int argc, char** argv) {
   }
   std::string b = argv[1], empty = argv[2];
   int n = argc > 3 ? std::atoi(argv[3]) : 10000;
-  std::string self = b + "/bench/shim_bench", host = b + "/bench/shim_host",
-              so = b + "/lib/progeny/libprogeny.so";
+  std::string self = b + "/bench/shim_bench";
+  // progeny run with nothing but the launcher itself, then with the shim.
+  std::vector<std::string> run = {b + "/bin/progeny", "run", "-q", "--contain", "none", "--bpf", "off"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> v = run;
+    v.insert(v.end(), extra.begin(), extra.end());
+    v.push_back("--");
+    return v;
+  };
 
   auto r = progeny::test::run_in_sandbox(
       [&](progeny::test::Scenario& s) {
@@ -99,8 +106,9 @@ int main(int argc, char** argv) {
         std::vector<Mode> modes = {
             {"bare", {}, {}},
             {"empty preload", {}, {"LD_PRELOAD=" + empty}},
-            {"shim, no log", {host, "--shim", so, "--"}, {}},
-            {"shim, log", {host, "--shim", so, "--log", "/tmp/shim-bench.jsonl", "--"}, {}},
+            {"progeny run --no-preload", with({"--no-preload"}), {}},
+            {"progeny run (shim), no log", with({}), {}},
+            {"progeny run (shim), log", with({"--log", "/tmp/shim-bench.jsonl"}), {}},
             {"strace -f", {"/usr/bin/strace", "-f", "-e", "trace=process", "-o", "/tmp/strace.out", "--"},
              {}},
         };
@@ -159,7 +167,7 @@ int main(int argc, char** argv) {
           return std::atol(progeny::test::read_file("/tmp/rss.out").c_str());
         };
         long r0 = rss({}, {}), r1 = rss({}, {"LD_PRELOAD=" + empty}),
-             r2 = rss({host, "--shim", so, "--"}, {});
+             r2 = rss(with({}), {});
         out("\nVmRSS of one process: bare %ld kB, empty preload %ld kB, shim %ld kB "
                     "(shim adds %ld kB over the empty preload)",
                     r0, r1, r2, r2 - r1);

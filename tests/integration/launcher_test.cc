@@ -271,7 +271,8 @@ TEST_F(RunBehaviour, SecondTermDuringTheStopEscalatesToKill) {
 TEST_F(RunBehaviour, KilledLauncherTakesCommandDownUnlessPdeathsigNone) {
   auto r = run_in_sandbox([&](Scenario& s) {
     for (bool with_pdeathsig : {true, false}) {
-      std::vector<std::string> argv = {progeny_bin(), "run", "--contain", "none"};
+      // Only the parent-death signal: no containment, no tracker (its own kill on our death).
+      std::vector<std::string> argv = {progeny_bin(), "run", "--contain", "none", "--bpf", "off"};
       if (!with_pdeathsig) argv.insert(argv.end(), {"--pdeathsig", "none"});
       argv.insert(argv.end(), {"--", "/bin/sh", "-c", "echo READY; exec sleep 60"});
       auto c = progeny::test::start_command(argv);

@@ -31,11 +31,12 @@ void skip_unless_root() {
 
 std::string shim() { return build_path("lib/progeny/libprogeny.so"); }
 
-// Runs argv under bench/shim_host (the shim plus an EventSink) and waits for the whole tree.
+// Runs argv under `progeny run` with the shim and nothing else (no containment, no tracker,
+// so what is recorded is the shim's work) and waits for the whole tree.
 int hosted(const std::vector<std::string>& cmd, const std::string& log,
            std::vector<std::string> opts = {}) {
-  std::vector<std::string> argv = {build_path("bench/shim_host"), "--wait", "--shim", shim(),
-                                   "--log", log};
+  std::vector<std::string> argv = {build_path("bin/progeny"), "run", "-q", "--contain", "none",
+                                   "--bpf", "off", "--wait", "--log", log};
   argv.insert(argv.end(), opts.begin(), opts.end());
   argv.push_back("--");
   argv.insert(argv.end(), cmd.begin(), cmd.end());
@@ -219,8 +220,8 @@ void launcher_killed(bool off) {
   auto r = run_in_sandbox([&](Scenario& s) {
     pid_t host = ::fork();
     if (host == 0) {
-      std::vector<std::string> a = {build_path("bench/shim_host"), "--shim", shim(),
-                                    "--pdeathsig", off ? "0" : "9", "--",
+      std::vector<std::string> a = {build_path("bin/progeny"), "run", "-q", "--contain", "none",
+                                    "--bpf", "off", "--pdeathsig", off ? "none" : "KILL", "--",
                                     "/bin/sh", "-c",
                                     "sleep 300 & (setsid sh -c 'sleep 301 & sleep 302' &) ; "
                                     "/usr/bin/python3 -c 'import os,time; os.fork(); time.sleep(303)' "
@@ -278,7 +279,7 @@ TEST(Shim, NoreenvHonoursScrubbedEnvironment) {
   skip_unless_root();
   auto r = run_in_sandbox([](Scenario& s) {
     std::string log = "/tmp/noreenv.jsonl";
-    hosted({fixture("shim_entry"), "env_i"}, log, {"--opts", "noreenv"});
+    hosted({fixture("shim_entry"), "env_i"}, log, {"--no-reenv"});
     s.expect(!has(read_file(log), "shim-marker-env_i"), "environment was repaired anyway");
     return 0;
   });
