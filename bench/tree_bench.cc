@@ -93,18 +93,19 @@ int main(int argc, char** argv) {
   std::string log = std::string(dir) + "/lineage.log";
   size_t written = write_log(log, events);
   int status = 0;
-  std::printf("progeny tree on a %zu-event log (best and median of 5 runs; aim < 1000 ms for text):\n",
+  std::printf("\n## progeny tree on a %zu-event log\n\nBest and median of 5 runs, wall time "
+              "(aim: text well under 1000 ms).\n\n",
               written);
   for (const char* format : {"text", "json", "svg", "perfetto"}) {
     std::vector<double> runs;
     for (int i = 0; i < 5; ++i) runs.push_back(time_tree(argv[1], format, log));
     std::sort(runs.begin(), runs.end());
     if (runs.front() < 0) {
-      std::printf("  %-9s FAILED (progeny tree exited non-zero)\n", format);
+      std::printf("- %-9s FAILED (progeny tree exited non-zero)\n", format);
       status = 1;
       continue;
     }
-    std::printf("  %-9s %7.1f ms best, %7.1f ms median\n", format, runs[0], runs[2]);
+    std::printf("- %-9s %7.1f ms best, %7.1f ms median\n", format, runs[0], runs[2]);
   }
   if (!getenv("KEEP")) unlink(log.c_str()); else std::printf("%s\n", log.c_str());
   rmdir(dir);
