@@ -192,6 +192,15 @@ void EventSink::accept_all() {
   }
 }
 
+void EventSink::remember_exited(pid_t pid) {
+  if (!recent_.insert(pid).second) return;
+  recent_order_.push_back(pid);
+  if (recent_order_.size() > kRecent) {
+    recent_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+}
+
 bool EventSink::known(pid_t pid) const { return members_.count(pid) || recent_.count(pid); }
 
 bool EventSink::descends(pid_t pid, pid_t* ppid, uint64_t* start) const {
@@ -322,12 +331,7 @@ void EventSink::member_exited(pid_t pid, const int* status) {
   out_ += r.line();
   pidfds_.erase(it->second.pidfd.get());
   members_.erase(it);
-  recent_.insert(pid);
-  recent_order_.push_back(pid);
-  if (recent_order_.size() > kRecent) {
-    recent_.erase(recent_order_.front());
-    recent_order_.pop_front();
-  }
+  remember_exited(pid);
 
   // Orphan policy (requirement 1 of docs/shim.md): a member killed by a signal takes its
   // children with it; one that exited normally leaves them running.
@@ -346,7 +350,14 @@ void EventSink::member_exited(pid_t pid, const int* status) {
 }
 
 bool EventSink::on_reaped(pid_t pid, int status) {
-  if (!members_.count(pid)) return false;
+  if (!members_.count(pid)) {
+    // Our own child, even if it died before its connection was accepted (COMMAND exiting
+    // inside daemon()): its pending records are vouched for now.
+    remember_exited(pid);
+    retry_pending(false);
+    flush();
+    return false;
+  }
   member_exited(pid, &status);
   flush();
   return true;

@@ -105,6 +105,8 @@ class EventSink {
   // A member now, or one that exited lately (its records may arrive after its exit).
   bool known(pid_t pid) const;
   void member_exited(pid_t pid, const int* status);
+  // A bounded memory of exited members (and reaped children), to vouch for late records.
+  void remember_exited(pid_t pid);
   void flush();
 
   Options opts_;
