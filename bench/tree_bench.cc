@@ -1,6 +1,7 @@
 // `make bench`: time `progeny tree` on a generated lineage log of 100,000 events (25,000
 // processes: fork, exec, exit, and a setsid escapee with a progeny stop signal every tenth
-// process). Aim: well under a second. Usage: tree_bench PROGENY [EVENTS]
+// process). Aim: well under a second. Usage: tree_bench PROGENY [EVENTS]; with KEEP=1 the
+// log is kept (its path printed) for profiling.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
