@@ -109,7 +109,7 @@ std::optional<Lineage> load_lineage(const std::string& path, const char* cmd) {
     }
   }
   report_problems(contents.problems, path == "-" ? "<stdin>" : path, stderr);
-  return build_lineage(std::move(contents.events), contents.problems.size());
+  return build_lineage(contents.events, contents.problems.size());
 }
 
 }  // namespace progeny

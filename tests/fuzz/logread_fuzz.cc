@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   progeny::TraceFormatter tf;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) (void)tf.format(line);
-  progeny::Lineage lin = progeny::build_lineage(std::move(c.events), c.problems.size());
+  progeny::Lineage lin = progeny::build_lineage(c.events, c.problems.size());
   std::ostringstream out;
   progeny::render_text(lin, out, true);
   progeny::render_json(lin, out);

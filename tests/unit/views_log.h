@@ -75,7 +75,7 @@ class LogWriter {
   Lineage lineage() const {
     std::istringstream in(text());
     LogContents c = read_log(in);
-    return build_lineage(std::move(c.events), c.problems.size());
+    return build_lineage(c.events, c.problems.size());
   }
 
  private:
