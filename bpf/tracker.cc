@@ -162,7 +162,7 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   const auto pid = static_cast<pid_t>(h->pid);
   if (h->kind == PROGENY_EV_FORK && size >= sizeof(progeny_fork_event)) {
     const auto* e = static_cast<const progeny_fork_event*>(data);
-    Record r("fork", "bpf", pid);
+    Record r("fork", "bpf", pid, h->time_ns);
     r.add("start_time", static_cast<uint64_t>(h->start_ticks))
         .add("ppid", static_cast<int64_t>(e->ppid))
         .add("tid", static_cast<int64_t>(e->tid))
@@ -173,7 +173,7 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   }
   if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
     const auto* e = static_cast<const progeny_exec_event*>(data);
-    Record r("exec", "bpf", pid);
+    Record r("exec", "bpf", pid, h->time_ns);
     r.add("start_time", static_cast<uint64_t>(h->start_ticks))
         .add("path", bounded(e->path, sizeof e->path))
         .add("argv", split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv)));
@@ -183,14 +183,8 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   }
   if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
-    Record r("exit", "bpf", pid);
-    r.add("start_time", static_cast<uint64_t>(h->start_ticks));
-    if (WIFSIGNALED(e->status))
-      r.add("signal", WTERMSIG(e->status));
-    else
-      r.add("code", WEXITSTATUS(e->status));
-    r.add_bool("core", WCOREDUMP(e->status) != 0);
-    return r;
+    int status = static_cast<int>(e->status);
+    return exit_record("bpf", pid, h->start_ticks, &status, h->time_ns);
   }
   return std::nullopt;
 }

@@ -63,12 +63,12 @@ void append_json_string(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-Record::Record(std::string_view event, std::string_view source, pid_t pid) {
+Record::Record(std::string_view event, std::string_view source, pid_t pid, uint64_t time_ns) {
   text_ = "{\"v\":" + std::to_string(PROGENY_SCHEMA_VERSION);
   add("event", event);
   add("source", source);
   add("pid", static_cast<int64_t>(pid));
-  add("time_ns", monotonic_ns());
+  add("time_ns", time_ns ? time_ns : monotonic_ns());
 }
 
 void Record::key(std::string_view k) {
@@ -107,8 +107,9 @@ Record& Record::add(std::string_view k, const std::vector<std::string>& values) 
   return *this;
 }
 
-Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status) {
-  Record r("exit", source, pid);
+Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status,
+                   uint64_t time_ns) {
+  Record r("exit", source, pid, time_ns);
   if (start_time) r.add("start_time", start_time);
   if (!status) {
     r.add_bool("unknown", true);
