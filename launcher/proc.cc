@@ -58,7 +58,8 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   if (fields.size() < 20 || field(3).size() != 1) return std::nullopt;
   st.state = field(3)[0];
   if (!parse_number(field(4), &st.ppid) || !parse_number(field(5), &st.pgrp) ||
-      !parse_number(field(6), &st.session) || !parse_number(field(22), &st.start_time))
+      !parse_number(field(6), &st.session) || !parse_number(field(20), &st.num_threads) ||
+      !parse_number(field(22), &st.start_time))
     return std::nullopt;
   if (fields.size() >= 50) parse_number(field(52), &st.exit_code);
   return st;
@@ -102,6 +103,15 @@ std::vector<pid_t> read_children(pid_t pid, const char* proc_root) {
   }
   ::closedir(dir);
   return out;
+}
+
+std::vector<pid_t> read_main_thread_children(pid_t pid, const char* proc_root) {
+  char path[96];
+  std::snprintf(path, sizeof path, "%s/%d/task/%d/children", proc_root, static_cast<int>(pid),
+                static_cast<int>(pid));
+  std::string text;
+  if (!read_small_file(path, &text, 1 << 22)) return {};
+  return parse_pid_list(text);
 }
 
 std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes, const char* proc_root) {

@@ -17,6 +17,7 @@ struct ProcStat {
   pid_t ppid = 0;
   pid_t pgrp = 0;
   pid_t session = 0;
+  int num_threads = 0;      // field 20
   uint64_t start_time = 0;  // field 22: clock ticks since boot
   int exit_code = 0;        // field 52: wait(2) status of a zombie (when permitted)
 };
@@ -27,6 +28,9 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text);
 std::optional<ProcStat> read_proc_stat(pid_t pid, const char* proc_root = "/proc");
 // Children of every thread of PID (/proc/PID/task/*/children).
 std::vector<pid_t> read_children(pid_t pid, const char* proc_root = "/proc");
+// Children of PID's main thread only (/proc/PID/task/PID/children): all of its children
+// when it has a single thread, at less than half the cost of read_children.
+std::vector<pid_t> read_main_thread_children(pid_t pid, const char* proc_root = "/proc");
 // argv from /proc/PID/cmdline, at most max_bytes bytes of it.
 std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes = 4096,
                                       const char* proc_root = "/proc");

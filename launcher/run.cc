@@ -415,7 +415,14 @@ class Runner : public StopHooks {
     }
   }
 
-  // Descendants still running when COMMAND ended: who they are and how they got away.
+  void on_members_known() override {
+    if (cmd_exited_ && !timed_out_ && !stop_requested_) runaways_ = report_runaways();
+    write_stop_record("begin", tree_.live().size(), 0);
+  }
+
+  // Descendants still running when COMMAND ended: who they are and how they got away. The
+  // report names the first kReportLines; only those are described from /proc.
+  static constexpr size_t kReportLines = 20;
   size_t report_runaways() {
     std::vector<RunawayProcess> procs;
     for (Member* m : tree_.live()) {
@@ -423,14 +430,16 @@ class Runner : public StopHooks {
       RunawayProcess r;
       r.pid = m->pid;
       r.start_time = m->start_time;
-      r.argv = read_cmdline(m->pid, 512);
-      if (auto st = read_proc_stat(m->pid)) {
-        r.ppid = st->ppid;
-        r.pgid = st->pgrp;
-        r.sid = st->session;
-      }
       // Found below its parent: that is its creator. Found below us: adopted, creator unknown.
       r.creator = m->parent == self_ ? 0 : m->parent;
+      if (procs.size() < kReportLines && !opts_.quiet) {
+        r.argv = read_cmdline(m->pid, 512);
+        if (auto st = read_proc_stat(m->pid)) {
+          r.ppid = st->ppid;
+          r.pgid = st->pgrp;
+          r.sid = st->session;
+        }
+      }
       procs.push_back(std::move(r));
     }
     if (!procs.empty() && !opts_.quiet) {
@@ -439,7 +448,7 @@ class Runner : public StopHooks {
       ctx.command_pid = cmd_pid_;
       ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
       ctx.command_sid = ::getsid(0);
-      std::fputs(format_runaway_report(procs, ctx).c_str(), stderr);
+      std::fputs(format_runaway_report(procs, ctx, kReportLines).c_str(), stderr);
     }
     return procs.size();
   }
@@ -454,16 +463,12 @@ class Runner : public StopHooks {
 
   int finish() {
     StopResult stop;
-    size_t runaways = 0;
     bool need_stop = timed_out_ || stop_requested_ || !tree_gone();
     if (need_stop) {
       stopping_ = true;
       // From here on whatever a member forks dies at birth, in the kernel.
       if (tracker_) tracker_->begin_stop();
       add_member_sources();
-      tree_.scan();
-      if (cmd_exited_ && !timed_out_ && !stop_requested_) runaways = report_runaways();
-      write_stop_record("begin", tree_.live().size(), 0);
       StopPolicy policy;
       policy.signal = opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
@@ -500,7 +505,7 @@ class Runner : public StopHooks {
       // Stopped on request while COMMAND lived on: it has been reaped by the stop.
       return kExitProgenyError;
     }
-    if (runaways > 0 && opts_.fail_on_runaway && WIFEXITED(cmd_status_) &&
+    if (runaways_ > 0 && opts_.fail_on_runaway && WIFEXITED(cmd_status_) &&
         WEXITSTATUS(cmd_status_) == 0)
       return kExitRunaway;
     exit_like(cmd_status_);
@@ -527,6 +532,7 @@ class Runner : public StopHooks {
   bool stop_requested_ = false;
   bool stopping_ = false;
   bool escalate_ = false;
+  size_t runaways_ = 0;  // descendants alive when COMMAND ended (the stop's report)
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ class FreezeGuard {
   FreezeGuard& operator=(const FreezeGuard&) = delete;
   ~FreezeGuard() { thaw(); }
   void thaw() {
-    for (Member* m : tree_.live()) {
+    for (Member* m : tree_.all()) {
       if (!m->frozen) continue;
       sys_pidfd_send_signal(m->pidfd.get(), SIGCONT);
       m->frozen = false;
@@ -45,7 +45,12 @@ class Stopper {
       : tree_(tree), policy_(policy), hooks_(hooks) {}
 
   StopResult run() {
-    if (policy_.signal != SIGKILL) graceful();
+    if (policy_.signal != SIGKILL) {
+      graceful();
+    } else {
+      tree_.scan();
+      hooks_.on_members_known();
+    }
     int64_t t = now_ms();
     if (!hooks_.tree_gone()) kill_rounds();
     result_.kill_ms = now_ms() - t;
@@ -71,22 +76,36 @@ class Stopper {
     m.signalled = true;
   }
 
-  // Freezing first gives a consistent snapshot: a stopped process cannot fork, so the walk
-  // reaches a fixed point and the whole tree gets the signal at once.
+  // Freezing first gives a consistent snapshot: each process is stopped before its children
+  // are read, so the walk sees the tree as it stands and the whole tree gets the signal at
+  // once instead of parents reacting to their children's deaths. A fork already in flight
+  // when the SIGSTOP landed completes unseen; the grace walks and the SIGKILL fixed point
+  // catch it.
   void graceful() {
     int64_t t0 = now_ms();
     FreezeGuard guard(tree_);
-    for (int round = 0; round < 64; ++round) {
-      for (Member* m : tree_.live()) {
-        if (m->frozen || m->signalled) continue;
-        send(*m, SIGSTOP, "freeze");
-        m->frozen = true;
-      }
-      if (tree_.scan().empty()) break;
-    }
+    auto freeze = [this](Member& m) {
+      if (m.frozen || m.signalled) return;
+      send(m, SIGSTOP, "freeze");
+      m.frozen = true;
+    };
+    for (Member* m : tree_.all()) freeze(*m);  // roots of `progeny kill`, earlier members
+    tree_.scan(freeze);
+    hooks_.on_members_known();
     int64_t t1 = now_ms();
-    for (Member* m : tree_.live())
-      if (!m->signalled) signal_and_continue(*m);
+    // All the stop signals first, then all the SIGCONTs: a stopped process acts on its
+    // signal only when continued, so the whole tree wakes to it in one sweep.
+    std::vector<Member*> targets;
+    for (Member* m : tree_.all())
+      if (!m->signalled) targets.push_back(m);
+    for (Member* m : targets) {
+      send(*m, policy_.signal, "stop");
+      m->signalled = true;
+    }
+    for (Member* m : targets) {
+      send(*m, SIGCONT, "stop");
+      m->frozen = false;
+    }
     guard.thaw();
     int64_t t2 = now_ms();
     result_.freeze_ms = t1 - t0;
@@ -110,18 +129,21 @@ class Stopper {
   // walk that finds nobody left to kill. After that only the reaping remains.
   void kill_rounds() {
     int64_t deadline = now_ms() + policy_.kill_limit_ms;
-    bool fixed_point = false;
+    int64_t next_walk = 0;
     for (;;) {
-      if (!fixed_point) {
+      // Walk until a walk finds nobody left to kill; after that only now and then, for
+      // anything a walk could not see until its parent died and it came to us.
+      if (now_ms() >= next_walk) {
         tree_.scan();
-        fixed_point = true;
-        for (Member* m : tree_.live()) {
+        bool killed_any = false;
+        for (Member* m : tree_.all()) {
           if (m->killed) continue;
           send(*m, SIGKILL, "kill");
           m->killed = true;
           result_.killed++;
-          fixed_point = false;
+          killed_any = true;
         }
+        next_walk = killed_any ? 0 : now_ms() + kWalkIntervalMs;
       }
       if (hooks_.tree_gone()) return;
       hooks_.wait_events(5);

@@ -26,6 +26,9 @@ class StopHooks {
   virtual bool tree_gone() = 0;
   // Called for every signal sent (after it was sent), for logs and -v.
   virtual void on_signal(const Member& m, int sig, const char* reason, int error) = 0;
+  // The whole tree is known (and frozen, unless the stop signal is SIGKILL), before any
+  // stop signal: the moment to report who is being stopped.
+  virtual void on_members_known() {}
 };
 
 struct StopResult {

@@ -28,27 +28,32 @@ Member* Tree::find(pid_t pid) {
   return it == members_.end() ? nullptr : &it->second;
 }
 
-Member* Tree::verify_child(pid_t pid, pid_t parent, const Fd* parent_pidfd) {
+std::optional<Member> Tree::candidate_child(pid_t pid, pid_t parent) {
   Fd fd = open_pidfd(pid);
-  if (!fd) return nullptr;
+  if (!fd) return std::nullopt;
   auto st = read_proc_stat(pid);
-  if (!st || st->ppid != parent) return nullptr;
-  // The stat we read belongs to a child of `parent` only if `parent` is still the process
-  // we verified (a live pidfd pins its pid against reuse). The launcher itself needs no check.
-  if (parent_pidfd && !pidfd_alive(*parent_pidfd)) return nullptr;
-  // An exited process (a zombie) has nothing left to signal and is not a member.
-  if (!pidfd_alive(fd)) return nullptr;
+  // A zombie has nothing left to signal and is not a member.
+  if (!st || st->ppid != parent || st->state == 'Z') return std::nullopt;
   Member m;
   m.pid = pid;
   m.start_time = st->start_time;
   m.pidfd = std::move(fd);
   m.parent = parent;
-  auto [it, inserted] = members_.insert_or_assign(pid, std::move(m));
-  (void)inserted;
-  return &it->second;
+  m.single_thread = st->num_threads == 1;
+  return m;
 }
 
-std::vector<Member*> Tree::scan() {
+// A thread created after the member was verified could have children this misses; they come
+// to the launcher (a subreaper) when their parent dies, and the stop's later walks find them.
+std::vector<pid_t> Tree::children_of(pid_t pid) {
+  if (pid != self_) {
+    Member* m = find(pid);
+    if (m && m->single_thread) return read_main_thread_children(pid);
+  }
+  return read_children(pid);
+}
+
+std::vector<Member*> Tree::scan(const std::function<void(Member&)>& on_new) {
   std::vector<Member*> found;
   std::deque<pid_t> queue;
   if (self_ != 0) queue.push_back(self_);
@@ -64,7 +69,8 @@ std::vector<Member*> Tree::scan() {
       if (!pm || !pidfd_alive(pm->pidfd)) continue;  // an exited process has no children
       parent_fd = &pm->pidfd;
     }
-    for (pid_t child : read_children(parent)) {
+    std::vector<Member> batch;
+    for (pid_t child : children_of(parent)) {
       if (excluded_.count(child)) continue;
       Member* m = find(child);
       if (m && pidfd_alive(m->pidfd)) {
@@ -73,17 +79,27 @@ std::vector<Member*> Tree::scan() {
       }
       // A dead member's pid: an unreaped zombie, or reused by a new process to verify.
       if (m) members_.erase(child);
-      if (Member* nm = verify_child(child, parent, parent_fd)) {
-        found.push_back(nm);
-        queue.push_back(child);
-      }
+      if (auto c = candidate_child(child, parent)) batch.push_back(std::move(*c));
+    }
+    // The stats say "child of parent" only if parent is still the process we verified (a live
+    // pidfd pins its pid against reuse): one check for the whole batch. The launcher itself
+    // needs none.
+    if (batch.empty() || (parent_fd && !pidfd_alive(*parent_fd))) continue;
+    for (Member& c : batch) {
+      pid_t pid = c.pid;
+      Member& nm = members_.insert_or_assign(pid, std::move(c)).first->second;
+      found.push_back(&nm);
+      queue.push_back(pid);
+      if (on_new) on_new(nm);
     }
   }
   for (const auto& src : sources_) {
     for (const KnownProcess& k : src.fn()) {
       Member* m = find(k.pid);
       if (m && m->start_time == k.start_time && pidfd_alive(m->pidfd)) continue;
-      if (adopt(k.pid, k.start_time, src.trusted)) found.push_back(find(k.pid));
+      if (!adopt(k.pid, k.start_time, src.trusted)) continue;
+      found.push_back(find(k.pid));
+      if (on_new) on_new(*found.back());
     }
   }
   // Pointers stay valid: unordered_map never moves its nodes.
@@ -128,6 +144,13 @@ void Tree::forget_exited() {
     if (!root && !pidfd_alive(it->second.pidfd)) it = members_.erase(it);
     else ++it;
   }
+}
+
+std::vector<Member*> Tree::all() {
+  std::vector<Member*> out;
+  out.reserve(members_.size());
+  for (auto& [pid, m] : members_) out.push_back(&m);
+  return out;
 }
 
 std::vector<Member*> Tree::live() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +20,7 @@ struct Member {
   uint64_t start_time = 0;
   Fd pidfd;
   pid_t parent = 0;        // parent when found
+  bool single_thread = false;  // when verified: its children are its main thread's
   bool frozen = false;     // progeny sent SIGSTOP and owes a SIGCONT
   bool signalled = false;  // got the stop signal
   bool killed = false;     // got SIGKILL
@@ -50,20 +52,28 @@ class Tree {
   // Every scan() also adopts what `source` reports.
   void add_source(MemberSource source, bool trusted) { sources_.push_back({std::move(source), trusted}); }
   // Walks /proc children links from the roots through every live member. Returns the
-  // members found by this walk that were not known before.
-  std::vector<Member*> scan();
+  // members found by this walk that were not known before. `on_new` runs for each new
+  // member before its own children are read (the stop freezes it there, so what it forks
+  // afterwards cannot slip past this walk, in-flight forks aside).
+  std::vector<Member*> scan(const std::function<void(Member&)>& on_new = {});
   // Drops a member (after reaping it).
   void forget(pid_t pid) { members_.erase(pid); }
   // Drops members whose pidfd reports an exit.
   void forget_exited();
   Member* find(pid_t pid);
+  // Members whose pidfd has not reported an exit (one poll each).
   std::vector<Member*> live();
+  // Every member, exited or not: for sending to all (a signal to an exited one fails
+  // harmlessly with ESRCH, cheaper than asking first).
+  std::vector<Member*> all();
   bool is_excluded(pid_t pid) const { return excluded_.count(pid) != 0; }
   pid_t self() const { return self_; }
 
  private:
-  // Opens and verifies `pid` as a child of the live member (or root) `parent`.
-  Member* verify_child(pid_t pid, pid_t parent, const Fd* parent_pidfd);
+  // Opens `pid` and checks /proc names it a live child of `parent`; the caller must then
+  // confirm `parent` was alive throughout (its pidfd still live) before trusting it.
+  std::optional<Member> candidate_child(pid_t pid, pid_t parent);
+  std::vector<pid_t> children_of(pid_t pid);
   pid_t self_;
   std::vector<pid_t> roots_;
   std::unordered_map<pid_t, Member> members_;
