@@ -23,6 +23,7 @@
 #include "launcher/fd.h"
 #include "launcher/proc.h"
 #include "launcher/sys.h"
+#include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 
 using progeny::bpf::Tracker;
@@ -30,16 +31,8 @@ using progeny::test::Scenario;
 
 namespace {
 
-double now_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
+using bench::now_us;
 
 void start_time(Scenario& s, int runs) {
   std::vector<double> t;

@@ -19,6 +19,7 @@
 #include "launcher/spawn_contained.h"
 #include "launcher/sys.h"
 #include "launcher/proc.h"
+#include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 
 using progeny::Containment;
@@ -28,16 +29,8 @@ using progeny::test::Scenario;
 
 namespace {
 
-double now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
+using bench::now_ms;
 
 void drain_zombies() {
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {}

@@ -17,6 +17,7 @@
 
 #include "launcher/fd.h"
 #include "launcher/proc.h"
+#include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 
 using progeny::test::build_path;
@@ -25,16 +26,8 @@ using progeny::test::Scenario;
 
 namespace {
 
-double now_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
+using bench::now_us;
 
 // Median wall time of `runs` runs of argv, in microseconds.
 double time_runs(const std::vector<std::string>& argv, int runs) {

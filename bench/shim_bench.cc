@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace {
@@ -31,11 +32,7 @@ void out(const char* fmt, ...) {
   g_s->note(buf);
 }
 
-double now_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+double now_s() { return bench::now_us() / 1e6; }
 
 int loop(int n) {
   char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -145,11 +142,7 @@ int main(int argc, char** argv) {
               else us[i].push_back(t * 1e6 / per_round);
             }
           }
-          auto median = [](std::vector<double> v) {
-            if (v.empty()) return 0.0;
-            std::sort(v.begin(), v.end());
-            return v[v.size() / 2];
-          };
+          using bench::median;
           double bare = median(us[0]), empty_added = median(us[1]) - bare;
           for (size_t i = 0; i < modes.size(); ++i) {
             double m = median(us[i]), added = m - bare;

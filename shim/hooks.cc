@@ -210,8 +210,9 @@ using namespace progeny::shim;
 
 // ---- process creation ----
 
-EXPORT pid_t fork() {
-  auto f = real<pid_t (*)()>(kFork);
+namespace {
+// fork and _Fork: the same around the real call (both report "fork").
+pid_t forked(pid_t (*f)()) {
   if (!f) return fail_enosys();
   prepare_fork();
   pid_t r = f();
@@ -224,21 +225,10 @@ EXPORT pid_t fork() {
   }
   return r;
 }
+}  // namespace
 
-EXPORT pid_t _Fork() {
-  auto f = real<pid_t (*)()>(kUFork);
-  if (!f) return fail_enosys();
-  prepare_fork();
-  pid_t r = f();
-  if (r == 0) {
-    int saved = errno;
-    after_fork_child();
-    errno = saved;
-  } else if (r > 0) {
-    report_fork(r, "fork");
-  }
-  return r;
-}
+EXPORT pid_t fork() { return forked(real<pid_t (*)()>(kFork)); }
+EXPORT pid_t _Fork() { return forked(real<pid_t (*)()>(kUFork)); }
 
 EXPORT int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) {
   va_list ap;

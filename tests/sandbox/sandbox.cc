@@ -241,6 +241,21 @@ std::string build_path(const std::string& rel) {
 
 std::string fixture(const std::string& name) { return build_path("tests/fixtures/" + name); }
 
+namespace {
+
+// In a forked child: the extra environment, then exec; 127 if the exec fails.
+[[noreturn]] void exec_child(const std::vector<std::string>& argv,
+                             const std::vector<std::string>& extra_env) {
+  for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
 int run_command(const std::vector<std::string>& argv, const std::string& out_path,
                 const std::vector<std::string>& extra_env) {
   pid_t pid = ::fork();
@@ -253,12 +268,7 @@ int run_command(const std::vector<std::string>& argv, const std::string& out_pat
         ::dup2(fd, 2);
       }
     }
-    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+    exec_child(argv, extra_env);
   }
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0) {
@@ -282,12 +292,7 @@ Started start_command(const std::vector<std::string>& argv,
   s.pid = ::fork();
   if (s.pid == 0) {
     ::dup2(p[1], 1);
-    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+    exec_child(argv, extra_env);
   }
   ::close(p[1]);
   s.out_fd = p[0];
