@@ -99,6 +99,13 @@ std::string command_text(const std::vector<std::string>& argv, size_t max_chars)
   return cut(out, max_chars);
 }
 
+// A step's program: its path, unless that is an alias of an open file (/proc/self/exe when
+// busybox re-executes itself, /dev/fd/N after fexecve), where argv[0] says more.
+static std::string step_name(const ExecStep& step) {
+  bool alias = step.path.rfind("/proc/", 0) == 0 || step.path.rfind("/dev/fd/", 0) == 0;
+  return base_name(alias && !step.argv.empty() ? step.argv[0] : step.path);
+}
+
 std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
   const ProcessNode& p = lin.procs[proc];
   if (p.execs.empty()) {
@@ -113,7 +120,7 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
   }
   std::string out;
   for (size_t i = 0; i + 1 < p.execs.size(); ++i)
-    out += printable(base_name(p.execs[i].path)) + " → ";
+    out += printable(step_name(p.execs[i])) + " → ";
   const ExecStep& last = p.execs.back();
   std::string tail = command_text(last.argv.empty() ? std::vector<std::string>{last.path}
                                                     : last.argv, max_chars);

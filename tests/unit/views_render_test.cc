@@ -219,3 +219,22 @@ TEST(ViewsSummary, LostEventsAndThreadForksAreCounted) {
 
 }  // namespace
 }  // namespace progeny
+
+namespace progeny {
+namespace {
+
+// busybox re-executes itself through /proc/self/exe: the chain names the applets (argv[0]).
+TEST(ViewsText, ExecThroughAnAliasIsNamedByArgv0) {
+  test::LogWriter w;
+  w.start(100, {"progeny", "run", "--", "busybox"});
+  w.fork("bpf", 101, 100, 1, "bpf");
+  w.exec("bpf", 101, 2, "/proc/self/exe", {"setsid", "sh", "-c", "x"});
+  w.exec("bpf", 101, 3, "/proc/self/exe", {"sh", "-c", "x"});
+  w.exec("bpf", 101, 4, "/bin/sleep", {"sleep", "5"});
+  w.exit_code("bpf", 101, 5, 0);
+  std::string text = text_of(w.lineage(), false);
+  EXPECT_NE(text.find("setsid → sh → sleep 5"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace progeny
