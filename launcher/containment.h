@@ -15,6 +15,7 @@
 #include "launcher/cgroup_watchdog.h"
 #include "launcher/fd.h"
 #include "launcher/pidns.h"
+#include "launcher/stop.h"
 
 namespace progeny {
 
@@ -69,13 +70,29 @@ class Containment {
   // still there, then *survivors lists it (pids as this namespace sees them).
   bool stop(std::chrono::milliseconds timeout, std::vector<pid_t>* survivors);
 
+  // The leaf as one unit for the stop sequence (freeze, cgroup.procs, cgroup.kill); nullptr
+  // in other modes.
+  GroupControl* group() { return leaf_ ? &leaf_group_ : nullptr; }
+
   // End of run: kills whatever is left in the leaf, removes it, then dismisses the watchdog
   // (in this order, so a launcher killed halfway still leaves the watchdog to finish).
   // Idempotent; also done by the destructor.
   void finish();
 
  private:
+  class LeafGroup : public GroupControl {
+   public:
+    explicit LeafGroup(Containment& c) : c_(c) {}
+    bool freeze(bool frozen) override { return c_.leaf_->freeze(frozen); }
+    std::vector<pid_t> members() override { return c_.leaf_->procs(); }
+    bool kill() override { return c_.leaf_->kill(); }
+
+   private:
+    Containment& c_;
+  };
+
   Containment() = default;
+  LeafGroup leaf_group_{*this};
   ContainMode mode_ = ContainMode::none;
   std::string reason_;
   std::unique_ptr<CgroupLeaf> leaf_;

@@ -473,7 +473,7 @@ class Runner : public StopHooks {
       policy.signal = opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
-      stop = stop_tree(tree_, policy, *this);
+      stop = stop_tree(tree_, policy, *this, contain_->group());
       // The kernel's own final word where the mode has one (cgroup.kill, namespace teardown):
       // it also reaches what no walk could see.
       std::vector<pid_t> left;

@@ -41,8 +41,8 @@ constexpr int64_t kWalkIntervalMs = 100;
 
 class Stopper {
  public:
-  Stopper(Tree& tree, const StopPolicy& policy, StopHooks& hooks)
-      : tree_(tree), policy_(policy), hooks_(hooks) {}
+  Stopper(Tree& tree, const StopPolicy& policy, StopHooks& hooks, GroupControl* group)
+      : tree_(tree), policy_(policy), hooks_(hooks), group_(group) {}
 
   StopResult run() {
     if (policy_.signal != SIGKILL) {
@@ -52,6 +52,7 @@ class Stopper {
       hooks_.on_members_known();
     }
     int64_t t = now_ms();
+    if (group_ && !hooks_.tree_gone()) group_->kill();
     if (!hooks_.tree_gone()) kill_rounds();
     result_.kill_ms = now_ms() - t;
     result_.members = signalled_.size();
@@ -81,16 +82,29 @@ class Stopper {
   // once instead of parents reacting to their children's deaths. A fork already in flight
   // when the SIGSTOP landed completes unseen; the grace walks and the SIGKILL fixed point
   // catch it.
+  // With a group: the kernel freezes it whole, and cgroup.procs is the membership.
+  bool freeze_group() {
+    if (!group_ || !group_->freeze(true)) {
+      if (group_) group_->freeze(false);  // a half-done freeze leaves nothing frozen
+      return false;
+    }
+    for (pid_t pid : group_->members()) tree_.adopt(pid, 0, true);
+    return true;
+  }
+
   void graceful() {
     int64_t t0 = now_ms();
+    bool group_frozen = freeze_group();
     FreezeGuard guard(tree_);
     auto freeze = [this](Member& m) {
       if (m.frozen || m.signalled) return;
       send(m, SIGSTOP, "freeze");
       m.frozen = true;
     };
-    for (Member* m : tree_.all()) freeze(*m);  // roots of `progeny kill`, earlier members
-    tree_.scan(freeze);
+    if (!group_frozen) {
+      for (Member* m : tree_.all()) freeze(*m);  // roots of `progeny kill`, earlier members
+      tree_.scan(freeze);
+    }
     hooks_.on_members_known();
     int64_t t1 = now_ms();
     // All the stop signals first, then all the SIGCONTs: a stopped process acts on its
@@ -107,6 +121,7 @@ class Stopper {
       m->frozen = false;
     }
     guard.thaw();
+    if (group_frozen) group_->freeze(false);
     int64_t t2 = now_ms();
     result_.freeze_ms = t1 - t0;
     result_.signal_ms = t2 - t1;
@@ -162,14 +177,16 @@ class Stopper {
   Tree& tree_;
   const StopPolicy& policy_;
   StopHooks& hooks_;
+  GroupControl* group_;
   std::set<pid_t> signalled_;
   StopResult result_;
 };
 
 }  // namespace
 
-StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks) {
-  return Stopper(tree, policy, hooks).run();
+StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks,
+                     GroupControl* group) {
+  return Stopper(tree, policy, hooks, group).run();
 }
 
 }  // namespace progeny

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
+
 #include <vector>
 
 #include "launcher/tree.h"
@@ -31,6 +33,18 @@ class StopHooks {
   virtual void on_members_known() {}
 };
 
+// A kernel mechanism that holds the whole tree (a cgroup): it freezes, lists and kills every
+// member at once, where the walk would go process by process.
+class GroupControl {
+ public:
+  virtual ~GroupControl() = default;
+  virtual bool freeze(bool frozen) = 0;  // true once every member is (un)frozen
+  // Members while frozen: their pids cannot be reused then (no member can reap, and the
+  // launcher does not reap during this step).
+  virtual std::vector<pid_t> members() = 0;
+  virtual bool kill() = 0;  // SIGKILL to every member, atomically against forks
+};
+
 struct StopResult {
   size_t members = 0;                  // distinct processes signalled
   size_t killed = 0;                   // of those, how many got SIGKILL
@@ -39,6 +53,7 @@ struct StopResult {
   int64_t freeze_ms = 0, signal_ms = 0, grace_ms = 0, kill_ms = 0;
 };
 
-StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks);
+StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks,
+                     GroupControl* group = nullptr);
 
 }  // namespace progeny

@@ -109,12 +109,13 @@ std::vector<Member*> Tree::scan(const std::function<void(Member&)>& on_new) {
 bool Tree::adopt(pid_t pid, uint64_t start_time, bool trusted) {
   if (excluded_.count(pid) || pid == self_) return false;
   if (Member* m = find(pid)) {
-    if (m->start_time == start_time) return true;
+    if (m->start_time == start_time || (start_time == 0 && pidfd_alive(m->pidfd))) return true;
   }
   Fd fd = open_pidfd(pid);
   if (!fd) return false;
   auto st = read_proc_stat(pid);
-  if (!st || st->start_time != start_time || !pidfd_alive(fd)) return false;
+  if (!st || st->state == 'Z' || (start_time != 0 && st->start_time != start_time)) return false;
+  start_time = st->start_time;
   // Descends from a root? Walk the ppid chain (bounded: pid chains cannot loop, but be safe).
   pid_t p = st->ppid;
   bool descends = trusted;
@@ -133,6 +134,7 @@ bool Tree::adopt(pid_t pid, uint64_t start_time, bool trusted) {
   m.start_time = start_time;
   m.pidfd = std::move(fd);
   m.parent = st->ppid;
+  m.single_thread = st->num_threads == 1;
   members_.insert_or_assign(pid, std::move(m));
   return true;
 }

@@ -45,7 +45,9 @@ class Tree {
   // `progeny kill`: a process the user named, already verified and held by pidfd.
   void add_root(pid_t pid, uint64_t start_time, Fd pidfd);
   // Adds a member known to another mechanism if (pid, start_time) still names a live
-  // process and, unless `trusted`, it descends from a root. True if it is (now) a member.
+  // process (start_time 0: whatever process has the pid now, for a source whose pids
+  // cannot be reused at that moment) and, unless `trusted`, it descends from a root. True
+  // if it is (now) a member.
   // Trusted: the BPF tracker's map, which the kernel keeps by creator, so a double-forked
   // daemon that init adopted during a `progeny kill` still belongs.
   bool adopt(pid_t pid, uint64_t start_time, bool trusted = false);
