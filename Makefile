@@ -1,6 +1,11 @@
 # progeny build. Sources are found by wildcard (see docs/CONTRACT.md): add files, not rules.
 # Out-of-tree: everything goes to $(B). Header dependencies come from -MMD.
 
+# Every core, unless the caller chose (make -jN): a fresh `make test` stays within minutes.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 B        ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=

@@ -48,7 +48,7 @@ class KillHooks : public StopHooks {
     tree_.scan();
     return tree_.live().empty();
   }
-  void on_signal(const Member& m, int sig, const char* reason, int error) override {
+  void on_signal(const Member& m, int sig, const char* reason, int error, uint64_t) override {
     if (verbose_ || error)
       std::fprintf(stderr, "progeny kill: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
                    describe_process(m.pid).c_str(), error ? ": " : "",

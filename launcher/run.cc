@@ -60,9 +60,10 @@ class Runner : public StopHooks {
       if (!tree_.is_excluded(c)) return false;
     return true;
   }
-  void on_signal(const Member& m, int sig, const char* reason, int error) override {
+  void on_signal(const Member& m, int sig, const char* reason, int error,
+                 uint64_t time_ns) override {
     if (sink_) {
-      Record r("signal", "launcher", self_);
+      Record r("signal", "launcher", self_, time_ns);
       r.add("signal", signal_name(sig)).add("target_pid", m.pid).add("reason", reason);
       if (m.start_time) r.add("target_start_time", m.start_time);
       if (error) r.add("errno", error);

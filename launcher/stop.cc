@@ -7,6 +7,7 @@
 #include <set>
 
 #include "launcher/proc.h"
+#include "launcher/record.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -61,11 +62,12 @@ class Stopper {
 
  private:
   void send(Member& m, int sig, const char* reason) {
+    uint64_t t = monotonic_ns();
     int rc = sys_pidfd_send_signal(m.pidfd.get(), sig);
     int err = rc == 0 ? 0 : errno;
     if (sig != SIGCONT && sig != SIGSTOP) {
       signalled_.insert(m.pid);
-      hooks_.on_signal(m, sig, reason, err);
+      hooks_.on_signal(m, sig, reason, err, t);
     }
   }
 

@@ -26,8 +26,10 @@ class StopHooks {
   virtual bool escalate_requested() = 0;
   // Nothing of the tree is left (run mode: no child left to reap; kill mode: no live member).
   virtual bool tree_gone() = 0;
-  // Called for every signal sent (after it was sent), for logs and -v.
-  virtual void on_signal(const Member& m, int sig, const char* reason, int error) = 0;
+  // Called for every signal sent, after it was sent, for logs and -v. time_ns: just before
+  // the send (CLOCK_MONOTONIC); the target may well have died of it before this call.
+  virtual void on_signal(const Member& m, int sig, const char* reason, int error,
+                         uint64_t time_ns) = 0;
   // The whole tree is known (and frozen, unless the stop signal is SIGKILL), before any
   // stop signal: the moment to report who is being stopped.
   virtual void on_members_known() {}
