@@ -204,8 +204,14 @@ std::vector<Member> Tracker::members() const {
   __u32* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     progeny_member m{};
-    // A member freed between the two calls is simply gone.
-    if (bpf_map_lookup_elem(fd, &next, &m) == 0 && m.vpid != 0)
+    // A member freed between the two calls is simply gone. So is one whose free the kernel
+    // could not record: a hash-map delete fails (-EBUSY) when the RCU callback that frees a
+    // task lands on a CPU whose program holds that bucket's lock, as in a fork rush. Such an
+    // entry is skipped, not deleted: its key may meanwhile belong to a new member.
+    auto st = bpf_map_lookup_elem(fd, &next, &m) == 0 && m.vpid != 0
+                  ? read_proc_stat(static_cast<pid_t>(m.vpid))
+                  : std::nullopt;
+    if (st && st->start_time == m.start_ticks)
       out.push_back({static_cast<pid_t>(m.vpid), m.start_ticks});
     key = next;
     prev = &key;
