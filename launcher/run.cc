@@ -1,6 +1,8 @@
 // `progeny run`: one path from argv to exit status. Single-threaded: every event (signals,
 // children, timers, lineage records) arrives on one poll loop.
+#include <dirent.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -268,6 +270,9 @@ class Runner : public StopHooks {
     cmd_pid_ = s.pid;
     cmd_pidfd_ = std::move(s.pidfd);
     if (auto st = read_proc_stat(cmd_pid_)) cmd_start_time_ = st->start_time;
+    // COMMAND's group is new, its session is ours (as /proc reports it: 0 when the session's
+    // leader is outside our PID namespace). Read from us: COMMAND may call setsid at once.
+    if (auto st = read_proc_stat(self_)) cmd_sid_ = st->session;
     if (opts_.verbose > 0)
       std::fprintf(stderr, "progeny: started %s as pid %d\n", opts_.command[0].c_str(), cmd_pid_);
     return true;
@@ -421,6 +426,32 @@ class Runner : public StopHooks {
     write_stop_record("begin", tree_.live().size(), 0);
   }
 
+  // True when pid has our stdout or stderr open and it is a pipe or socket: the classic
+  // "the job is done but its output never ends" (a grandchild keeps the pipe). progeny never
+  // reads it, so it never hangs on it; the report says who holds it.
+  static bool holds_our_output(pid_t pid) {
+    struct stat ours[2];
+    bool stream[2];
+    for (int fd = 1; fd <= 2; ++fd) {
+      stream[fd - 1] = ::fstat(fd, &ours[fd - 1]) == 0 &&
+                       (S_ISFIFO(ours[fd - 1].st_mode) || S_ISSOCK(ours[fd - 1].st_mode));
+    }
+    if (!stream[0] && !stream[1]) return false;
+    char dir_path[64];
+    std::snprintf(dir_path, sizeof dir_path, "/proc/%d/fd", static_cast<int>(pid));
+    DIR* dir = ::opendir(dir_path);
+    if (!dir) return false;
+    bool holds = false;
+    while (dirent* e = ::readdir(dir)) {
+      struct stat theirs;
+      if (e->d_name[0] == '.' || ::fstatat(::dirfd(dir), e->d_name, &theirs, 0) != 0) continue;
+      for (int k = 0; k < 2; ++k)
+        holds |= stream[k] && theirs.st_dev == ours[k].st_dev && theirs.st_ino == ours[k].st_ino;
+    }
+    ::closedir(dir);
+    return holds;
+  }
+
   // Descendants still running when COMMAND ended: who they are and how they got away. The
   // report names the first kReportLines; only those are described from /proc.
   static constexpr size_t kReportLines = 20;
@@ -435,6 +466,7 @@ class Runner : public StopHooks {
       r.creator = m->parent == self_ ? 0 : m->parent;
       if (procs.size() < kReportLines && !opts_.quiet) {
         r.argv = read_cmdline(m->pid, 512);
+        r.holds_output = holds_our_output(m->pid);
         if (auto st = read_proc_stat(m->pid)) {
           r.ppid = st->ppid;
           r.pgid = st->pgrp;
@@ -448,7 +480,7 @@ class Runner : public StopHooks {
       ctx.launcher_pid = self_;
       ctx.command_pid = cmd_pid_;
       ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
-      ctx.command_sid = ::getsid(0);
+      ctx.command_sid = cmd_sid_;
       std::fputs(format_runaway_report(procs, ctx, kReportLines).c_str(), stderr);
     }
     return procs.size();
@@ -526,6 +558,7 @@ class Runner : public StopHooks {
   bool chld_ignored_ = false;
   pid_t cmd_pid_ = -1;
   uint64_t cmd_start_time_ = 0;
+  pid_t cmd_sid_ = -1;
   Fd cmd_pidfd_;
   bool cmd_exited_ = false;
   int cmd_status_ = 0;

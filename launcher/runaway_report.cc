@@ -9,10 +9,10 @@ namespace progeny {
 namespace {
 
 std::string how_escaped(const RunawayProcess& p, const RunawayContext& ctx) {
-  if (ctx.command_sid && p.sid && p.sid != ctx.command_sid)
+  if (ctx.command_sid >= 0 && p.sid && p.sid != ctx.command_sid)
     return p.sid == p.pid ? "called setsid" : "in session " + std::to_string(p.sid) +
                                                   " (its leader called setsid)";
-  if (ctx.command_pgid && p.pgid && p.pgid != ctx.command_pgid)
+  if (ctx.command_pgid >= 0 && p.pgid && p.pgid != ctx.command_pgid)
     return p.pgid == p.pid ? "called setpgid" : "in process group " + std::to_string(p.pgid) +
                                                     " (its leader called setpgid)";
   return "still in COMMAND's process group";
@@ -47,7 +47,8 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
     }
     out += "progeny:   " + std::to_string(p.pid) + " " +
            (p.argv.empty() ? std::string("[no command line]") : command_text(p.argv, 60)) +
-           ": " + how_escaped(p, ctx) + "; " + origin + "\n";
+           ": " + how_escaped(p, ctx) + "; " + origin +
+           (p.holds_output ? "; holds progeny's stdout/stderr open" : "") + "\n";
   }
   if (procs.size() > max_lines)
     out += "progeny:   ... and " + std::to_string(procs.size() - max_lines) + " more\n";

@@ -17,13 +17,18 @@ struct RunawayProcess {
   pid_t pgid = 0;
   pid_t sid = 0;
   pid_t creator = 0;  // who created it, when the lineage knows (0 = unknown)
+  // Holds progeny's stdout or stderr (a pipe or socket): what makes a reader of progeny's
+  // output wait for this process, not for COMMAND.
+  bool holds_output = false;
 };
 
 struct RunawayContext {
   pid_t launcher_pid = 0;
   pid_t command_pid = 0;
-  pid_t command_pgid = 0;  // 0 = unknown: group escapes are then not judged
-  pid_t command_sid = 0;
+  // -1 = unknown: escapes are then not judged. 0 is a real value: a session or group whose
+  // leader lives outside this PID namespace (as /proc reports it).
+  pid_t command_pgid = -1;
+  pid_t command_sid = -1;
 };
 
 // Lines "progeny: ..." each ending in '\n'; empty when `procs` is empty. At most `max_lines`

@@ -438,3 +438,77 @@ TEST(LauncherDeathBpf, StaticTreeDiesWithTheLauncher) {
 }
 
 }  // namespace
+
+namespace {
+
+class RunReports : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
+  }
+};
+
+// A CI job can fail a suite that leaks processes: exit 3 only when COMMAND succeeded and left
+// descendants behind.
+TEST_F(RunReports, FailOnRunawayExits3OnlyForALeak) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    int leak = run_command({progeny_bin(), "run", "-q", "--fail-on-runaway", "--",
+                            fixture("double_fork"), "2", "exit"}, "/dev/null");
+    s.expect(exited_with(leak, 3), "a leaking run gave " + status_text(leak));
+    int clean = run_command({progeny_bin(), "run", "-q", "--fail-on-runaway", "--", "/bin/sh",
+                             "-c", "/bin/true & wait"}, "/dev/null");
+    s.expect(exited_with(clean, 0), "a clean run gave " + status_text(clean));
+    int failed = run_command({progeny_bin(), "run", "-q", "--fail-on-runaway", "--", "/bin/sh",
+                              "-c", "(setsid sleep 60 &); exit 4"}, "/dev/null");
+    s.expect(exited_with(failed, 4), "a failing leaky run gave " + status_text(failed));
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+// The runaway report names what outlived COMMAND and how it escaped; --trace shows events live.
+TEST_F(RunReports, RunawayReportAndTraceOnStderr) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string err = "/tmp/progeny-report." + std::to_string(::getpid());
+    int st = run_command({progeny_bin(), "run", "--trace", "--", fixture("escapee"), "setsid", "1"}, err);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    std::string text = progeny::test::read_file(err);
+    s.expect(text.find("outlived COMMAND") != std::string::npos, "no runaway report:\n" + text);
+    s.expect(text.find("called setsid") != std::string::npos, "the escape is not named:\n" + text);
+    s.expect(text.find(" fork ") != std::string::npos && text.find(" exec ") != std::string::npos,
+             "--trace shows no fork/exec lines:\n" + text);
+    st = run_command({progeny_bin(), "run", "-q", "--", fixture("escapee"), "setsid", "1"}, err);
+    s.expect(progeny::test::read_file(err).find("outlived") == std::string::npos, "-q still reports");
+    ::unlink(err.c_str());
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+}  // namespace
+
+namespace {
+
+// The classic: a grandchild keeps the output pipe open, so a reader of progeny's output would
+// wait for it. progeny does not hang, names it, and stops it (issue 6).
+TEST_F(RunReports, GrandchildHoldingTheOutputPipeIsNamedAndStopped) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command({"/bin/sh", "-c",
+                                           progeny_bin() + " run -- /bin/sh -c '(setsid sleep 60 &); "
+                                           "echo READY' 2>&1"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 5000, &seen), "no READY: " + seen);
+    int st = progeny::test::wait_status(c.pid, 10000);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    // EOF on the pipe: nothing holds it any more.
+    progeny::test::wait_for_line(c.out_fd, "never", 2000, &seen);
+    s.expect(seen.find("holds progeny's stdout/stderr open") != std::string::npos,
+             "the holder is not named:\n" + seen);
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+}  // namespace
