@@ -65,6 +65,8 @@ $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I. -c $< -o $@
 	llvm-strip -g $@
+# Kept: make would delete them as intermediates and every object would then rebuild.
+.SECONDARY: $(BPF_SKEL) $(BPF_SKEL:.skel.h=.bpf.o)
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
