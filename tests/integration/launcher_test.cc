@@ -2,11 +2,13 @@
 // survivors, the right exit status, and no zombie left behind.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -508,6 +510,50 @@ TEST_F(RunReports, GrandchildHoldingTheOutputPipeIsNamedAndStopped) {
     expect_nothing_left(s);
     return 0;
   });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+}  // namespace
+
+namespace {
+
+// A setuid program: the dynamic loader drops LD_PRELOAD for it (AT_SECURE), so only the
+// tracker sees it; the stop ends it all the same (issue 4).
+TEST(SetuidTree, RecordedByTheTrackerOnlyAndStopped) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (BPF, a setuid file)";
+  int probe = run_command({progeny_bin(), "run", "--bpf", "on", "--no-preload", "--contain",
+                           "none", "--", "/bin/true"}, "/dev/null");
+  if (!exited_with(probe, 0)) {
+    if (std::getenv("PROGENY_BPF_MUST_WORK")) FAIL() << "PROGENY_BPF_MUST_WORK=1 but --bpf on fails";
+    GTEST_SKIP() << "the BPF tracker does not load here";
+  }
+  std::string suid = "/tmp/progeny-suid-sleep." + std::to_string(::getpid());
+  std::string log = suid + ".jsonl";
+  ASSERT_TRUE(exited_with(run_command({"/bin/cp", "/bin/sleep", suid}), 0));
+  ASSERT_EQ(::chown(suid.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(suid.c_str(), 04755), 0);
+  auto r = run_in_sandbox([&](Scenario& s) {
+    int st = run_command({progeny_bin(), "run", "-q", "--bpf", "on", "--contain", "none",
+                          "--log", log, "--", "/bin/sh", "-c",
+                          "(" + suid + " 60 &); sleep 0.2; exit 0"}, "/dev/null");
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    expect_nothing_left(s);
+    std::string text = progeny::test::read_file(log);
+    bool bpf_exec = false, shim_exec = false;
+    std::istringstream lines(text);
+    for (std::string l; std::getline(lines, l);) {
+      if (l.find("\"event\":\"exec\"") == std::string::npos ||
+          l.find("\"path\":\"" + suid + "\"") == std::string::npos)
+        continue;
+      bpf_exec |= l.find("\"source\":\"bpf\"") != std::string::npos;
+      shim_exec |= l.find("\"source\":\"shim\"") != std::string::npos;
+    }
+    s.expect(bpf_exec, "the tracker did not record the setuid exec");
+    s.expect(!shim_exec, "the shim recorded a setuid program: the loader should have dropped it");
+    return 0;
+  });
+  ::unlink(suid.c_str());
+  ::unlink(log.c_str());
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
