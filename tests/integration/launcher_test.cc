@@ -42,6 +42,33 @@ void expect_nothing_left(Scenario& s) {
   s.expect(left.empty(), std::to_string(left.size()) + " process(es) left behind:" + what);
 }
 
+// After the launcher's SIGKILL: the tree must be gone within a second (the orphans come to
+// the sandbox's init, which the scenario helps reap).
+void expect_gone_within_a_second(Scenario& s) {
+  for (int i = 0; i < 100 && !s.others().empty(); ++i) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::usleep(10000);
+  }
+  expect_nothing_left(s);
+}
+
+// "" when `progeny run --bpf on` works here, else why not (progeny exits 125 with a reason).
+std::string tracker_unavailable() {
+  if (::geteuid() != 0) return "the sandbox and the tracker need root";
+  int probe = run_command({progeny_bin(), "run", "--bpf", "on", "--no-preload", "--contain",
+                           "none", "--", "/bin/true"}, "/dev/null");
+  return exited_with(probe, 0) ? "" : "the BPF tracker does not load here (progeny run -v --bpf on says why)";
+}
+
+// Skips without the tracker, but fails where it must work (CI sets PROGENY_BPF_MUST_WORK=1).
+#define REQUIRE_TRACKER()                                                           \
+  do {                                                                              \
+    std::string why = tracker_unavailable();                                        \
+    if (!why.empty() && std::getenv("PROGENY_BPF_MUST_WORK")) FAIL() << why;        \
+    if (!why.empty()) GTEST_SKIP() << why;                                          \
+  } while (0)
+
 // Who runs progeny and with which --contain: the bare launcher (walk + subreaper) as root
 // and as an unprivileged user, and each kernel containment mode.
 struct Setup {
@@ -382,14 +409,7 @@ TEST_P(LauncherDeath, KillMinus9LeavesNothing) {
     s.expect(s.others().size() > 10, "the tree is smaller than expected");
     ::kill(c.pid, SIGKILL);  // progeny, our own child
     progeny::test::wait_status(c.pid, 5000);
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-      gone = s.others().empty();
-      if (!gone) ::usleep(10000);
-    }
-    expect_nothing_left(s);
+    expect_gone_within_a_second(s);
     return 0;
   });
   EXPECT_TRUE(r.ok()) << r.describe();
@@ -406,14 +426,7 @@ namespace {
 // No parent-death signal reaches a setsid'd grandchild of a static binary; the tracker's
 // in-kernel kill on the launcher's exit does (issue 4), with no shim and no containment.
 TEST(LauncherDeathBpf, StaticTreeDiesWithTheLauncher) {
-  if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (PID namespace, pids cgroup)";
-  // progeny's own word on whether the tracker loads here (exit 125 with the reason if not).
-  int probe = run_command({progeny_bin(), "run", "--bpf", "on", "--no-preload", "--contain",
-                           "none", "--", "/bin/true"}, "/dev/null");
-  if (!exited_with(probe, 0)) {
-    if (std::getenv("PROGENY_BPF_MUST_WORK")) FAIL() << "PROGENY_BPF_MUST_WORK=1 but --bpf on fails";
-    GTEST_SKIP() << "the BPF tracker does not load here (progeny run --bpf on -v says why)";
-  }
+  REQUIRE_TRACKER();
   auto r = run_in_sandbox([&](Scenario& s) {
     auto c = progeny::test::start_command(
         {progeny_bin(), "run", "--bpf", "on", "--contain", "none", "--no-preload", "--",
@@ -426,14 +439,7 @@ TEST(LauncherDeathBpf, StaticTreeDiesWithTheLauncher) {
     s.expect(s.others().size() >= 8, "the tree is smaller than expected");
     ::kill(c.pid, SIGKILL);  // progeny, our own child
     progeny::test::wait_status(c.pid, 5000);
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-      gone = s.others().empty();
-      if (!gone) ::usleep(10000);
-    }
-    expect_nothing_left(s);
+    expect_gone_within_a_second(s);
     return 0;
   });
   EXPECT_TRUE(r.ok()) << r.describe();
@@ -520,13 +526,7 @@ namespace {
 // A setuid program: the dynamic loader drops LD_PRELOAD for it (AT_SECURE), so only the
 // tracker sees it; the stop ends it all the same (issue 4).
 TEST(SetuidTree, RecordedByTheTrackerOnlyAndStopped) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root (BPF, a setuid file)";
-  int probe = run_command({progeny_bin(), "run", "--bpf", "on", "--no-preload", "--contain",
-                           "none", "--", "/bin/true"}, "/dev/null");
-  if (!exited_with(probe, 0)) {
-    if (std::getenv("PROGENY_BPF_MUST_WORK")) FAIL() << "PROGENY_BPF_MUST_WORK=1 but --bpf on fails";
-    GTEST_SKIP() << "the BPF tracker does not load here";
-  }
+  REQUIRE_TRACKER();
   std::string suid = "/tmp/progeny-suid-sleep." + std::to_string(::getpid());
   std::string log = suid + ".jsonl";
   ASSERT_TRUE(exited_with(run_command({"/bin/cp", "/bin/sleep", suid}), 0));
