@@ -79,8 +79,19 @@ int kill_main(int argc, char** argv) {
   bool verbose = false;
   std::string bpf_mode = "auto";
   std::vector<pid_t> targets;
+  bool options_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (options_done || a.empty() || a[0] != '-') {
+      pid_t pid = 0;
+      auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
+      if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0) {
+        std::fprintf(stderr, "progeny kill: '%s' is not a pid\n", a.c_str());
+        return kExitProgenyError;
+      }
+      targets.push_back(pid);
+      continue;
+    }
     auto need_value = [&]() -> const char* {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "progeny kill: option %s needs a value\n", a.c_str());
@@ -120,15 +131,10 @@ int kill_main(int argc, char** argv) {
         return kExitProgenyError;
       }
     } else if (a == "--") {
-      for (++i; i < argc; ++i) targets.push_back(static_cast<pid_t>(std::atoi(argv[i])));
+      options_done = true;
     } else {
-      pid_t pid = 0;
-      auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
-      if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0) {
-        std::fprintf(stderr, "progeny kill: '%s' is not a pid or an option\n", a.c_str());
-        return kExitProgenyError;
-      }
-      targets.push_back(pid);
+      std::fprintf(stderr, "progeny kill: unknown option '%s'\n", a.c_str());
+      return kExitProgenyError;
     }
   }
   if (targets.empty()) {

@@ -373,6 +373,10 @@ TEST_F(RunBehaviour, KillStopsAForeignTreeAndRefusesAncestors) {
     progeny::test::wait_status(below.pid, 5000);
     st = run_command({progeny_bin(), "kill", "1"}, "/dev/null");
     s.expect(exited_with(st, 125), "kill 1 gave " + status_text(st));
+    for (const char* bad : {"0", "abc", "-1"}) {
+      st = run_command({progeny_bin(), "kill", "--", bad}, "/dev/null");
+      s.expect(exited_with(st, 125), std::string("kill -- ") + bad + " gave " + status_text(st));
+    }
     st = run_command({progeny_bin(), "kill", std::to_string(::getpid())}, "/dev/null");
     s.expect(exited_with(st, 125), "kill of an ancestor gave " + status_text(st));
     st = run_command({progeny_bin(), "kill", std::to_string(c.pid)}, "/dev/null");
