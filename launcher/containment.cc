@@ -45,16 +45,6 @@ const char* contain_mode_name(ContainMode mode) {
   return "?";
 }
 
-std::string contain_probe(ContainMode mode) {
-  std::string why;
-  if (mode == ContainMode::cgroup) {
-    if (!find_leaf_parent(&why)) return why;
-  } else if (mode == ContainMode::pidns) {
-    if (!pidns_available(&why)) return why;
-  }
-  return "";
-}
-
 std::unique_ptr<Containment> Containment::make(ContainMode requested, std::string* why) {
   std::unique_ptr<Containment> c(new Containment);
   switch (requested) {

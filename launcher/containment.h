@@ -23,8 +23,6 @@ enum class ContainMode { auto_, cgroup, pidns, none };
 
 bool parse_contain_mode(std::string_view text, ContainMode* mode);
 const char* contain_mode_name(ContainMode mode);
-// Empty when `mode` (cgroup or pidns) can be used here, else the one-line reason: for doctor.
-std::string contain_probe(ContainMode mode);
 
 class Containment {
  public:

@@ -1,5 +1,7 @@
 #include "launcher/event_sink.h"
 
+#include <cctype>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +17,7 @@
 #include <cstring>
 
 #include "launcher/parse.h"
+#include "launcher/pidns.h"
 #include "launcher/proc.h"
 #include "launcher/sys.h"
 #include "shim/protocol.h"
@@ -271,12 +274,66 @@ void EventSink::read_conn(int fd) {
   if (eof) conns_.erase(it);  // closing the fd also removes it from the epoll set
 }
 
+namespace {
+
+// Replaces the number after `key` in a shim record (its writer puts each key once).
+void replace_number(std::string* line, std::string_view key, int64_t value) {
+  size_t at = line->find(key);
+  if (at == std::string::npos) return;
+  size_t start = at + key.size(), end = start;
+  while (end < line->size() && ((*line)[end] == '-' || std::isdigit(static_cast<unsigned char>((*line)[end]))))
+    ++end;
+  line->replace(start, end - start, std::to_string(value));
+}
+
+// The launcher's pid of the process the peer (a launcher pid) calls `ns`: the peer itself,
+// its parent, or one of its children (what a shim record usually names). 0 when not there.
+pid_t host_pid_near(pid_t peer, pid_t ns) {
+  if (ns_pid_of(peer) == ns) return peer;
+  if (auto st = read_proc_stat(peer); st && ns_pid_of(st->ppid) == ns) return st->ppid;
+  for (pid_t child : read_children(peer))
+    if (ns_pid_of(child) == ns) return child;
+  return 0;
+}
+
+}  // namespace
+
+// Near the peer first; else (the data connection is shared with fork children, so the peer
+// may be another process, already gone) a walk of the launcher's whole subtree.
+pid_t EventSink::host_pid_for(pid_t peer, pid_t ns) const {
+  if (pid_t host = host_pid_near(peer, ns)) return host;
+  std::vector<pid_t> queue = read_children(opts_.launcher);
+  while (!queue.empty()) {
+    pid_t p = queue.back();
+    queue.pop_back();
+    if (ns_pid_of(p) == ns) return p;
+    for (pid_t child : read_children(p)) queue.push_back(child);
+  }
+  return 0;
+}
+
+void EventSink::translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) const {
+  pid_t ns = static_cast<pid_t>(f->pid);
+  if (pid_t host = host_pid_for(c.peer, ns)) {
+    replace_number(line, "\"pid\":", host);
+    f->pid = host;
+  }
+  if (f->ppid > 0) {
+    if (pid_t host = host_pid_for(c.peer, static_cast<pid_t>(f->ppid))) {
+      replace_number(line, "\"ppid\":", host);
+      f->ppid = host;
+    }
+  }
+  line->insert(line->size() - 1, ",\"ns_pid\":" + std::to_string(ns));
+}
+
 void EventSink::handle_line(Conn& c, std::string line) {
   ShimLine f;
   if (line.size() + 1 > PROGENY_MAX_RECORD || !parse_shim_line(line, &f)) {
     ++refused_;
     return;
   }
+  if (opts_.translate_ns_pids) translate_ns_pids(c, &f, &line);
   if (c.verified || vouched(f)) {
     accept_line(f, std::move(line));
   } else if (pending_.size() < kMaxPending) {

@@ -44,6 +44,9 @@ class EventSink {
     pid_t launcher = 0;        // 0: this process; peers must descend from it
     int pdeathsig = 9;         // sent to the children of a member killed by a signal; 0 = off
     std::string proc_root = "/proc";
+    // COMMAND runs in its own PID namespace (--contain pidns): the shim's records carry that
+    // namespace's pids and are rewritten to the launcher's, keeping theirs as `ns_pid`.
+    bool translate_ns_pids = false;
     // Sees every batch of complete record lines as it is written (`progeny run --trace`).
     std::function<void(std::string_view lines)> tap;
   };
@@ -94,6 +97,8 @@ class EventSink {
   void accept_all();
   void read_conn(int fd);
   void handle_line(Conn& c, std::string line);
+  void translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) const;
+  pid_t host_pid_for(pid_t peer, pid_t ns) const;
   bool vouched(const ShimLine& f) const;
   void accept_line(const ShimLine& f, std::string line);
   // Lines that could not be placed yet; final: count what is left as refused.

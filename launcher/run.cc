@@ -111,7 +111,6 @@ class Runner : public StopHooks {
       }
     }
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
-    if (!open_sink()) return false;
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
     std::string why;
@@ -123,7 +122,7 @@ class Runner : public StopHooks {
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
     // The cgroup watchdog is our child but not part of the run.
     if (contain_->watchdog_pid() > 0) tree_.exclude(contain_->watchdog_pid());
-    return start_tracker();
+    return open_sink() && start_tracker();
   }
 
   bool start_tracker() {
@@ -179,6 +178,7 @@ class Runner : public StopHooks {
     o.log_path = opts_.log_path;
     o.launcher = self_;
     o.pdeathsig = opts_.preload ? opts_.pdeathsig : 0;
+    o.translate_ns_pids = contain_->mode() == ContainMode::pidns;
     if (opts_.trace) {
       o.tap = [this](std::string_view lines) {
         size_t at = 0, nl;

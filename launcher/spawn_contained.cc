@@ -15,7 +15,6 @@
 namespace progeny {
 namespace {
 
-bool g_used_fallback = false;
 
 // Child side of the fallback: move into the cgroup before anything else runs.
 void move_self_or_die(int cgroup_fd) {
@@ -44,7 +43,6 @@ pid_t clone_contained(const CloneSpec& spec, Fd* pidfd) {
   }
   long r = ::syscall(SYS_clone3, &args, sizeof args);
   if (r >= 0) {
-    g_used_fallback = false;
     if (r > 0) pidfd->reset(raw_pidfd);
     return static_cast<pid_t>(r);
   }
@@ -52,7 +50,6 @@ pid_t clone_contained(const CloneSpec& spec, Fd* pidfd) {
   // (< 5.7). Anything else (EBUSY, EACCES, ENOSPC, EAGAIN...) is a real refusal to report.
   bool old_kernel = errno == ENOSYS || (spec.cgroup_fd >= 0 && (errno == E2BIG || errno == EINVAL));
   if (!old_kernel) return -1;
-  g_used_fallback = true;
   pid_t pid;
   if (spec.ns_flags != 0) {
     // No CLONE_PIDFD through the old clone(2) path here; namespaces need unshare + fork,
@@ -70,6 +67,5 @@ pid_t clone_contained(const CloneSpec& spec, Fd* pidfd) {
   return pid;
 }
 
-bool clone_contained_used_fallback() { return g_used_fallback; }
 
 }  // namespace progeny

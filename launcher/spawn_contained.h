@@ -29,7 +29,4 @@ struct CloneSpec {
 // in it (glibc asks the kernel for the thread id).
 pid_t clone_contained(const CloneSpec& spec, Fd* pidfd);
 
-// True when the last clone_contained() in this process used the fallback path.
-bool clone_contained_used_fallback();
-
 }  // namespace progeny

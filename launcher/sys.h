@@ -29,7 +29,6 @@ struct PidfdInfo {
   uint32_t coredump_mask;
   uint32_t pad;
 };
-inline constexpr uint64_t kPidfdInfoPid = 1U << 0;
 inline constexpr uint64_t kPidfdInfoExit = 1U << 3;
 inline constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 

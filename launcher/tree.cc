@@ -139,15 +139,6 @@ bool Tree::adopt(pid_t pid, uint64_t start_time, bool trusted) {
   return true;
 }
 
-void Tree::forget_exited() {
-  for (auto it = members_.begin(); it != members_.end();) {
-    bool root = false;
-    for (pid_t r : roots_) root |= r == it->first;
-    if (!root && !pidfd_alive(it->second.pidfd)) it = members_.erase(it);
-    else ++it;
-  }
-}
-
 std::vector<Member*> Tree::all() {
   std::vector<Member*> out;
   out.reserve(members_.size());

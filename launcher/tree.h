@@ -60,8 +60,6 @@ class Tree {
   std::vector<Member*> scan(const std::function<void(Member&)>& on_new = {});
   // Drops a member (after reaping it).
   void forget(pid_t pid) { members_.erase(pid); }
-  // Drops members whose pidfd reports an exit.
-  void forget_exited();
   Member* find(pid_t pid);
   // Members whose pidfd has not reported an exit (one poll each).
   std::vector<Member*> live();

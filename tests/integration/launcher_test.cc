@@ -562,3 +562,34 @@ TEST(SetuidTree, RecordedByTheTrackerOnlyAndStopped) {
 }
 
 }  // namespace
+
+namespace {
+
+// --contain pidns: the shim inside sees the namespace's pids; the log speaks the launcher's,
+// keeping the namespace's as ns_pid, so the lineage stays one tree (issue 6).
+TEST_F(RunReports, PidNamespaceLineageUsesLauncherPids) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string log = "/tmp/progeny-pidns." + std::to_string(::getpid()) + ".jsonl";
+    int st = run_command({progeny_bin(), "run", "-q", "--contain", "pidns", "--bpf", "off",
+                          "--log", log, "--", "/bin/sh", "-c", "/bin/true"}, "/dev/null");
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    std::string text = progeny::test::read_file(log);
+    // COMMAND is PID 3 in its namespace; in the log it has the launcher's pid for it.
+    bool found = false;
+    std::istringstream lines(text);
+    for (std::string l; std::getline(lines, l);) {
+      if (l.find("\"source\":\"shim\"") == std::string::npos || l.find("\"event\":\"exec\"") == std::string::npos ||
+          l.find("\"path\":\"/bin/sh\"") == std::string::npos)
+        continue;
+      found = true;
+      s.expect(l.find("\"ns_pid\":3") != std::string::npos, "no ns_pid 3: " + l);
+      s.expect(l.find("\"pid\":3,") == std::string::npos, "namespace pid left in place: " + l);
+    }
+    s.expect(found, "no shim exec record of COMMAND:\n" + text);
+    ::unlink(log.c_str());
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+}  // namespace
