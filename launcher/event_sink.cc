@@ -299,17 +299,28 @@ pid_t host_pid_near(pid_t peer, pid_t ns) {
 }  // namespace
 
 // Near the peer first; else (the data connection is shared with fork children, so the peer
-// may be another process, already gone) a walk of the launcher's whole subtree.
+// may be another process, already gone) from a map of the launcher's whole subtree, which one
+// walk fills and at most one walk per 50 ms refreshes: a walk per record would cost O(n²) on
+// a large tree. A cached pid is re-checked (the namespace may have reused the number).
 pid_t EventSink::host_pid_for(pid_t peer, pid_t ns) const {
   if (pid_t host = host_pid_near(peer, ns)) return host;
+  auto cached = [&]() -> pid_t {
+    auto it = ns_to_host_.find(ns);
+    return it != ns_to_host_.end() && ns_pid_of(it->second) == ns ? it->second : 0;
+  };
+  if (pid_t host = cached()) return host;
+  uint64_t now = monotonic_ns();
+  if (now - last_ns_walk_ < 50'000'000) return 0;
+  last_ns_walk_ = now;
+  ns_to_host_.clear();
   std::vector<pid_t> queue = read_children(opts_.launcher);
   while (!queue.empty()) {
     pid_t p = queue.back();
     queue.pop_back();
-    if (ns_pid_of(p) == ns) return p;
+    if (pid_t n = ns_pid_of(p)) ns_to_host_[n] = p;
     for (pid_t child : read_children(p)) queue.push_back(child);
   }
-  return 0;
+  return cached();
 }
 
 void EventSink::translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) const {

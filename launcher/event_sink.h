@@ -131,6 +131,9 @@ class EventSink {
   uint64_t lost_ = 0;
   uint64_t refused_ = 0;
   rlimit original_nofile_{};
+  // --contain pidns: namespace pid -> launcher pid, from the last walk (see host_pid_for).
+  mutable std::unordered_map<pid_t, pid_t> ns_to_host_;
+  mutable uint64_t last_ns_walk_ = 0;
 };
 
 
