@@ -78,7 +78,15 @@ void send_event(Json& j) {
   if (j.finish(lost)) {
     if (!shared && !conn_valid(g.data) && !g_connecting.exchange(true)) {
       int fd = connect_launcher();
-      if (fd >= 0) adopt(&g.data, fd);
+      if (fd >= 0) {
+        // Fork children inherit this connection: a whole tree forking at once shares its
+        // buffer (each small record costs ~1 KiB of it). Past the default 208 KiB a burst of
+        // a thousand forks would start failing; root may set more than wmem_max.
+        int want = 8 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
+          setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+        adopt(&g.data, fd);
+      }
       g_connecting.store(false);
     }
     sent = send_on(g.data, j);

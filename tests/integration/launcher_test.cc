@@ -593,3 +593,35 @@ TEST_F(RunReports, PidNamespaceLineageUsesLauncherPids) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every fork of a 1110-process burst is in the log or counted as lost, never silently
+// missing (the whole tree shares one inherited data connection to the launcher).
+TEST_F(RunReports, ForkBurstIsRecordedOrCounted) {
+  SandboxOptions opts;
+  opts.pids_max = 3000;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        std::string log = "/tmp/progeny-burst." + std::to_string(::getpid()) + ".jsonl";
+        int st = run_command({progeny_bin(), "run", "-q", "--contain", "none", "--bpf", "off",
+                              "--log", log, "--", fixture("fork_bomb"), "10", "3", "10"},
+                             "/dev/null");
+        s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+        size_t forks = 0, lost = 0;
+        std::istringstream lines(progeny::test::read_file(log));
+        for (std::string l; std::getline(lines, l);) {
+          if (l.find("\"event\":\"fork\"") != std::string::npos) ++forks;
+          size_t at = l.find("\"event\":\"lost\"");
+          if (at != std::string::npos) lost += std::stoul(l.substr(l.find("\"count\":") + 8));
+        }
+        s.expect(forks + lost >= 1110, std::to_string(forks) + " fork records and " +
+                                           std::to_string(lost) + " counted lost, of 1110 forks");
+        ::unlink(log.c_str());
+        return 0;
+      },
+      opts);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+}  // namespace
