@@ -1,8 +1,9 @@
 # progeny build. Sources are found by wildcard (see docs/CONTRACT.md): add files, not rules.
 # Out-of-tree: everything goes to $(B). Header dependencies come from -MMD.
 
-# Every core, unless the caller chose (make -jN): a fresh `make test` stays within minutes.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# Every core (the top-level make only; sub-makes share its jobserver), so a fresh
+# `make test` stays within minutes.
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += -j$(shell nproc)
 endif
 
