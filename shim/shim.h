@@ -76,7 +76,8 @@ uint64_t now_ns();
 bool conn_valid(const Conn& c);
 // Connects a new nonblocking CLOEXEC socket above fd_floor. Returns fd or -errno.
 int connect_launcher();
-// Sends one finished record on c (valid-checked); false when it could not be sent.
+// Sends one finished record on c, whose descriptor the caller has just checked (conn_valid)
+// or adopted; false when it could not be sent.
 bool send_on(const Conn& c, const Json& j);
 void adopt(Conn* c, int fd);
 // Sends on the data connection, opening it when needed and allowed; counts what was lost.

@@ -62,7 +62,6 @@ int connect_launcher() {
 }
 
 bool send_on(const Conn& c, const Json& j) {
-  if (!conn_valid(c)) return false;
   ssize_t n = send(c.fd.load(std::memory_order_relaxed), j.data(), j.size(),
                    MSG_NOSIGNAL | MSG_DONTWAIT);
   return n == static_cast<ssize_t>(j.size());
@@ -76,7 +75,9 @@ void send_event(Json& j) {
   uint64_t lost = shared ? 0 : g.lost.load(std::memory_order_relaxed);
   bool sent = false;
   if (j.finish(lost)) {
-    if (!shared && !conn_valid(g.data) && !g_connecting.exchange(true)) {
+    // One identity check per record: the fork path is the hottest path of all.
+    bool valid = conn_valid(g.data);
+    if (!valid && !shared && !g_connecting.exchange(true)) {
       int fd = connect_launcher();
       if (fd >= 0) {
         // Fork children inherit this connection: a whole tree forking at once shares its
@@ -86,10 +87,11 @@ void send_event(Json& j) {
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
           setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
         adopt(&g.data, fd);
+        valid = true;
       }
       g_connecting.store(false);
     }
-    sent = send_on(g.data, j);
+    sent = valid && send_on(g.data, j);
   }
   if (!shared) {
     if (sent)
