@@ -397,14 +397,10 @@ class Runner : public StopHooks {
   }
 
   // Membership is the union of every mechanism's knowledge: the walk's own (Tree::scan), the
-  // containment's, the shim's (checked for descent) and the tracker's map (kernel-kept).
+  // shim's (checked for descent) and the tracker's map (kernel-kept). The containment adds
+  // nothing to walk: a PID namespace's init is our child, so the walk covers it, and a
+  // cgroup's members come through GroupControl when the stop freezes it.
   void add_member_sources() {
-    tree_.add_source([this] {
-      std::vector<KnownProcess> out;
-      for (pid_t p : contain_->members())
-        if (auto st = read_proc_stat(p)) out.push_back({p, st->start_time});
-      return out;
-    }, false);
     if (sink_) {
       tree_.add_source([this] {
         std::vector<KnownProcess> out;
