@@ -19,23 +19,28 @@ int64_t now_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// Every SIGSTOP progeny sends is matched by a SIGCONT, also when the stop is cut short.
+// Every SIGSTOP progeny sends is matched by a SIGCONT, and a frozen cgroup is thawed, also
+// when the stop is cut short.
 class FreezeGuard {
  public:
   explicit FreezeGuard(Tree& tree) : tree_(tree) {}
   FreezeGuard(const FreezeGuard&) = delete;
   FreezeGuard& operator=(const FreezeGuard&) = delete;
   ~FreezeGuard() { thaw(); }
+  void frozen_group(GroupControl* group) { group_ = group; }
   void thaw() {
     for (Member* m : tree_.all()) {
       if (!m->frozen) continue;
       sys_pidfd_send_signal(m->pidfd.get(), SIGCONT);
       m->frozen = false;
     }
+    if (group_) group_->freeze(false);
+    group_ = nullptr;
   }
 
  private:
   Tree& tree_;
+  GroupControl* group_ = nullptr;
 };
 
 constexpr int64_t kWalkIntervalMs = 100;
@@ -79,11 +84,6 @@ class Stopper {
     m.signalled = true;
   }
 
-  // Freezing first gives a consistent snapshot: each process is stopped before its children
-  // are read, so the walk sees the tree as it stands and the whole tree gets the signal at
-  // once instead of parents reacting to their children's deaths. A fork already in flight
-  // when the SIGSTOP landed completes unseen; the grace walks and the SIGKILL fixed point
-  // catch it.
   // With a group: the kernel freezes it whole, and cgroup.procs is the membership.
   bool freeze_group() {
     if (!group_ || !group_->freeze(true)) {
@@ -94,10 +94,16 @@ class Stopper {
     return true;
   }
 
+  // Freezing first gives a consistent snapshot: each process is stopped before its children
+  // are read, so the walk sees the tree as it stands and the whole tree gets the signal at
+  // once instead of parents reacting to their children's deaths. A fork already in flight
+  // when the SIGSTOP landed completes unseen; the grace walks and the SIGKILL fixed point
+  // catch it.
   void graceful() {
     int64_t t0 = now_ms();
-    bool group_frozen = freeze_group();
     FreezeGuard guard(tree_);
+    bool group_frozen = freeze_group();
+    if (group_frozen) guard.frozen_group(group_);
     auto freeze = [this](Member& m) {
       if (m.frozen || m.signalled) return;
       send(m, SIGSTOP, "freeze");
@@ -123,7 +129,6 @@ class Stopper {
       m->frozen = false;
     }
     guard.thaw();
-    if (group_frozen) group_->freeze(false);
     int64_t t2 = now_ms();
     result_.freeze_ms = t1 - t0;
     result_.signal_ms = t2 - t1;
