@@ -100,16 +100,6 @@ class Runner : public StopHooks {
       std::fprintf(stderr, "progeny: signalfd failed: %s\n", std::strerror(errno));
       return false;
     }
-    if (opts_.timeout_ms > 0) {
-      timerfd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-      itimerspec its{};
-      its.it_value.tv_sec = opts_.timeout_ms / 1000;
-      its.it_value.tv_nsec = (opts_.timeout_ms % 1000) * 1000000;
-      if (!timerfd_ || ::timerfd_settime(timerfd_.get(), 0, &its, nullptr) != 0) {
-        std::fprintf(stderr, "progeny: cannot arm the timeout: %s\n", std::strerror(errno));
-        return false;
-      }
-    }
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
@@ -249,7 +239,23 @@ class Runner : public StopHooks {
     sink_->write(r);
   }
 
+  // The timeout is COMMAND's budget: armed just before it starts, so progeny's own setup
+  // (loading the tracker can take seconds on a saturated machine) never eats into it.
+  bool arm_timeout() {
+    if (opts_.timeout_ms <= 0) return true;
+    timerfd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    itimerspec its{};
+    its.it_value.tv_sec = opts_.timeout_ms / 1000;
+    its.it_value.tv_nsec = (opts_.timeout_ms % 1000) * 1000000;
+    if (!timerfd_ || ::timerfd_settime(timerfd_.get(), 0, &its, nullptr) != 0) {
+      std::fprintf(stderr, "progeny: cannot arm the timeout: %s\n", std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
+
   bool start_command() {
+    if (!arm_timeout()) return false;
     write_start_record();
     SpawnRequest req;
     req.argv = opts_.command;

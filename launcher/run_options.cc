@@ -8,7 +8,7 @@ const char kRunUsage[] =
     "Usage: progeny run [OPTIONS] [--] COMMAND [ARG...]\n"
     "Runs COMMAND and makes sure no process it starts outlives it.\n"
     "\n"
-    "  -t, --timeout DURATION   stop the whole tree after DURATION, exit 124\n"
+    "  -t, --timeout DURATION   stop the whole tree DURATION after COMMAND started, exit 124\n"
     "  -s, --signal SIG         first signal of the stop sequence (default TERM)\n"
     "  -k, --kill-after DURATION  grace before SIGKILL in the stop sequence (default 5s)\n"
     "      --pdeathsig SIG|none parent-death signal progeny sets (default KILL)\n"
