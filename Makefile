@@ -128,8 +128,8 @@ bench: all
 	bench/run $(abspath $(B))
 
 install: $(PROGENY) $(SHIM_SO)
-	install -D -m 0755 $(PROGENY) $(DESTDIR)$(PREFIX)/bin/progeny
-	install -D -m 0755 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/progeny/libprogeny.so
+	install -s -D -m 0755 $(PROGENY) $(DESTDIR)$(PREFIX)/bin/progeny
+	install -s -D -m 0755 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/progeny/libprogeny.so
 	if [ -f docs/progeny.1 ]; then install -D -m 0644 docs/progeny.1 $(DESTDIR)$(PREFIX)/share/man/man1/progeny.1; fi
 
 clean:
