@@ -81,6 +81,8 @@ $(B)/libprogeny_core.a: $(CORE_OBJ)
 $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(LDSTATIC) $^ -o $@ $(LDLIBS_LAUNCHER)
+# The signal-gate test reads the sources it checks.
+$(B)/obj/tests/unit/signal_gate_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)

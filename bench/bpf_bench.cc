@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bpf/tracker.h"
+#include "launcher/signal_gate.h"
 #include "launcher/fd.h"
 #include "launcher/proc.h"
 #include "launcher/sys.h"
@@ -142,12 +143,9 @@ void stop_latency(Scenario& s) {
     }
     auto ms = t->members();
     if (ms.empty()) break;
-    for (const auto& m : ms) {
-      progeny::Fd fd = progeny::open_pidfd(m.pid);
-      auto st = progeny::read_proc_stat(m.pid);
-      if (fd && st && st->start_time == m.start_time)
-        progeny::sys_pidfd_send_signal(fd.get(), SIGKILL);
-    }
+    for (const auto& m : ms)
+      if (auto k = progeny::Proof::kernel_member(m.pid, m.start_time, m.ino))
+        progeny::signal_gate::send(*k, SIGKILL);
     ::usleep(200);
   }
   double ms = (now_us() - a) / 1000;

@@ -119,7 +119,7 @@ double stop_once(Scenario& s, Method m, const char* name, int* left_n) {
       c->stop(std::chrono::seconds(30), &left);
       break;
     case Method::bare_cgroup_kill:
-      if (!bare->kill() || !bare->wait_empty(std::chrono::seconds(30))) s.fail("cgroup.kill");
+      if (!bare->kill_all() || !bare->wait_empty(std::chrono::seconds(30))) s.fail("cgroup.kill");
       break;
     case Method::killpg:
       ::killpg(t.pid, SIGKILL);  // the group made for this tree above
@@ -144,11 +144,7 @@ double stop_once(Scenario& s, Method m, const char* name, int* left_n) {
   c->finish();
   bare.reset();
   // kill -- -PGID leaves the escapees: end them here, outside the measurement.
-  for (const auto& o : Scenario(-1).others()) {
-    pid_t pid = std::atoi(o.c_str());
-    Fd pfd = progeny::open_pidfd(pid);
-    if (pfd && progeny::read_proc_stat(pid)) progeny::sys_pidfd_send_signal(pfd.get(), SIGKILL);
-  }
+  for (const auto& o : Scenario(-1).others()) progeny::test::kill_in_sandbox(std::atoi(o.c_str()));
   for (int i = 0; i < 500 && survivors(-1) > 0; ++i) {
     drain_zombies();
     ::usleep(10000);

@@ -87,6 +87,13 @@ static __always_inline __u32 vnr(struct pid *pid) {
   return (__u32)up.nr;
 }
 
+/* The process's pidfs inode: the identity user space opens it by (0 before Linux 6.9). */
+static __always_inline __u64 pid_ino(struct task_struct *t) {
+  struct pid *pid = BPF_CORE_READ(t, group_leader, thread_pid);
+  if (!pid || !bpf_core_field_exists(pid->ino)) return 0;
+  return BPF_CORE_READ(pid, ino);
+}
+
 static __always_inline __u32 vtgid(struct task_struct *t) {
   return vnr(BPF_CORE_READ(t, group_leader, thread_pid));
 }
@@ -111,10 +118,11 @@ static __always_inline void submit(void *e) {
 }
 
 static __always_inline void fill_hdr(struct progeny_event_hdr *h, __u32 kind, __u32 pid,
-                                     __u64 ticks) {
+                                     __u64 ticks, __u64 ino) {
   h->kind = kind;
   h->pid = pid;
   h->start_ticks = ticks;
+  h->ino = ino;
   h->time_ns = bpf_ktime_get_ns();
 }
 
@@ -127,7 +135,8 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
   if (!is_root(creator) && !member_of(creator)) return 0;
 
   __u32 key = (__u32)child->tgid;
-  struct progeny_member m = {.start_ticks = start_ticks(child), .vpid = vnr(child->thread_pid)};
+  struct progeny_member m = {
+      .start_ticks = start_ticks(child), .ino = pid_ino(child), .vpid = vnr(child->thread_pid)};
   if (bpf_map_update_elem(&members, &key, &m, BPF_ANY)) count(PROGENY_CNT_UNTRACKED);
   /* Read `stopping` only after the insert is visible (a locked add is a full barrier on x86,
    * the only target the build supports): either this program sees the flag set by a stopping
@@ -142,7 +151,8 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
     count(PROGENY_CNT_LOST);
     return 0;
   }
-  fill_hdr(&e->hdr, PROGENY_EV_FORK, m.vpid, m.start_ticks);
+  fill_hdr(&e->hdr, PROGENY_EV_FORK, m.vpid, m.start_ticks, m.ino);
+  e->parent_ino = pid_ino(creator);
   e->ppid = vtgid(creator);
   e->tid = vnr(creator->thread_pid);
   e->pgid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_PGID]));
@@ -162,7 +172,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     count(PROGENY_CNT_LOST);
     return 0;
   }
-  fill_hdr(&e->hdr, PROGENY_EV_EXEC, vpid, start_ticks(p));
+  fill_hdr(&e->hdr, PROGENY_EV_EXEC, vpid, start_ticks(p), pid_ino(p));
   e->ppid = vtgid(BPF_CORE_READ(p, real_parent));
   bpf_get_current_comm(e->comm, sizeof(e->comm));
   if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename)) < 0)
@@ -209,7 +219,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     count(PROGENY_CNT_LOST);
     return 0;
   }
-  fill_hdr(&e->hdr, PROGENY_EV_EXIT, vpid, start_ticks(p));
+  fill_hdr(&e->hdr, PROGENY_EV_EXIT, vpid, start_ticks(p), pid_ino(p));
   /* What wait(2) will report: the group exit code when the group was taken down together. */
   if (BPF_CORE_READ(p, signal, flags) & SIGNAL_GROUP_EXIT)
     e->status = BPF_CORE_READ(p, signal, group_exit_code);
@@ -262,7 +272,7 @@ int seed(struct progeny_seed_args *a) {
     root_tgid = tgid;
     root_ticks = a->start_ticks;
   } else {
-    struct progeny_member m = {.start_ticks = a->start_ticks, .vpid = a->vpid};
+    struct progeny_member m = {.start_ticks = a->start_ticks, .ino = pid_ino(t), .vpid = a->vpid};
     if (bpf_map_update_elem(&members, &tgid, &m, BPF_ANY)) rc = PROGENY_SEED_MAP_FULL;
   }
   bpf_task_release(t);

@@ -17,6 +17,7 @@
 /* members map: key = the process's host tgid (what the BPF side sees). */
 struct progeny_member {
   __u64 start_ticks; /* start time in clock ticks since boot, /proc/PID/stat field 22 */
+  __u64 ino;         /* pidfs inode (task->thread_pid->ino, Linux 6.9+), 0 without pidfs */
   __u32 vpid;        /* pid in the tracker's PID namespace, 0 when not visible there */
   __u32 pad;
 };
@@ -39,11 +40,13 @@ struct progeny_event_hdr {
   __u32 kind;
   __u32 pid;
   __u64 start_ticks;
+  __u64 ino;     /* pidfs inode of the process, 0 without pidfs */
   __u64 time_ns; /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
 };
 
 struct progeny_fork_event {
   struct progeny_event_hdr hdr; /* the new process */
+  __u64 parent_ino;             /* pidfs inode of the creator */
   __u32 ppid;                   /* the creating process (not the parent under CLONE_PARENT) */
   __u32 tid;                    /* the thread that created it */
   __u32 pgid;

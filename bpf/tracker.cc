@@ -163,8 +163,11 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   if (h->kind == PROGENY_EV_FORK && size >= sizeof(progeny_fork_event)) {
     const auto* e = static_cast<const progeny_fork_event*>(data);
     Record r("fork", "bpf", pid, h->time_ns);
+    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
     r.add("start_time", static_cast<uint64_t>(h->start_ticks))
-        .add("ppid", static_cast<int64_t>(e->ppid))
+        .add("ppid", static_cast<int64_t>(e->ppid));
+    if (e->parent_ino) r.add("parent_ino", static_cast<uint64_t>(e->parent_ino));
+    r
         .add("tid", static_cast<int64_t>(e->tid))
         .add("via", "bpf")
         .add("pgid", static_cast<int64_t>(e->pgid))
@@ -174,6 +177,7 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
     const auto* e = static_cast<const progeny_exec_event*>(data);
     Record r("exec", "bpf", pid, h->time_ns);
+    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
     r.add("start_time", static_cast<uint64_t>(h->start_ticks))
         .add("path", bounded(e->path, sizeof e->path))
         .add("argv", split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv)));
@@ -184,7 +188,9 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
     int status = static_cast<int>(e->status);
-    return exit_record("bpf", pid, h->start_ticks, &status, h->time_ns);
+    Record r = exit_record("bpf", pid, h->start_ticks, &status, h->time_ns);
+    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
+    return r;
   }
   return std::nullopt;
 }
@@ -199,22 +205,28 @@ int Tracker::on_event(void* self, void* data, size_t size) {
 std::vector<Member> Tracker::members() const {
   std::vector<Member> out;
   int fd = bpf_map__fd(skel_->maps.members);
-  __u32 key = 0;
-  __u32 next = 0;
-  __u32* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    progeny_member m{};
-    // A member freed between the two calls is simply gone. So is one whose free the kernel
-    // could not record: a hash-map delete fails (-EBUSY) when the RCU callback that frees a
-    // task lands on a CPU whose program holds that bucket's lock, as in a fork rush. Such an
-    // entry is skipped, not deleted: its key may meanwhile belong to a new member.
-    auto st = bpf_map_lookup_elem(fd, &next, &m) == 0 && m.vpid != 0
-                  ? read_proc_stat(static_cast<pid_t>(m.vpid))
-                  : std::nullopt;
-    if (st && st->start_time == m.start_ticks)
-      out.push_back({static_cast<pid_t>(m.vpid), m.start_ticks});
-    key = next;
-    prev = &key;
+  // In batches: a fork rush starves every syscall of CPU, so one per entry (get_next_key,
+  // lookup) took seconds for a few thousand members; a batch takes a few calls in all.
+  constexpr uint32_t kBatch = 4096;
+  std::vector<__u32> keys(kBatch);
+  std::vector<progeny_member> values(kBatch);
+  __u32 token = 0;
+  bool first = true;
+  for (;;) {
+    __u32 count = kBatch;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
+                                   values.data(), &count, nullptr);
+    first = false;
+    int e = err ? errno : 0;
+    // A member freed meanwhile is simply gone. An entry whose free the kernel could not
+    // record (a hash-map delete fails with -EBUSY when the RCU callback that frees a task
+    // lands on a CPU whose program holds that bucket's lock, as in a fork rush) stays until
+    // its pid is reused (the map holds more keys than pid_max): the caller's open by
+    // identity skips it.
+    for (__u32 i = 0; i < count; ++i)
+      if (values[i].vpid != 0)
+        out.push_back({static_cast<pid_t>(values[i].vpid), values[i].start_ticks, values[i].ino});
+    if (err && e != ENOSPC) break;  // ENOENT: that was the last batch
   }
   return out;
 }

@@ -22,6 +22,7 @@ namespace progeny::bpf {
 struct Member {
   pid_t pid;            // in the caller's PID namespace
   uint64_t start_time;  // /proc/PID/stat field 22 (clock ticks), as launcher/proc.h reads it
+  uint64_t ino = 0;     // pidfs inode (Linux 6.9+), 0 without pidfs
 };
 
 struct Options {
@@ -62,8 +63,10 @@ class Tracker {
   int event_fd() const;
   // Hands every waiting event to sink as a lineage record with "source":"bpf".
   void consume(const std::function<void(const Record&)>& sink);
-  // The authoritative membership: every tracked process (zombies included) visible in the
-  // caller's PID namespace. Verify (pid, start_time) against /proc before signalling.
+  // The authoritative membership: every tracked process visible in the caller's PID
+  // namespace, as the kernel keeps it (no /proc reads: a fork rush makes those slow). It may
+  // name processes already freed whose entry the kernel could not delete: open each by its
+  // identity (Proof::kernel_member) before signalling, which skips those.
   std::vector<Member> members() const;
   // From now on anything a member forks is SIGKILLed by the kernel at birth.
   void begin_stop();

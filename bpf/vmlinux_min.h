@@ -43,8 +43,10 @@ struct upid {
   struct pid_namespace *ns;
 };
 
+/* `ino` sits in an anonymous struct in the kernel's definition; CO-RE matches it by name. */
 struct pid {
   unsigned int level;
+  __u64 ino;
   struct upid numbers[1];
 };
 

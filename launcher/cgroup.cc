@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "launcher/proc.h"
+#include "launcher/signal_gate.h"
 
 namespace progeny {
 namespace {
@@ -275,7 +276,7 @@ CgroupLeaf::~CgroupLeaf() {
   if (removed_) return;
   // Whatever the caller left running dies with its cgroup: the leaf must not outlive the run.
   if (populated()) {
-    kill();
+    kill_all();
     wait_empty(std::chrono::seconds(2));
   }
   remove();
@@ -289,7 +290,7 @@ std::vector<pid_t> CgroupLeaf::procs() const {
 
 bool CgroupLeaf::populated() const { return cgroup_populated_at(dir_.get()); }
 
-bool CgroupLeaf::kill() { return cgroup_kill_at(dir_.get()) == 0; }
+bool CgroupLeaf::kill_all() { return signal_gate::kill_cgroup(dir_.get()) == 0; }
 
 bool CgroupLeaf::freeze(bool frozen) {
   if (write_at(dir_.get(), "cgroup.freeze", frozen ? "1" : "0") != 0) return false;
@@ -335,8 +336,6 @@ int remove_cgroup_tree(int parentfd, const char* name) {
   ::close(fd);
   return ::unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : errno;
 }
-
-int cgroup_kill_at(int dirfd) { return write_at(dirfd, "cgroup.kill", "1"); }
 
 bool cgroup_populated_at(int dirfd) {
   int fd = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);

@@ -68,7 +68,7 @@ class CgroupLeaf {
   // True while a process is in the leaf or below (cgroup.events "populated").
   bool populated() const;
   // SIGKILL to every process in the leaf and below, atomic against concurrent forks.
-  bool kill();
+  bool kill_all();
   // Freezes (true) or thaws (false) the leaf and waits, bounded, until the kernel says done.
   bool freeze(bool frozen);
   // Waits until the leaf is empty; false on timeout. Uses cgroup.events notifications.
@@ -92,8 +92,6 @@ class CgroupLeaf {
 // only openat/unlinkat (async-signal-safe, no allocation: the watchdog uses it after fork).
 // Returns 0 or an errno.
 int remove_cgroup_tree(int parentfd, const char* name);
-// Writes "1" to cgroup.kill under dirfd; async-signal-safe. Returns 0 or an errno.
-int cgroup_kill_at(int dirfd);
 // True while cgroup.events under dirfd says "populated 1"; async-signal-safe.
 bool cgroup_populated_at(int dirfd);
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -98,7 +99,7 @@ int watchdog_reap_leaf(int dirfd, int parentfd, const char* name) {
   // populated for a while, and rmdir only works on an empty cgroup. Bounded to ~5 s.
   int err = 0;
   for (int attempt = 0; attempt < 50; ++attempt) {
-    cgroup_kill_at(dirfd);
+    signal_gate::kill_cgroup(dirfd);
     if (!cgroup_populated_at(dirfd)) {
       err = remove_cgroup_tree(parentfd, name);
       if (err == 0 || err == ENOENT) return 0;

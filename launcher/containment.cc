@@ -9,6 +9,7 @@
 
 #include "launcher/proc.h"
 #include "launcher/spawn_contained.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -127,7 +128,7 @@ bool Containment::stop(std::chrono::milliseconds timeout, std::vector<pid_t>* su
     // Frozen first, so the set killed is exactly the set enumerated around it, and nothing
     // runs (or forks) between the decision and the kill. cgroup.kill reaches frozen tasks.
     leaf_->freeze(true);
-    leaf_->kill();
+    leaf_->kill_all();
     if (leaf_->wait_empty(timeout)) return true;
     // Nothing may be left frozen behind us, even when the freeze itself only half worked.
     leaf_->freeze(false);
@@ -137,7 +138,7 @@ bool Containment::stop(std::chrono::milliseconds timeout, std::vector<pid_t>* su
   if (mode_ == ContainMode::pidns && pidns_.init > 0) {
     // The kernel kills the whole namespace when its init dies; the init's pidfd turns
     // readable once the namespace is empty and the init itself has exited.
-    sys_pidfd_send_signal(pidns_.init_pidfd.get(), SIGKILL);
+    signal_gate::send_to_own_child(pidns_.init_pidfd.get(), SIGKILL);
     pollfd p{pidns_.init_pidfd.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) return true;
     *survivors = members();
@@ -149,7 +150,7 @@ bool Containment::stop(std::chrono::milliseconds timeout, std::vector<pid_t>* su
 void Containment::finish() {
   if (leaf_) {
     if (leaf_->populated()) {
-      leaf_->kill();
+      leaf_->kill_all();
       leaf_->wait_empty(std::chrono::seconds(2));
     }
     bool gone = leaf_->remove();
@@ -161,7 +162,7 @@ void Containment::finish() {
   watchdog_.reset();
   if (mode_ == ContainMode::pidns && pidns_.init_pidfd) {
     pollfd p{pidns_.init_pidfd.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) == 0) sys_pidfd_send_signal(pidns_.init_pidfd.get(), SIGKILL);
+    if (::poll(&p, 1, 0) == 0) signal_gate::send_to_own_child(pidns_.init_pidfd.get(), SIGKILL);
     pidns_.init_pidfd.reset();
   }
 }

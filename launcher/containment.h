@@ -83,7 +83,7 @@ class Containment {
     explicit LeafGroup(Containment& c) : c_(c) {}
     bool freeze(bool frozen) override { return c_.leaf_->freeze(frozen); }
     std::vector<pid_t> members() override { return c_.leaf_->procs(); }
-    bool kill() override { return c_.leaf_->kill(); }
+    bool kill_all() override { return c_.leaf_->kill_all(); }
 
    private:
     Containment& c_;

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "launcher/cgroup.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -59,11 +60,8 @@ Probe probe_subreaper() {
 
 Probe probe_pidfd() {
   Probe p{"pidfd", false, "", ""};
-  Fd fd = open_pidfd(::getpid());
-  if (!fd) {
-    p.detail = "pidfd_open: " + err(errno);
-  } else if (sys_pidfd_send_signal(fd.get(), 0) != 0) {
-    p.detail = "pidfd_send_signal: " + err(errno);
+  if (int e = signal_gate::probe()) {
+    p.detail = "pidfd_open / pidfd_send_signal: " + err(e);
   } else {
     p.ok = true;
     p.detail = "pidfd_open and pidfd_send_signal work";
@@ -235,9 +233,9 @@ Probe probe_cgroup() {
   auto leaf = CgroupLeaf::create(&why);  // the launcher's own way to get one; removed below
   if (!leaf) {
     p.detail = why;
-  } else if (::faccessat(leaf->dirfd(), "cgroup.kill", W_OK, 0) != 0) {
+  } else if (int e = signal_gate::can_kill_cgroup(leaf->dirfd())) {
     p.detail = "cgroup v2 leaf under " + leaf->path() + " has no writable cgroup.kill: " +
-               err(errno) + " (needs Linux 5.14+)";
+               err(e) + " (needs Linux 5.14+)";
   } else {
     p.ok = true;
     const std::string& leaf_path = leaf->path();

@@ -1,5 +1,6 @@
 #include "launcher/event_sink.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <errno.h>
@@ -16,9 +17,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/log_file.h"
 #include "launcher/parse.h"
 #include "launcher/pidns.h"
+#include "launcher/pidfs.h"
 #include "launcher/proc.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 #include "shim/protocol.h"
 
@@ -48,10 +52,10 @@ bool find_number(std::string_view line, std::string_view key, int64_t* out) {
   return true;
 }
 
-// Exited, per its pidfd (readable once the process is dead).
-bool pidfd_dead(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  return ::poll(&p, 1, 0) != 0;
+// Not exited yet, per its pidfd (readable once the process is dead).
+bool pidfd_alive(const Fd& pidfd) {
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 }  // namespace
@@ -68,7 +72,14 @@ bool parse_shim_line(std::string_view line, ShimLine* out) {
   if (!find_number(line, "\"pid\":", &out->pid) || out->pid <= 0) return false;
   find_number(line, "\"ppid\":", &out->ppid);
   find_number(line, "\"lost\":", &out->lost);
-  out->has_start_time = line.find("\"start_time\":") != std::string_view::npos;
+  auto unsigned_field = [&](std::string_view key, uint64_t* v) {
+    int64_t n = 0;
+    if (find_number(line, key, &n) && n > 0) *v = static_cast<uint64_t>(n);
+  };
+  unsigned_field("\"ino\":", &out->ino);
+  unsigned_field("\"start_time\":", &out->start_time);
+  unsigned_field("\"parent_ino\":", &out->parent_ino);
+  unsigned_field("\"parent_start_time\":", &out->parent_start_time);
   return true;
 }
 
@@ -78,23 +89,8 @@ std::unique_ptr<EventSink> EventSink::open(const Options& opts, std::string* err
   if (!s->opts_.launcher) s->opts_.launcher = ::getpid();
 
   if (!opts.log_path.empty()) {
-    // O_NOFOLLOW: a symlink planted in a shared directory must not redirect the log;
-    // O_NONBLOCK: opening a planted FIFO must not hang.
-    int fd = ::open(opts.log_path.c_str(),
-                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-    if (fd < 0) {
-      *error = errno == ELOOP ? "log file " + opts.log_path + " is a symbolic link, refusing it"
-                              : "cannot create log file " + opts.log_path + ": " +
-                                    std::strerror(errno);
-      return nullptr;
-    }
-    s->log_.reset(fd);
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      *error = "log file " + opts.log_path + " is not a regular file";
-      return nullptr;
-    }
-    ::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+    s->log_ = open_log_file(opts.log_path, LogOpen::kReplace, error);
+    if (!s->log_) return nullptr;
   }
 
   // One fd per live member and connection: raise the soft limit as far as allowed.
@@ -140,14 +136,33 @@ void EventSink::write(const Record& r) {
 
 void EventSink::flush() {
   if (out_.empty()) return;
-  if (log_) {
+  if (log_ && !log_error_) {
     size_t off = 0;
     while (off < out_.size()) {
       ssize_t n = ::write(log_.get(), out_.data() + off, out_.size() - off);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
+      if (n <= 0) {
+        log_error_ = n < 0 ? errno : EIO;
+        break;
+      }
       off += static_cast<size_t>(n);
     }
+    if (log_error_) {
+      // The log ends at the last whole record (a record cut by a full disk is taken back),
+      // and everything after it is counted, never silently missing.
+      size_t whole = off ? out_.rfind('\n', off - 1) : std::string::npos;
+      size_t kept = whole == std::string::npos ? 0 : whole + 1;
+      if (kept < off && ::ftruncate(log_.get(), static_cast<off_t>(log_bytes_ + kept)) != 0)
+        kept = off;  // cannot take the cut record back: it stays, still counted below
+      log_bytes_ += kept;
+      off = kept;
+    } else {
+      log_bytes_ += off;
+    }
+    if (log_error_)
+      log_unwritten_ += static_cast<uint64_t>(std::count(out_.begin() + static_cast<long>(off), out_.end(), '\n'));
+  } else if (log_) {
+    log_unwritten_ += static_cast<uint64_t>(std::count(out_.begin(), out_.end(), '\n'));
   }
   if (opts_.tap) opts_.tap(out_);
   out_.clear();
@@ -169,22 +184,23 @@ void EventSink::accept_all() {
       continue;
     }
     c.peer = cred.pid;
-    // The pidfd of the process that connected, even if its pid was reused since.
+    // The pidfd of the process that connected, even if its pid was reused since. Without
+    // SO_PEERPIDFD (before 6.5) the peer's pid could name another process by now: the peer
+    // is then only vouched for by its records' identities.
     int pidfd = -1;
     socklen_t pl = sizeof pidfd;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &pl) != 0) pidfd = -1;
     Fd pf(pidfd);
-    if (!pf) pf = open_pidfd(cred.pid);
+    if (uint64_t ino = pf ? pidfd_ino(pf.get()) : 0) host_by_ino_[ino] = cred.pid;
     if (known(cred.pid)) {
       c.verified = true;
-    } else if (pf && !pidfd_dead(pf.get())) {
-      pid_t ppid = 0;
-      uint64_t start = 0;
-      if (!descends(cred.pid, &ppid, &start)) {
+    } else if (pf && pidfd_alive(pf)) {
+      Member* m = add_member(cred.pid, std::move(pf), 0, 0, 0);
+      if (!m) {
         ++refused_;  // alive and not ours: drop it
         continue;
       }
-      c.verified = add_member(cred.pid, ppid, std::move(pf)) != nullptr;
+      c.verified = true;
     }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -206,45 +222,54 @@ void EventSink::remember_exited(pid_t pid) {
 
 bool EventSink::known(pid_t pid) const { return members_.count(pid) || recent_.count(pid); }
 
-bool EventSink::descends(pid_t pid, pid_t* ppid, uint64_t* start) const {
-  auto st = read_proc_stat(pid, opts_.proc_root.c_str());
-  if (!st) return false;
-  *ppid = st->ppid;
-  *start = st->start_time;
-  pid_t p = st->ppid;
-  for (int depth = 0; depth < 65536; ++depth) {
-    if (p == opts_.launcher) return true;
-    if (p <= 1) return false;
-    auto up = read_proc_stat(p, opts_.proc_root.c_str());
-    if (!up) return false;
-    auto it = members_.find(p);
-    if (it != members_.end() && it->second.start_time == up->start_time) return true;
-    p = up->ppid;
+Fd EventSink::open_identified(pid_t pid, uint64_t ino, uint64_t start_time) const {
+  if (ino) {
+    // The handle opens exactly the process the shim named, or nothing once it is reaped.
+    Fd fd = open_pidfd_by_ino(ino);
+    auto pids = fd ? pidfd_pids(fd.get()) : std::nullopt;
+    return pids && pids->pid == pid ? std::move(fd) : Fd();
   }
-  return false;
+  if (!start_time) return Fd();
+  // Without pidfs (Linux < 6.9): the process with this pid and start time, confirmed alive
+  // after the read so the stat was its own.
+  Fd fd = open_pidfd(pid);
+  auto st = fd ? read_proc_stat(pid, opts_.proc_root.c_str()) : std::nullopt;
+  return st && st->start_time == start_time && pidfd_alive(fd) ? std::move(fd) : Fd();
 }
 
-EventSink::Member* EventSink::add_member(pid_t pid, pid_t parent, Fd pidfd) {
+EventSink::Member* EventSink::add_member(pid_t pid, Fd pidfd, pid_t parent, uint64_t parent_ino,
+                                         uint64_t parent_start) {
   auto it = members_.find(pid);
-  if (it != members_.end()) return &it->second;
-  if (!pidfd) pidfd = open_pidfd(pid);
-  if (!pidfd) return nullptr;
-  auto st = read_proc_stat(pid, opts_.proc_root.c_str());
-  // The stat is this process's only if it was alive (or an unreaped zombie) after the read.
-  int ignored;
-  if (!st || (pidfd_dead(pidfd.get()) && pidfd_exit_status(pidfd.get(), &ignored))) return nullptr;
-  Member m;
-  m.start_time = st->start_time;
-  m.parent = parent > 0 ? parent : st->ppid;
-  auto pit = members_.find(m.parent);
-  if (pit != members_.end()) m.parent_start = pit->second.start_time;
-  m.pidfd = std::move(pidfd);
+  if (it != members_.end()) {
+    // The same process (without pidfs: the same start time), or a reused pid.
+    uint64_t ino = pidfd_ino(pidfd.get());
+    auto st = ino ? std::nullopt : read_proc_stat(pid, opts_.proc_root.c_str());
+    if (ino ? it->second.proc.ino() == ino : st && st->start_time == it->second.proc.start_time())
+      return &it->second;
+    member_exited(pid, nullptr);  // its pid was reused: the old member is gone for good
+  }
+  auto proc = Proof::descendant(pid, std::move(pidfd), opts_.launcher, [this](pid_t p) {
+    auto m = members_.find(p);
+    return m == members_.end() ? nullptr : &m->second.proc;
+  });
+  if (!proc) return nullptr;
+  if (parent <= 0) {
+    auto st = read_proc_stat(pid, opts_.proc_root.c_str());
+    parent = st ? st->ppid : 0;
+  }
+  auto pit = members_.find(parent);
+  if (pit != members_.end() && !parent_ino && !parent_start) {
+    parent_ino = pit->second.proc.ino();
+    parent_start = pit->second.proc.start_time();
+  }
+  int fd = proc->pidfd().get();
+  Member m{std::move(*proc), parent, parent_ino, parent_start};
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = kPidfd | static_cast<uint32_t>(m.pidfd.get());
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.pidfd.get(), &ev);
-  pidfds_[m.pidfd.get()] = pid;
-  return &members_.emplace(pid, std::move(m)).first->second;
+  ev.data.u64 = kPidfd | static_cast<uint32_t>(fd);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  pidfds_[fd] = pid;
+  return &members_.insert_or_assign(pid, std::move(m)).first->second;
 }
 
 void EventSink::read_conn(int fd) {
@@ -298,11 +323,11 @@ pid_t host_pid_near(pid_t peer, pid_t ns) {
 
 }  // namespace
 
-// Near the peer first; else (the data connection is shared with fork children, so the peer
-// may be another process, already gone) from a map of the launcher's whole subtree, which one
-// walk fills and at most one walk per 50 ms refreshes: a walk per record would cost O(n²) on
-// a large tree. A cached pid is re-checked (the namespace may have reused the number).
-pid_t EventSink::host_pid_for(pid_t peer, pid_t ns) const {
+// Without pidfs: near the peer first; else (the data connection is shared with fork
+// children, so the peer may be another process, already gone) from a map of the launcher's
+// whole subtree, which one walk fills and at most one walk per 50 ms refreshes: a walk per
+// record would cost O(n²) on a large tree. The caller checks the start time of what it finds.
+pid_t EventSink::host_pid_by_walk(pid_t peer, pid_t ns) const {
   if (pid_t host = host_pid_near(peer, ns)) return host;
   auto cached = [&]() -> pid_t {
     auto it = ns_to_host_.find(ns);
@@ -323,34 +348,55 @@ pid_t EventSink::host_pid_for(pid_t peer, pid_t ns) const {
   return cached();
 }
 
-void EventSink::translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) const {
-  pid_t ns = static_cast<pid_t>(f->pid);
-  if (pid_t host = host_pid_for(c.peer, ns)) {
-    replace_number(line, "\"pid\":", host);
-    f->pid = host;
+pid_t EventSink::host_pid_of(const Conn& c, pid_t ns_pid, uint64_t ino, uint64_t start_time) {
+  if (ino) {
+    auto it = host_by_ino_.find(ino);
+    if (it != host_by_ino_.end()) return it->second;
+    Fd fd = open_pidfd_by_ino(ino);
+    auto pids = fd ? pidfd_pids(fd.get()) : std::nullopt;
+    if (!pids || pids->pid <= 0) return 0;
+    host_by_ino_[ino] = pids->pid;
+    return pids->pid;
   }
+  if (!start_time) return 0;
+  pid_t host = host_pid_by_walk(c.peer, ns_pid);
+  auto st = host ? read_proc_stat(host, opts_.proc_root.c_str()) : std::nullopt;
+  return st && st->start_time == start_time ? host : 0;
+}
+
+bool EventSink::translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) {
+  if (f->ns_translated) return true;
+  auto ns = static_cast<pid_t>(f->pid);
+  pid_t host = host_pid_of(c, ns, f->ino, f->start_time);
+  if (!host) return false;
+  replace_number(line, "\"pid\":", host);
+  f->pid = host;
   if (f->ppid > 0) {
-    if (pid_t host = host_pid_for(c.peer, static_cast<pid_t>(f->ppid))) {
-      replace_number(line, "\"ppid\":", host);
-      f->ppid = host;
-    }
+    // A parent we cannot place is left unnamed (0) rather than named by its namespace pid.
+    pid_t hp = host_pid_of(c, static_cast<pid_t>(f->ppid), f->parent_ino, f->parent_start_time);
+    replace_number(line, "\"ppid\":", hp);
+    f->ppid = hp;
   }
   line->insert(line->size() - 1, ",\"ns_pid\":" + std::to_string(ns));
+  f->ns_translated = true;
+  return true;
 }
 
 void EventSink::handle_line(Conn& c, std::string line) {
   ShimLine f;
-  if (line.size() + 1 > PROGENY_MAX_RECORD || !parse_shim_line(line, &f)) {
+  if (line.size() + 1 > PROGENY_MAX_RECORD || !parse_shim_line(line, &f) || !f.has_identity()) {
     ++refused_;
     return;
   }
-  if (opts_.translate_ns_pids) translate_ns_pids(c, &f, &line);
-  if (c.verified || vouched(f)) {
+  bool placed = !opts_.translate_ns_pids || translate_ns_pids(c, &f, &line);
+  if (placed && (c.verified || vouched(f))) {
     accept_line(f, std::move(line));
   } else if (pending_.size() < kMaxPending) {
-    // From a peer that exited before we could place it: the record that makes it known
-    // (its parent's fork record) may still be on its way.
+    // From a peer that exited before we could place it, or (pidns) about a process whose
+    // pid in our namespace we do not know yet: the record that makes it known (its parent's
+    // fork record, its own connection) may still be on its way. Kept untranslated.
     pending_.emplace_back(std::move(f), std::move(line));
+    pending_conn_.push_back(c.peer);
   } else {
     ++refused_;
   }
@@ -362,15 +408,23 @@ bool EventSink::vouched(const ShimLine& f) const {
 
 void EventSink::retry_pending(bool final) {
   std::vector<std::pair<ShimLine, std::string>> keep;
-  for (auto& [f, line] : pending_) {
-    if (vouched(f))
+  std::vector<pid_t> keep_conn;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    auto& [f, line] = pending_[i];
+    Conn peer;
+    peer.peer = pending_conn_[i];
+    bool placed = !opts_.translate_ns_pids || translate_ns_pids(peer, &f, &line);
+    if (placed && vouched(f)) {
       accept_line(f, std::move(line));
-    else if (final)
+    } else if (final) {
       ++refused_;
-    else
+    } else {
       keep.emplace_back(std::move(f), std::move(line));
+      keep_conn.push_back(pending_conn_[i]);
+    }
   }
   pending_ = std::move(keep);
+  pending_conn_ = std::move(keep_conn);
 }
 
 void EventSink::accept_line(const ShimLine& f, std::string line) {
@@ -378,14 +432,25 @@ void EventSink::accept_line(const ShimLine& f, std::string line) {
   auto pid = static_cast<pid_t>(f.pid);
   const Member* m = nullptr;
   if (f.event == "fork" || f.event == "exec") {
-    m = add_member(pid, static_cast<pid_t>(f.ppid), Fd());
+    // Only the very process the shim named, and only if it is ours: a pid reused by a
+    // stranger meanwhile has another identity and is never adopted.
+    // A process already dead (a zombie still opens) is no member, but its record is genuine.
+    Fd fd = open_identified(pid, f.ino, f.start_time);
+    if (fd && pidfd_alive(fd)) {
+      m = add_member(pid, std::move(fd), static_cast<pid_t>(f.ppid), f.parent_ino,
+                     f.parent_start_time);
+      if (!m) {
+        ++refused_;  // alive and not a descendant: not a record of this run
+        return;
+      }
+    }
   } else {
     auto it = members_.find(pid);
-    if (it != members_.end()) m = &it->second;
+    if (it != members_.end() && (!f.ino || it->second.proc.ino() == f.ino)) m = &it->second;
   }
-  if (m && !f.has_start_time) {
+  if (m && !f.start_time) {
     line.pop_back();
-    line += ",\"start_time\":" + std::to_string(m->start_time) + "}";
+    line += ",\"start_time\":" + std::to_string(m->proc.start_time()) + "}";
   }
   out_ += line;
   out_ += '\n';
@@ -394,22 +459,27 @@ void EventSink::accept_line(const ShimLine& f, std::string line) {
 void EventSink::member_exited(pid_t pid, const int* status) {
   auto it = members_.find(pid);
   if (it == members_.end()) return;
-  uint64_t start = it->second.start_time;
+  uint64_t start = it->second.proc.start_time();
+  uint64_t ino = it->second.proc.ino();
   Record r = exit_record("launcher", pid, start, status);
   out_ += r.line();
-  pidfds_.erase(it->second.pidfd.get());
+  pidfds_.erase(it->second.proc.pidfd().get());
   members_.erase(it);
   remember_exited(pid);
 
   // Orphan policy (requirement 1 of docs/shim.md): a member killed by a signal takes its
-  // children with it; one that exited normally leaves them running.
+  // children with it; one that exited normally leaves them running. Its children are the
+  // members whose records name it, by identity, as their parent.
   if (!status || !WIFSIGNALED(*status) || opts_.pdeathsig <= 0) return;
   for (auto& [cpid, child] : members_) {
-    if (child.parent != pid || (child.parent_start && child.parent_start != start)) continue;
-    if (sys_pidfd_send_signal(child.pidfd.get(), opts_.pdeathsig) != 0) continue;
+    bool its_child = child.parent == pid &&
+                     (ino ? child.parent_ino == ino : child.parent_start == start);
+    if (!its_child) continue;
+    if (signal_gate::send(child.proc, opts_.pdeathsig) != 0) continue;
     Record s("signal", "launcher", opts_.launcher);
     s.add("signal", signal_name(opts_.pdeathsig));
     s.add("target_pid", static_cast<int64_t>(cpid));
+    if (child.proc.start_time()) s.add("target_start_time", child.proc.start_time());
     s.add("reason", "kill");
     s.add("cause", "parent_killed");
     s.add("parent", static_cast<int64_t>(pid));
@@ -464,7 +534,7 @@ void EventSink::on_readable() {
     // Not reaped yet: the zombie's /proc entry holds the status (the pid cannot be reused
     // before the reap).
     auto st = read_proc_stat(pid, opts_.proc_root.c_str());
-    if (st && st->state == 'Z' && st->start_time == members_[pid].start_time) {
+    if (st && st->state == 'Z' && st->start_time == members_.at(pid).proc.start_time()) {
       status = st->exit_code;
       member_exited(pid, &status);
     } else if (pidfd_exit_status(pidfd, &status)) {
@@ -495,12 +565,20 @@ void EventSink::drain() {
     out_ += r.line();
   }
   flush();
+  if (log_error_) {
+    // One last try, all or nothing: room may have come back (and the record is small).
+    Record r("lost", "launcher", opts_.launcher);
+    r.add("count", log_unwritten_).add("what", "log").add("errno", log_error_);
+    std::string line = r.line();
+    if (::write(log_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      if (::ftruncate(log_.get(), static_cast<off_t>(log_bytes_)) != 0) {}
+  }
 }
 
 std::vector<ShimMember> EventSink::members() const {
   std::vector<ShimMember> out;
   out.reserve(members_.size());
-  for (const auto& [pid, m] : members_) out.push_back({pid, m.start_time});
+  for (const auto& [pid, m] : members_) out.push_back({pid, m.proc.start_time()});
   return out;
 }
 

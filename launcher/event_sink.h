@@ -20,6 +20,7 @@
 
 #include "launcher/fd.h"
 #include "launcher/record.h"
+#include "launcher/verified.h"
 
 namespace progeny {
 
@@ -29,11 +30,14 @@ struct ShimMember {
   bool operator==(const ShimMember&) const = default;
 };
 
-// Fields of one shim record, as the sink reads them (exposed for tests).
+// Fields of one shim record, as the sink reads them (exposed for tests). The identity of the
+// process (ino, or start_time without pidfs) and of its parent come from the shim itself.
 struct ShimLine {
   std::string event;
   int64_t pid = -1, ppid = -1, lost = 0;
-  bool has_start_time = false;
+  uint64_t ino = 0, start_time = 0, parent_ino = 0, parent_start_time = 0;
+  bool ns_translated = false;  // pids already rewritten to the launcher's (pidns)
+  bool has_identity() const { return ino || start_time; }
 };
 bool parse_shim_line(std::string_view line, ShimLine* out);
 
@@ -74,7 +78,14 @@ class EventSink {
   // Live members the shim made known (connections and fork/exec records), for the stop set.
   std::vector<ShimMember> members() const;
   uint64_t lost() const { return lost_; }        // records the shims could not send
-  uint64_t refused() const { return refused_; }  // connections or lines dropped
+  // Connections and lines dropped: not from the tree, or about a process whose identity
+  // could not be established (never attached to whatever process has that number).
+  uint64_t refused() const { return refused_; }
+  // 0, or the errno that ended the log early (ENOSPC, EIO, EFBIG): the log then stops at
+  // its last whole record, and log_unwritten() records after it were not written.
+  int log_error() const { return log_error_; }
+  uint64_t log_unwritten() const { return log_unwritten_; }
+  uint64_t log_bytes() const { return log_bytes_; }
   // The RLIMIT_NOFILE the launcher had before open() raised it (one fd per member): restore it
   // in COMMAND's child before exec.
   const rlimit& original_nofile() const { return original_nofile_; }
@@ -87,26 +98,30 @@ class EventSink {
     std::string buf;
   };
   struct Member {
-    uint64_t start_time = 0;
-    pid_t parent = 0;
-    uint64_t parent_start = 0;
-    Fd pidfd;
+    VerifiedProcess proc;
+    pid_t parent = 0;  // as its records name it: the creator of a forked child
+    uint64_t parent_ino = 0, parent_start = 0;
   };
 
   EventSink() = default;
   void accept_all();
   void read_conn(int fd);
   void handle_line(Conn& c, std::string line);
-  void translate_ns_pids(const Conn& c, ShimLine* f, std::string* line) const;
-  pid_t host_pid_for(pid_t peer, pid_t ns) const;
+  // --contain pidns: rewrites the record's namespace pids to ours, found by identity; false
+  // when the process's pid in our namespace cannot be established (yet).
+  bool translate_ns_pids(const Conn& c, ShimLine* f, std::string* line);
+  // Our pid of the process with this identity whose namespace pid is ns_pid; 0 if unknown.
+  pid_t host_pid_of(const Conn& c, pid_t ns_pid, uint64_t ino, uint64_t start_time);
+  pid_t host_pid_by_walk(pid_t peer, pid_t ns) const;
   bool vouched(const ShimLine& f) const;
   void accept_line(const ShimLine& f, std::string line);
   // Lines that could not be placed yet; final: count what is left as refused.
   void retry_pending(bool final);
-  // Adds pid as a member if it is alive and descends from the launcher. pidfd: one already
-  // held for it (SO_PEERPIDFD), else opened here.
-  Member* add_member(pid_t pid, pid_t parent, Fd pidfd);
-  bool descends(pid_t pid, pid_t* ppid, uint64_t* start) const;
+  // A pidfd of the live process the record is about, checked against its identity.
+  Fd open_identified(pid_t pid, uint64_t ino, uint64_t start_time) const;
+  // Makes a member of the process behind pidfd if it descends from the launcher.
+  Member* add_member(pid_t pid, Fd pidfd, pid_t parent, uint64_t parent_ino,
+                     uint64_t parent_start);
   // A member now, or one that exited lately (its records may arrive after its exit).
   bool known(pid_t pid) const;
   void member_exited(pid_t pid, const int* status);
@@ -127,11 +142,17 @@ class EventSink {
   std::deque<pid_t> recent_order_;
   static constexpr size_t kMaxPending = 65536;
   std::vector<std::pair<ShimLine, std::string>> pending_;
+  std::vector<pid_t> pending_conn_;  // the peer each pending line came from
   std::string out_;
   uint64_t lost_ = 0;
   uint64_t refused_ = 0;
+  int log_error_ = 0;
+  uint64_t log_bytes_ = 0, log_unwritten_ = 0;
   rlimit original_nofile_{};
-  // --contain pidns: namespace pid -> launcher pid, from the last walk (see host_pid_for).
+  // --contain pidns: pidfs inode -> our pid, from every connection's peer and every record
+  // placed, so a record about a process gone by the time it is read still translates.
+  std::unordered_map<uint64_t, pid_t> host_by_ino_;
+  // Without pidfs: namespace pid -> launcher pid, from the last walk (host_pid_by_walk).
   mutable std::unordered_map<pid_t, pid_t> ns_to_host_;
   mutable uint64_t last_ns_walk_ = 0;
 };

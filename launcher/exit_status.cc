@@ -1,5 +1,7 @@
 #include "launcher/exit_status.h"
 
+#include "launcher/signal_gate.h"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -30,7 +32,7 @@ void exit_like(int wait_status) {
     sigemptyset(&only);
     sigaddset(&only, sig);
     sigprocmask(SIG_UNBLOCK, &only, nullptr);
-    raise(sig);
+    signal_gate::raise_on_self(sig);
     // A signal whose default action does not terminate (it cannot have killed COMMAND
     // either, short of SIGKILL races): fall back to the shell's convention.
     code = 128 + sig;

@@ -39,7 +39,7 @@ class KillHooks : public StopHooks {
   // Not our children: nothing to reap, so wait for any member's pidfd to report its exit.
   void wait_events(int timeout_ms) override {
     std::vector<pollfd> fds;
-    for (Member* m : tree_.live()) fds.push_back({m->pidfd.get(), POLLIN, 0});
+    for (Member* m : tree_.live()) fds.push_back({m->proc.pidfd().get(), POLLIN, 0});
     if (fds.empty()) return;
     ::poll(fds.data(), fds.size(), timeout_ms);
   }
@@ -51,7 +51,7 @@ class KillHooks : public StopHooks {
   void on_signal(const Member& m, int sig, const char* reason, int error, uint64_t) override {
     if (verbose_ || error)
       std::fprintf(stderr, "progeny kill: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
-                   describe_process(m.pid).c_str(), error ? ": " : "",
+                   describe_process(m.pid()).c_str(), error ? ": " : "",
                    error ? std::strerror(error) : "");
   }
 
@@ -158,13 +158,13 @@ int kill_main(int argc, char** argv) {
         return kExitProgenyError;
       }
     }
-    Fd fd = open_pidfd(pid);
-    auto st = read_proc_stat(pid);
-    if (!fd || !st || !pidfd_alive(fd)) {
+    // Named by the user: the pidfd taken now is what every later signal goes through.
+    auto root = Proof::named_by_user(pid);
+    if (!root) {
       std::fprintf(stderr, "progeny kill: no such process: %d\n", pid);
       return kExitProgenyError;
     }
-    tree.add_root(pid, st->start_time, std::move(fd));
+    tree.add_root(std::move(*root));
   }
   // One tracker session per target, seeded with its existing descendants.
   std::vector<std::unique_ptr<bpf::Tracker>> trackers;
@@ -191,7 +191,7 @@ int kill_main(int argc, char** argv) {
     bpf::Tracker* tp = t.get();
     tree.add_source([tp] {
       std::vector<KnownProcess> out;
-      for (const auto& m : tp->members()) out.push_back({m.pid, m.start_time});
+      for (const auto& m : tp->members()) out.push_back({m.pid, m.start_time, m.ino});
       return out;
     }, true);
   }

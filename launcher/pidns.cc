@@ -16,6 +16,7 @@
 #include "launcher/cgroup.h"
 #include "launcher/commands.h"
 #include "launcher/spawn_contained.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -28,19 +29,22 @@ constexpr int kForwarded[] = {SIGHUP, SIGINT,  SIGQUIT, SIGTERM, SIGUSR1,
 // must not stop with them either.
 constexpr int kJobStops[] = {SIGTSTP, SIGTTIN, SIGTTOU};
 
-volatile sig_atomic_t g_forward_to = 0;
+// A pidfd of the next process down (our unreaped child), opened before the handler exists.
+volatile sig_atomic_t g_forward_pidfd = -1;
 
 // Passes a signal on to the next process down. Signals the terminal generates (SI_KERNEL)
 // already reached the whole foreground group, COMMAND included: passing them on would
 // deliver them twice.
 void forward(int sig, siginfo_t* info, void*) {
-  if (info->si_code == SI_KERNEL || g_forward_to <= 0) return;
+  if (info->si_code == SI_KERNEL || g_forward_pidfd < 0) return;
   int saved = errno;
-  ::kill(g_forward_to, sig);
+  signal_gate::send_to_own_child(g_forward_pidfd, sig);
   errno = saved;
 }
 
-void install_forwarding() {
+// Forwards the usual signals to `child`, an unreaped child of ours (so its pid is its own).
+void install_forwarding(pid_t child) {
+  g_forward_pidfd = sys_pidfd_open(child);
   struct sigaction sa{};
   sa.sa_sigaction = forward;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -97,8 +101,7 @@ void reset_dispositions() {
   // intermediate dies without a word.
   ::close(status_w);
   ::prctl(PR_SET_NAME, "progeny-init");  // what `ps` inside shows as PID 1
-  g_forward_to = c1;
-  install_forwarding();
+  install_forwarding(c1);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -116,8 +119,7 @@ void reset_dispositions() {
 // PID 2: COMMAND's parent. Never returns.
 [[noreturn]] void run_intermediate(pid_t cmd, int status_w) {
   ::prctl(PR_SET_NAME, "progeny-ns");
-  g_forward_to = cmd;
-  install_forwarding();
+  install_forwarding(cmd);
   struct sigaction ign{};
   ign.sa_handler = SIG_IGN;
   for (int s : kJobStops) ::sigaction(s, &ign, nullptr);

@@ -29,6 +29,7 @@
 #include "launcher/run_options.h"
 #include "launcher/spawn.h"
 #include "launcher/stop.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 #include "launcher/terminal.h"
 #include "launcher/trace_format.h"
@@ -66,14 +67,14 @@ class Runner : public StopHooks {
                  uint64_t time_ns) override {
     if (sink_) {
       Record r("signal", "launcher", self_, time_ns);
-      r.add("signal", signal_name(sig)).add("target_pid", m.pid).add("reason", reason);
-      if (m.start_time) r.add("target_start_time", m.start_time);
+      r.add("signal", signal_name(sig)).add("target_pid", m.pid()).add("reason", reason);
+      if (m.start_time()) r.add("target_start_time", m.start_time());
       if (error) r.add("errno", error);
       sink_->write(r);
     }
     if (opts_.verbose > 0 || error != 0) {
       std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
-                   describe_process(m.pid).c_str(), error ? ": " : "",
+                   describe_process(m.pid()).c_str(), error ? ": " : "",
                    error ? std::strerror(error) : "");
     }
   }
@@ -90,11 +91,7 @@ class Runner : public StopHooks {
     for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) sigaddset(&handled, s);
     sigaddset(&handled, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &handled, &orig_mask_);
-    // An inherited "ignore SIGCHLD" would make the kernel reap our children for us.
-    struct sigaction old {};
-    ::sigaction(SIGCHLD, nullptr, &old);
-    chld_ignored_ = old.sa_handler == SIG_IGN;
-    if (chld_ignored_) ::signal(SIGCHLD, SIG_DFL);
+    dispositions_.save_and_take_over();
     sigfd_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sigfd_) {
       std::fprintf(stderr, "progeny: signalfd failed: %s\n", std::strerror(errno));
@@ -151,6 +148,18 @@ class Runner : public StopHooks {
     }
     std::fprintf(stderr, "progeny: the BPF tracker lost %llu event(s) and could not track %llu process(es)\n",
                  static_cast<unsigned long long>(lost), static_cast<unsigned long long>(untracked));
+  }
+
+  // A log that could not be written to the end is said so, on stderr (it may be the only
+  // place left), with what it lost; the exit status stays COMMAND's.
+  void report_log_failure() {
+    if (!sink_->log_error()) return;
+    std::fprintf(stderr,
+                 "progeny: the log %s is incomplete: writing failed after %llu bytes (%s); %llu "
+                 "record(s) after that were not written\n",
+                 opts_.log_path.c_str(), static_cast<unsigned long long>(sink_->log_bytes()),
+                 std::strerror(sink_->log_error()),
+                 static_cast<unsigned long long>(sink_->log_unwritten()));
   }
 
   // The lineage log and the shim's socket: needed for the shim, --log and --trace.
@@ -262,7 +271,7 @@ class Runner : public StopHooks {
     req.env = command_environment();
     if (sink_) req.nofile = &sink_->original_nofile();
     req.mask = orig_mask_;
-    req.chld_ignored = chld_ignored_;
+    req.dispositions = &dispositions_;
     req.pdeathsig = opts_.pdeathsig;
     req.tty_fd = tty_->active() ? tty_->fd() : -1;
     req.contain = contain_.get();
@@ -274,8 +283,12 @@ class Runner : public StopHooks {
     }
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
     cmd_pid_ = s.pid;
-    cmd_pidfd_ = std::move(s.pidfd);
-    if (auto st = read_proc_stat(cmd_pid_)) cmd_start_time_ = st->start_time;
+    cmd_ = Proof::own_child(s.pid, std::move(s.pidfd));
+    if (!cmd_) {
+      std::fprintf(stderr, "progeny: cannot hold '%s' by a pidfd\n", opts_.command[0].c_str());
+      return false;
+    }
+    cmd_start_time_ = cmd_->start_time();
     // COMMAND's group is new, its session is ours (as /proc reports it: 0 when the session's
     // leader is outside our PID namespace). Read from us: COMMAND may call setsid at once.
     if (auto st = read_proc_stat(self_)) cmd_sid_ = st->session;
@@ -345,8 +358,8 @@ class Runner : public StopHooks {
   }
 
   void forward(int sig) {
-    unsigned flags = opts_.forward_group ? PIDFD_SIGNAL_PROCESS_GROUP : 0;
-    int rc = sys_pidfd_send_signal(cmd_pidfd_.get(), sig, flags);
+    int rc = opts_.forward_group ? signal_gate::send_to_group_of_command(*cmd_, sig)
+                                 : signal_gate::send(*cmd_, sig);
     if (opts_.verbose > 0)
       std::fprintf(stderr, "progeny: forwarded %s to %s %d%s\n", signal_name(sig).c_str(),
                    opts_.forward_group ? "process group" : "pid", cmd_pid_,
@@ -373,7 +386,7 @@ class Runner : public StopHooks {
   void log_exit(pid_t pid, int status) {
     if (!sink_ || sink_->on_reaped(pid, status)) return;
     const Member* m = tree_.find(pid);
-    uint64_t start = m ? m->start_time : 0;
+    uint64_t start = m ? m->start_time() : 0;
     if (pid == cmd_pid_ && cmd_start_time_) start = cmd_start_time_;
     sink_->write(exit_record("launcher", pid, start, &status));
   }
@@ -396,10 +409,10 @@ class Runner : public StopHooks {
   void suspend_with_command() {
     tty_->save_job_modes();
     tty_->take_back();
-    ::kill(::getpid(), SIGSTOP);  // our own pid: stops just this process
+    signal_gate::raise_on_self(SIGSTOP);  // stops just this process
     tty_->give_to(cmd_pid_);
     tty_->restore_job_modes();
-    sys_pidfd_send_signal(cmd_pidfd_.get(), SIGCONT, PIDFD_SIGNAL_PROCESS_GROUP);
+    signal_gate::send_to_group_of_command(*cmd_, SIGCONT);
   }
 
   // Membership is the union of every mechanism's knowledge: the walk's own (Tree::scan), the
@@ -417,7 +430,7 @@ class Runner : public StopHooks {
     if (tracker_) {
       tree_.add_source([this] {
         std::vector<KnownProcess> out;
-        for (const auto& m : tracker_->members()) out.push_back({m.pid, m.start_time});
+        for (const auto& m : tracker_->members()) out.push_back({m.pid, m.start_time, m.ino});
         return out;
       }, true);
     }
@@ -460,16 +473,16 @@ class Runner : public StopHooks {
   size_t report_runaways() {
     std::vector<RunawayProcess> procs;
     for (Member* m : tree_.live()) {
-      if (m->pid == cmd_pid_) continue;  // the PID namespace's init: ours, not COMMAND's
+      if (m->pid() == cmd_pid_) continue;  // the PID namespace's init: ours, not COMMAND's
       RunawayProcess r;
-      r.pid = m->pid;
-      r.start_time = m->start_time;
+      r.pid = m->pid();
+      r.start_time = m->start_time();
       // Found below its parent: that is its creator. Found below us: adopted, creator unknown.
       r.creator = m->parent == self_ ? 0 : m->parent;
       if (procs.size() < kReportLines && !opts_.quiet) {
-        r.argv = read_cmdline(m->pid, 512);
-        r.holds_output = holds_our_output(m->pid);
-        if (auto st = read_proc_stat(m->pid)) {
+        r.argv = read_cmdline(m->pid(), 512);
+        r.holds_output = holds_our_output(m->pid());
+        if (auto st = read_proc_stat(m->pid())) {
           r.ppid = st->ppid;
           r.pgid = st->pgrp;
           r.sid = st->session;
@@ -530,7 +543,10 @@ class Runner : public StopHooks {
     report_tracker_losses();
     // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.
     tracker_.reset();
-    if (sink_) sink_->drain();
+    if (sink_) {
+      sink_->drain();
+      report_log_failure();
+    }
     if (!stop.survivors.empty()) {
       std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
       for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
@@ -557,11 +573,11 @@ class Runner : public StopHooks {
   TraceFormatter trace_;
   std::string shim_path_;
   sigset_t orig_mask_{};
-  bool chld_ignored_ = false;
+  InheritedDispositions dispositions_;
   pid_t cmd_pid_ = -1;
   uint64_t cmd_start_time_ = 0;
   pid_t cmd_sid_ = -1;
-  Fd cmd_pidfd_;
+  std::optional<VerifiedProcess> cmd_;  // COMMAND (or the PID namespace's init)
   bool cmd_exited_ = false;
   int cmd_status_ = 0;
   bool timed_out_ = false;

@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "launcher/containment.h"
 #include "launcher/exit_status.h"
+#include "launcher/signal_gate.h"
 #include "launcher/sys.h"
 
 namespace progeny {
@@ -25,9 +27,9 @@ namespace {
   if (req.pdeathsig != 0) {
     ::prctl(PR_SET_PDEATHSIG, req.pdeathsig);
     // The parent may have died before the prctl: then nobody would send the signal.
-    if (::getppid() != parent) ::raise(req.pdeathsig);
+    if (::getppid() != parent) signal_gate::raise_on_self(req.pdeathsig);
   }
-  if (req.chld_ignored) ::signal(SIGCHLD, SIG_IGN);
+  if (req.dispositions) req.dispositions->restore();
   if (req.nofile) ::setrlimit(RLIMIT_NOFILE, req.nofile);
   ::sigprocmask(SIG_SETMASK, &req.mask, nullptr);
   ::execvpe(argv[0], argv, envp);
@@ -37,6 +39,24 @@ namespace {
 }
 
 }  // namespace
+
+void InheritedDispositions::save_and_take_over() {
+  for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], nullptr, &action[i]);
+  // An inherited "ignore SIGCHLD" would make the kernel reap our children for us.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &dfl, nullptr);
+  // A reader that went away (`progeny run ... | head`), a full disk or a file size limit
+  // turn into write errors progeny reports, never into its death in the middle of a stop.
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
+  ::sigaction(SIGXFSZ, &ign, nullptr);
+}
+
+void InheritedDispositions::restore() const {
+  for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &action[i], nullptr);
+}
 
 Spawned spawn_command(const SpawnRequest& req, std::string* why) {
   std::vector<char*> argv, envp;

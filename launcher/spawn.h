@@ -14,11 +14,23 @@ namespace progeny {
 
 class Containment;
 
+// What progeny inherited for the signals whose disposition it changes for itself.
+struct InheritedDispositions {
+  static constexpr int kSignals[] = {SIGCHLD, SIGPIPE, SIGXFSZ};
+  struct sigaction action[sizeof kSignals / sizeof kSignals[0]];
+  // Saves the inherited dispositions, then sets progeny's own.
+  void save_and_take_over();
+  // In COMMAND's child, before exec.
+  void restore() const;
+};
+
 struct SpawnRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // the complete environment, NAME=VALUE
   sigset_t mask{};               // the signal mask progeny inherited
-  bool chld_ignored = false;     // progeny inherited SIGCHLD ignored (it must not keep that)
+  // Dispositions progeny changed for itself (SIGCHLD back to default so it can reap; SIGPIPE
+  // and SIGXFSZ ignored so its own output can never kill it), as it inherited them.
+  const InheritedDispositions* dispositions = nullptr;
   int pdeathsig = SIGKILL;       // 0: none
   int tty_fd = -1;               // >= 0: make COMMAND's group the terminal's foreground group
   Containment* contain = nullptr; // starts the process (cgroup leaf, PID namespace) if set

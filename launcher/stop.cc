@@ -3,12 +3,11 @@
 #include <signal.h>
 #include <time.h>
 
-#include <cerrno>
 #include <set>
 
 #include "launcher/proc.h"
 #include "launcher/record.h"
-#include "launcher/sys.h"
+#include "launcher/signal_gate.h"
 
 namespace progeny {
 namespace {
@@ -31,7 +30,7 @@ class FreezeGuard {
   void thaw() {
     for (Member* m : tree_.all()) {
       if (!m->frozen) continue;
-      sys_pidfd_send_signal(m->pidfd.get(), SIGCONT);
+      signal_gate::send(m->proc, SIGCONT);
       m->frozen = false;
     }
     if (group_) group_->freeze(false);
@@ -58,7 +57,7 @@ class Stopper {
       hooks_.on_members_known();
     }
     int64_t t = now_ms();
-    if (group_ && !hooks_.tree_gone()) group_->kill();
+    if (group_ && !hooks_.tree_gone()) group_->kill_all();
     if (!hooks_.tree_gone()) kill_rounds();
     result_.kill_ms = now_ms() - t;
     result_.members = signalled_.size();
@@ -68,10 +67,9 @@ class Stopper {
  private:
   void send(Member& m, int sig, const char* reason) {
     uint64_t t = monotonic_ns();
-    int rc = sys_pidfd_send_signal(m.pidfd.get(), sig);
-    int err = rc == 0 ? 0 : errno;
+    int err = signal_gate::send(m.proc, sig);
     if (sig != SIGCONT && sig != SIGSTOP) {
-      signalled_.insert(m.pid);
+      signalled_.insert(m.pid());
       hooks_.on_signal(m, sig, reason, err, t);
     }
   }
@@ -90,7 +88,7 @@ class Stopper {
       if (group_) group_->freeze(false);  // a half-done freeze leaves nothing frozen
       return false;
     }
-    for (pid_t pid : group_->members()) tree_.adopt(pid, 0, true);
+    for (pid_t pid : group_->members()) tree_.adopt({pid, 0}, true);
     return true;
   }
 
@@ -174,8 +172,8 @@ class Stopper {
     }
     // Bounded: what cannot be killed (uninterruptible sleep, no permission) is reported.
     for (Member* m : tree_.live()) {
-      auto st = read_proc_stat(m->pid);
-      std::string what = describe_process(m->pid);
+      auto st = read_proc_stat(m->pid());
+      std::string what = describe_process(m->pid());
       if (st) what += std::string(" [state ") + st->state + "]";
       result_.survivors.push_back(what);
     }

@@ -44,7 +44,7 @@ class GroupControl {
   // Members while frozen: their pids cannot be reused then (no member can reap, and the
   // launcher does not reap during this step).
   virtual std::vector<pid_t> members() = 0;
-  virtual bool kill() = 0;  // SIGKILL to every member, atomically against forks
+  virtual bool kill_all() = 0;  // SIGKILL to every member, atomically against forks
 };
 
 struct StopResult {

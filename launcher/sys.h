@@ -29,14 +29,12 @@ struct PidfdInfo {
   uint32_t coredump_mask;
   uint32_t pad;
 };
+inline constexpr uint64_t kPidfdInfoPid = 1U << 0;
 inline constexpr uint64_t kPidfdInfoExit = 1U << 3;
 inline constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
 inline int sys_pidfd_open(pid_t pid, unsigned flags = 0) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
-}
-inline int sys_pidfd_send_signal(int pidfd, int sig, unsigned flags = 0) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, flags));
 }
 // Opens a pidfd (close-on-exec is implied by the kernel). Invalid Fd on failure, errno set.
 inline Fd open_pidfd(pid_t pid) { return Fd(sys_pidfd_open(pid)); }

@@ -1,46 +1,22 @@
 #include "launcher/tree.h"
 
-#include <poll.h>
-
 #include <deque>
 
+#include "launcher/pidfs.h"
 #include "launcher/proc.h"
 #include "launcher/sys.h"
 
 namespace progeny {
 
-bool pidfd_alive(const Fd& pidfd) {
-  pollfd p{pidfd.get(), POLLIN, 0};
-  return ::poll(&p, 1, 0) == 0;
-}
-
-void Tree::add_root(pid_t pid, uint64_t start_time, Fd pidfd) {
-  Member m;
-  m.pid = pid;
-  m.start_time = start_time;
-  m.pidfd = std::move(pidfd);
-  members_[pid] = std::move(m);
+void Tree::add_root(VerifiedProcess root) {
+  pid_t pid = root.pid();
+  members_.insert_or_assign(pid, Member(std::move(root)));
   roots_.push_back(pid);
 }
 
 Member* Tree::find(pid_t pid) {
   auto it = members_.find(pid);
   return it == members_.end() ? nullptr : &it->second;
-}
-
-std::optional<Member> Tree::candidate_child(pid_t pid, pid_t parent) {
-  Fd fd = open_pidfd(pid);
-  if (!fd) return std::nullopt;
-  auto st = read_proc_stat(pid);
-  // A zombie has nothing left to signal and is not a member.
-  if (!st || st->ppid != parent || st->state == 'Z') return std::nullopt;
-  Member m;
-  m.pid = pid;
-  m.start_time = st->start_time;
-  m.pidfd = std::move(fd);
-  m.parent = parent;
-  m.single_thread = st->num_threads == 1;
-  return m;
 }
 
 // A thread created after the member was verified could have children this misses; they come
@@ -63,41 +39,38 @@ std::vector<Member*> Tree::scan(const std::function<void(Member&)>& on_new) {
     pid_t parent = queue.front();
     queue.pop_front();
     if (!seen.insert(parent).second) continue;
-    const Fd* parent_fd = nullptr;
+    const VerifiedProcess* parent_proc = nullptr;
     if (parent != self_) {
       Member* pm = find(parent);
-      if (!pm || !pidfd_alive(pm->pidfd)) continue;  // an exited process has no children
-      parent_fd = &pm->pidfd;
+      if (!pm || !pm->proc.alive()) continue;  // an exited process has no children
+      parent_proc = &pm->proc;
     }
-    std::vector<Member> batch;
     for (pid_t child : children_of(parent)) {
       if (excluded_.count(child)) continue;
       Member* m = find(child);
-      if (m && pidfd_alive(m->pidfd)) {
+      if (m && m->proc.alive()) {
         queue.push_back(child);
         continue;
       }
       // A dead member's pid: an unreaped zombie, or reused by a new process to verify.
       if (m) members_.erase(child);
-      if (auto c = candidate_child(child, parent)) batch.push_back(std::move(*c));
-    }
-    // The stats say "child of parent" only if parent is still the process we verified (a live
-    // pidfd pins its pid against reuse): one check for the whole batch. The launcher itself
-    // needs none.
-    if (batch.empty() || (parent_fd && !pidfd_alive(*parent_fd))) continue;
-    for (Member& c : batch) {
-      pid_t pid = c.pid;
-      Member& nm = members_.insert_or_assign(pid, std::move(c)).first->second;
-      found.push_back(&nm);
-      queue.push_back(pid);
-      if (on_new) on_new(nm);
+      auto c = Proof::child_of(child, parent_proc);
+      if (!c) continue;
+      Member nm(std::move(c->proc));
+      nm.parent = parent;
+      nm.single_thread = c->stat.num_threads == 1;
+      Member& added = members_.insert_or_assign(child, std::move(nm)).first->second;
+      found.push_back(&added);
+      queue.push_back(child);
+      if (on_new) on_new(added);
     }
   }
   for (const auto& src : sources_) {
     for (const KnownProcess& k : src.fn()) {
       Member* m = find(k.pid);
-      if (m && m->start_time == k.start_time && pidfd_alive(m->pidfd)) continue;
-      if (!adopt(k.pid, k.start_time, src.trusted)) continue;
+      bool same = m && (k.ino ? m->proc.ino() == k.ino : m->start_time() == k.start_time);
+      if (same && m->proc.alive()) continue;
+      if (!adopt(k, src.trusted)) continue;
       found.push_back(find(k.pid));
       if (on_new) on_new(*found.back());
     }
@@ -106,35 +79,35 @@ std::vector<Member*> Tree::scan(const std::function<void(Member&)>& on_new) {
   return found;
 }
 
-bool Tree::adopt(pid_t pid, uint64_t start_time, bool trusted) {
+bool Tree::adopt(const KnownProcess& k, bool trusted) {
+  const pid_t pid = k.pid;
   if (excluded_.count(pid) || pid == self_) return false;
   if (Member* m = find(pid)) {
-    if (m->start_time == start_time || (start_time == 0 && pidfd_alive(m->pidfd))) return true;
+    bool same = k.ino ? m->proc.ino() == k.ino : m->start_time() == k.start_time;
+    if (same || (k.start_time == 0 && !k.ino && m->proc.alive())) return true;
   }
-  Fd fd = open_pidfd(pid);
-  if (!fd) return false;
-  auto st = read_proc_stat(pid);
-  if (!st || st->state == 'Z' || (start_time != 0 && st->start_time != start_time)) return false;
-  start_time = st->start_time;
-  // Descends from a root? Walk the ppid chain (bounded: pid chains cannot loop, but be safe).
-  pid_t p = st->ppid;
-  bool descends = trusted;
-  for (int depth = 0; depth < 4096 && p > 1; ++depth) {
-    if (p == self_ || find(p)) {
-      descends = true;
-      break;
-    }
-    auto pst = read_proc_stat(p);
-    if (!pst) break;
-    p = pst->ppid;
+  std::optional<VerifiedProcess> proc;
+  if (trusted) {
+    // The kernel keeps this set for us by identity (the tracker's map, our frozen cgroup).
+    proc = Proof::kernel_member(pid, k.start_time, k.ino);
+  } else {
+    Fd fd = k.ino ? open_pidfd_by_ino(k.ino) : open_pidfd(pid);
+    auto check = fd && !k.ino ? read_proc_stat(pid) : std::nullopt;
+    if (!fd || (!k.ino && (!check || (k.start_time != 0 && check->start_time != k.start_time))))
+      return false;
+    proc = Proof::descendant(pid, std::move(fd), self_, [this](pid_t p) -> const VerifiedProcess* {
+      Member* m = find(p);
+      return m ? &m->proc : nullptr;
+    });
   }
-  if (!descends) return false;
-  Member m;
-  m.pid = pid;
-  m.start_time = start_time;
-  m.pidfd = std::move(fd);
-  m.parent = st->ppid;
-  m.single_thread = st->num_threads == 1;
+  if (!proc) return false;
+  Member m(std::move(*proc));
+  // Where it hangs and whether one children file covers it (the walk's shortcut); a
+  // process already gone by now is still signalled harmlessly through its pidfd.
+  if (auto st = read_proc_stat(pid)) {
+    m.parent = st->ppid;
+    m.single_thread = st->num_threads == 1;
+  }
   members_.insert_or_assign(pid, std::move(m));
   return true;
 }
@@ -149,7 +122,7 @@ std::vector<Member*> Tree::all() {
 std::vector<Member*> Tree::live() {
   std::vector<Member*> out;
   for (auto& [pid, m] : members_)
-    if (pidfd_alive(m.pidfd)) out.push_back(&m);
+    if (m.proc.alive()) out.push_back(&m);
   return out;
 }
 

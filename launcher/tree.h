@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "launcher/fd.h"
+#include "launcher/verified.h"
 
 namespace progeny {
 
 struct Member {
-  pid_t pid = 0;
-  uint64_t start_time = 0;
-  Fd pidfd;
+  explicit Member(VerifiedProcess p) : proc(std::move(p)) {}
+  VerifiedProcess proc;    // how it is held and signalled
+  pid_t pid() const { return proc.pid(); }
+  uint64_t start_time() const { return proc.start_time(); }
   pid_t parent = 0;        // parent when found
   bool single_thread = false;  // when verified: its children are its main thread's
   bool frozen = false;     // progeny sent SIGSTOP and owes a SIGCONT
@@ -30,6 +32,7 @@ struct Member {
 struct KnownProcess {
   pid_t pid;
   uint64_t start_time;
+  uint64_t ino = 0;  // pidfs identity when the source has it
 };
 using MemberSource = std::function<std::vector<KnownProcess>()>;
 
@@ -42,15 +45,15 @@ class Tree {
 
   // Never a member (e.g. the cgroup watchdog, a child of the launcher that is not COMMAND's).
   void exclude(pid_t pid) { excluded_.insert(pid); }
-  // `progeny kill`: a process the user named, already verified and held by pidfd.
-  void add_root(pid_t pid, uint64_t start_time, Fd pidfd);
+  // `progeny kill`: a process the user named, held by the pidfd taken when it was named.
+  void add_root(VerifiedProcess root);
   // Adds a member known to another mechanism if (pid, start_time) still names a live
   // process (start_time 0: whatever process has the pid now, for a source whose pids
   // cannot be reused at that moment) and, unless `trusted`, it descends from a root. True
   // if it is (now) a member.
   // Trusted: the BPF tracker's map, which the kernel keeps by creator, so a double-forked
   // daemon that init adopted during a `progeny kill` still belongs.
-  bool adopt(pid_t pid, uint64_t start_time, bool trusted = false);
+  bool adopt(const KnownProcess& k, bool trusted = false);
   // Every scan() also adopts what `source` reports.
   void add_source(MemberSource source, bool trusted) { sources_.push_back({std::move(source), trusted}); }
   // Walks /proc children links from the roots through every live member. Returns the
@@ -70,9 +73,6 @@ class Tree {
   pid_t self() const { return self_; }
 
  private:
-  // Opens `pid` and checks /proc names it a live child of `parent`; the caller must then
-  // confirm `parent` was alive throughout (its pidfd still live) before trusting it.
-  std::optional<Member> candidate_child(pid_t pid, pid_t parent);
   std::vector<pid_t> children_of(pid_t pid);
   pid_t self_;
   std::vector<pid_t> roots_;
@@ -84,8 +84,5 @@ class Tree {
   };
   std::vector<Source> sources_;
 };
-
-// True while the process behind pidfd has not exited (a zombie counts as exited).
-bool pidfd_alive(const Fd& pidfd);
 
 }  // namespace progeny

@@ -15,6 +15,7 @@
 #include "bpf/tracker.h"
 #include "launcher/commands.h"
 #include "launcher/fd.h"
+#include "launcher/log_file.h"
 #include "launcher/proc.h"
 #include "launcher/record.h"
 #include "launcher/sys.h"
@@ -114,10 +115,10 @@ int watch_main(int argc, char** argv) {
   }
   Fd log_fd;
   if (!log_path.empty()) {
-    log_fd.reset(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    std::string why;
+    log_fd = open_log_file(log_path, LogOpen::kAppend, &why);
     if (!log_fd) {
-      std::fprintf(stderr, "progeny watch: cannot open %s: %s\n", log_path.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "progeny watch: %s\n", why.c_str());
       return kExitProgenyError;
     }
   }

@@ -108,7 +108,9 @@ void report_fork(pid_t child, const char* via) {
   if (!g.active) return;
   int saved = errno;
   Json j("fork", child);
+  j.identity("ino", "start_time", identity_of(child));
   j.num("ppid", getpid());
+  j.identity("parent_ino", "parent_start_time", own_identity());
   j.num("tid", static_cast<pid_t>(syscall(SYS_gettid)));
   j.str("via", via);
   pid_t pgid = getpgid(child), sid = getsid(child);
@@ -121,6 +123,7 @@ void report_fork(pid_t child, const char* via) {
 void report_exec_failed(const char* path, int err) {
   if (!g.active) return;
   Json j("exec_failed", getpid());
+  j.identity("ino", "start_time", own_identity());
   j.str("path", path ? path : "");
   j.num("errno", err);
   send_event(j);
@@ -132,6 +135,7 @@ void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
   if (!g.active) return;
   int saved = errno;
   Json j(event, pid);
+  j.identity("ino", "start_time", pid == getpid() ? own_identity() : identity_of(pid));
   j.num(key, value);
   send_event(j);
   errno = saved;
@@ -408,6 +412,7 @@ EXPORT int daemon(int nochdir, int noclose) {
   auto f = real<int (*)(int, int)>(kDaemon);
   if (!f) return fail_enosys();
   pid_t parent = getpid();
+  ProcId parent_id = own_identity();
   prepare_fork();
   int r = f(nochdir, noclose);  // the parent _exit()s inside; only the child returns
   if (r == 0 && g.active) {
@@ -415,7 +420,9 @@ EXPORT int daemon(int nochdir, int noclose) {
     after_fork_child();
     // The parent never learnt the child's pid, so the child reports its own birth.
     Json j("fork", getpid());
+    j.identity("ino", "start_time", g.self);
     j.num("ppid", parent);
+    j.identity("parent_ino", "parent_start_time", parent_id);
     j.num("tid", parent);
     j.str("via", "daemon");
     j.num("pgid", getpgrp());
@@ -623,6 +630,8 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   // High enough to stay out of the program's way, low enough not to grow the fd table.
   g.fd_floor = limit > 128 ? limit - 64 : limit / 2;
   save_env(envp);
+  detect_pidfs();
+  g.self = identity_of(getpid());
 
   g.active = true;
   int fd = open_lifeline();
@@ -635,7 +644,10 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   }
   adopt(&g.lifeline, fd);
   Json j("exec", getpid());
-  j.num("ppid", getppid());
+  j.identity("ino", "start_time", g.self);
+  pid_t ppid = getppid();
+  j.num("ppid", ppid);
+  j.identity("parent_ino", "parent_start_time", identity_of(ppid));
   auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
   j.str("path", execfn ? execfn : (argc > 0 ? argv[0] : ""));
   j.argv(argv, argc);

@@ -21,6 +21,13 @@ struct Conn {
   std::atomic<uint64_t> ino{0};
 };
 
+// Who a record is about (shim/identity.cc): the pidfs inode, or without pidfs the start time.
+struct ProcId {
+  uint64_t ino = 0;
+  uint64_t start_time = 0;
+  bool known() const { return ino || start_time; }
+};
+
 // Process-wide state, written only by the constructor, by hooks in a normal (non-vfork)
 // context and by the child half of a real fork (which has its own copy of memory).
 struct State {
@@ -30,6 +37,8 @@ struct State {
   char addr[108] = {};  // sun_path of the launcher's abstract socket (leading NUL)
   unsigned addr_len = 0;
   int fd_floor = 0;     // our descriptors live at or above this number
+  bool pidfs = false;   // identities are pidfs inodes (else start times)
+  ProcId self;          // this process's identity (refreshed in every fork child)
   Conn lifeline;        // O_ASYNC: its hangup is the launcher's death
   Conn data;            // everything but the exec record
   std::atomic<uint64_t> lost{0};
@@ -53,6 +62,8 @@ class Json {
   void str(const char* k, const char* v);
   void num(const char* k, int64_t v);
   void boolean(const char* k, bool v);
+  // "ino_key":N, or without pidfs "start_key":T, or nothing when unknown.
+  void identity(const char* ino_key, const char* start_key, const ProcId& id);
   // Appends "argv":[...] with as many elements as fit, then "argv_truncated" when cut.
   void argv(char* const* argv, int argc);
   // Closes the object, with the count of earlier records that could not be sent; false when
@@ -92,6 +103,11 @@ void after_fork_child();
 void refresh();
 // Applies kill_sig to this process: the launcher is gone and we belong to its tree.
 void die();
+
+// Identities (identity.cc).
+void detect_pidfs();                // sets g.pidfs; once, in the constructor
+ProcId identity_of(pid_t pid);      // of any process (the child of a fork, the parent)
+ProcId own_identity();              // of the caller (cached outside vfork children)
 
 // Real libc entry points (hooks.cc), all resolved before the first fork so that no child
 // ever calls dlsym (the loader lock may be held by a thread that does not exist there).

@@ -124,6 +124,7 @@ void after_fork_child() {
   g.lost.store(0, std::memory_order_relaxed);
   g_connecting.store(false);
   if (!g.active) return;
+  g.self = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
   // The inherited lifeline is shared with the parent and signals the parent only.
   if (conn_valid(g.lifeline)) close(g.lifeline.fd.load());
   int fd = open_lifeline();

@@ -22,6 +22,7 @@
 #include "launcher/fd.h"
 #include "launcher/proc.h"
 #include "launcher/sys.h"
+#include "launcher/signal_gate.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace {
@@ -118,20 +119,19 @@ std::vector<Member> members_with_comm(const Tracker& t, const std::string& comm)
 }
 
 // The stop the launcher performs: new forks die at birth, every member is SIGKILLed through
-// a pidfd after its start time is checked, until the map is empty. False if it never empties.
+// a pidfd opened by its identity, until no entry of the map opens as a live process (an
+// entry the kernel could not delete under the rush never opens). False if that never comes.
 bool stop_members(Tracker& t, int rounds = 20000) {
   t.begin_stop();
   for (int i = 0; i < rounds; ++i) {
     reap_children();
-    auto ms = t.members();
-    if (ms.empty()) return true;
-    for (const auto& m : ms) {
-      Fd fd = progeny::open_pidfd(m.pid);
-      if (!fd) continue;
-      auto st = progeny::read_proc_stat(m.pid);
-      if (!st || st->start_time != m.start_time) continue;  // the pid was reused: not ours
-      progeny::sys_pidfd_send_signal(fd.get(), SIGKILL);
-    }
+    bool any = false;
+    for (const auto& m : t.members())
+      if (auto k = progeny::Proof::kernel_member(m.pid, m.start_time, m.ino)) {
+        progeny::signal_gate::send(*k, SIGKILL);
+        any = true;
+      }
+    if (!any) return true;
     ::usleep(1000);
   }
   return false;
@@ -331,7 +331,7 @@ TEST(BpfTracker, OwnersSigkillKillsEveryEscapee) {
       return 1;
     auto fds = pidfds_of(o.sleeps);
     sc.expect(fds.size() == kEscapeeSleeps, "sleeps gone before the kill");
-    progeny::sys_pidfd_send_signal(o.pidfd.get(), SIGKILL);
+    progeny::test::signal_pidfd(o.pidfd.get(), SIGKILL);
     int st = wait_status(o.pid);
     sc.expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "owner status " + std::to_string(st));
     sc.expect(all_exit(fds), "an escapee outlived its owner");
@@ -355,14 +355,14 @@ TEST(BpfTracker, ConcurrentSessionsStayApart) {
       sc.expect(!contains(b.sleeps, m), "in both sessions: " + std::to_string(m.pid));
     auto fa = pidfds_of(a.sleeps);
     auto fb = pidfds_of(b.sleeps);
-    progeny::sys_pidfd_send_signal(a.pidfd.get(), SIGKILL);
+    progeny::test::signal_pidfd(a.pidfd.get(), SIGKILL);
     wait_status(a.pid);
     sc.expect(all_exit(fa), "A's escapees outlived A");
     // A's whole tree is gone and B's kernel program ran for each of those exits: B's tree
     // must be untouched.
     for (size_t i = 0; i < fb.size(); ++i)
       sc.expect(!exited(fb[i]), "B's member died with A: " + std::to_string(b.sleeps[i].pid));
-    progeny::sys_pidfd_send_signal(b.pidfd.get(), SIGKILL);
+    progeny::test::signal_pidfd(b.pidfd.get(), SIGKILL);
     wait_status(b.pid);
     sc.expect(all_exit(fb), "B's escapees outlived B");
     sc.expect(sandbox_empty(sc), "survivors");
@@ -496,7 +496,7 @@ TEST(BpfWatch, RecordsExistingAndNewDescendantsUntilTheProcessExits) {
     for (const auto& m : sleeps) sc.expect(alive(m.pid, m.start_time), "watch killed a sleep");
     auto early_stat = progeny::read_proc_stat(early);
     if (early_stat) sleeps.push_back({early, early_stat->start_time});
-    for (auto& fd : pidfds_of(sleeps)) progeny::sys_pidfd_send_signal(fd.get(), SIGKILL);
+    for (auto& fd : pidfds_of(sleeps)) progeny::test::signal_pidfd(fd.get(), SIGKILL);
     sc.expect(sandbox_empty(sc), "survivors");
     ::unlink(log.c_str());
     return 0;

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,7 +192,7 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
       result.failures.push_back("sandbox timed out after " + std::to_string(opts.timeout_s) + "s");
       // The outer process is our own child: its death takes the init (PDEATHSIG) and with it
       // the whole namespace.
-      sys_pidfd_send_signal(outer_pidfd.get(), SIGKILL);
+      signal_pidfd(outer_pidfd.get(), SIGKILL);
       break;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -322,6 +323,13 @@ bool wait_for_line(int fd, const std::string& line, int timeout_ms, std::string*
   }
   if (seen) *seen += buf;
   return false;
+}
+
+void signal_pidfd(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
+
+void kill_in_sandbox(pid_t pid) {
+  Fd fd = open_pidfd(pid);
+  if (fd) signal_pidfd(fd.get(), SIGKILL);
 }
 
 int wait_status(pid_t pid, int timeout_ms) {

@@ -74,5 +74,10 @@ Started start_command(const std::vector<std::string>& argv,
 bool wait_for_line(int fd, const std::string& line, int timeout_ms, std::string* seen = nullptr);
 // waitpid with a bound: the wait status, or -1 if pid has not ended within timeout_ms.
 int wait_status(pid_t pid, int timeout_ms);
+// SIGKILL through a pidfd to a process of the sandbox (test scaffolding cleaning up what a
+// measurement left, e.g. the escapees `kill -- -PGID` misses). Inside the sandbox only.
+void kill_in_sandbox(pid_t pid);
+// The same through a pidfd the test holds (of a process it started in the sandbox).
+void signal_pidfd(int pidfd, int sig);
 
 }  // namespace progeny::test

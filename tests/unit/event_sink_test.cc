@@ -15,7 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#include "launcher/pidfs.h"
 #include "launcher/proc.h"
+#include "launcher/sys.h"
 
 namespace progeny {
 namespace {
@@ -55,9 +57,16 @@ std::unique_ptr<EventSink> open_sink(const std::string& log, std::string* err) {
   return EventSink::open(o, err);
 }
 
+// The pidfs identity of a live process, as the shim reports it.
+uint64_t ino_of(pid_t pid) {
+  Fd fd = open_pidfd(pid);
+  return pidfd_ino(fd.get());
+}
+
 std::string exec_line(pid_t pid, const std::string& extra = "") {
   return "{\"v\":1,\"event\":\"exec\",\"source\":\"shim\",\"pid\":" + std::to_string(pid) +
-         ",\"time_ns\":1,\"ppid\":" + std::to_string(::getppid()) +
+         ",\"time_ns\":1,\"ino\":" + std::to_string(ino_of(pid)) +
+         ",\"ppid\":" + std::to_string(::getppid()) +
          ",\"path\":\"/x\",\"argv\":[\"x\"]" + extra + "}\n";
 }
 
@@ -162,7 +171,7 @@ TEST(ParseShimLine, ReadsTheFieldsTheSinkNeeds) {
   EXPECT_EQ(f.pid, 12);
   EXPECT_EQ(f.ppid, 7);
   EXPECT_EQ(f.lost, 2);
-  EXPECT_FALSE(f.has_start_time);
+  EXPECT_FALSE(f.has_identity());
   EXPECT_FALSE(parse_shim_line("{\"event\":\"fork\"}", &f));  // no pid
   EXPECT_FALSE(parse_shim_line("{\"event\":\"fork\",\"pid\":1", &f));
   // A key inside an argv string is escaped and not taken for a field.

@@ -1,0 +1,91 @@
+// Who a record is about, in a form the launcher can check instead of trusting a pid number:
+// the pidfs inode of the process (Linux 6.9+: unique per boot, and it opens the process
+// again), or, without pidfs, its start time in clock ticks (field 22 of /proc/PID/stat).
+// Raw syscalls and stack buffers only: this runs after fork and in vfork children.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+namespace progeny::shim {
+namespace {
+
+constexpr long kPidfsMagic = 0x50494446;  // "PIDF"
+
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// Field 22 of /proc/PID/stat, 0 when unreadable.
+uint64_t start_ticks(pid_t pid) {
+  char path[32] = "/proc/";
+  size_t n = 6;
+  char digits[16];
+  int nd = 0;
+  for (unsigned v = static_cast<unsigned>(pid); nd == 0 || v; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+  while (nd) path[n++] = digits[--nd];
+  for (const char* t = "/stat"; *t; ++t) path[n++] = *t;
+  path[n] = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return 0;
+  // The fields after the last ')' (comm may contain anything) are separated by single
+  // spaces; that ')' ends field 2.
+  ssize_t i = len - 1;
+  while (i >= 0 && buf[i] != ')') --i;
+  if (i < 0) return 0;
+  int field = 2;
+  uint64_t v = 0;
+  for (++i; i < len; ++i) {
+    char c = buf[i];
+    if (c == ' ' || c == '\n') {
+      if (field == 22) return v;
+      ++field;
+    } else if (field == 22) {
+      if (c < '0' || c > '9') return 0;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+  }
+  return field == 22 ? v : 0;
+}
+
+}  // namespace
+
+void detect_pidfs() {
+  int fd = pidfd_open(static_cast<pid_t>(syscall(SYS_getpid)));
+  if (fd < 0) return;
+  struct statfs sfs {};
+  g.pidfs = fstatfs(fd, &sfs) == 0 && sfs.f_type == kPidfsMagic;
+  close(fd);
+}
+
+ProcId identity_of(pid_t pid) {
+  ProcId id{};
+  if (!g.pidfs) {
+    id.start_time = start_ticks(pid);
+    return id;
+  }
+  int fd = pidfd_open(pid);
+  if (fd < 0) return id;
+  struct stat st {};
+  if (fstat(fd, &st) == 0) id.ino = st.st_ino;
+  close(fd);
+  return id;
+}
+
+ProcId own_identity() {
+  // A vfork child shares its parent's memory, and with it the parent's cached identity.
+  if (t_vfork_child || !g.self.known()) return identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  return g.self;
+}
+
+void Json::identity(const char* ino_key, const char* start_key, const ProcId& id) {
+  if (id.ino) num(ino_key, static_cast<int64_t>(id.ino));
+  else if (id.start_time) num(start_key, static_cast<int64_t>(id.start_time));
+}
+
+}  // namespace progeny::shim
