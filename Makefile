@@ -56,7 +56,7 @@ all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT)
 # Debian 12 packages for building, testing and benchmarking (non-interactive).
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
   libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
-  nginx-light daemon graphviz hyperfine strace procps util-linux
+  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
