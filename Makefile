@@ -29,7 +29,8 @@ SHIM_CXXFLAGS := -std=c++20 $(WARN) -O2 -g -fPIC -fno-exceptions -fno-rtti \
   -fno-threadsafe-statics -fvisibility=hidden -fno-stack-protector -MMD -MP -I.
 SHIM_LDFLAGS  := -shared -nodefaultlibs -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/libprogeny.map
 
-CORE_SRC    := $(filter-out launcher/main.cc,$(wildcard launcher/*.cc)) $(wildcard bpf/*.cc)
+CORE_SRC    := $(wildcard launcher/*/*.cc) \
+               $(wildcard schema/*.cc) $(wildcard bpf/*.cc)
 CORE_OBJ    := $(CORE_SRC:%.cc=$(B)/obj/%.o)
 MAIN_OBJ    := $(B)/obj/launcher/main.o
 SHIM_SRC    := $(wildcard shim/*.cc)
@@ -81,8 +82,9 @@ $(B)/libprogeny_core.a: $(CORE_OBJ)
 $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(LDSTATIC) $^ -o $@ $(LDLIBS_LAUNCHER)
-# The signal-gate test reads the sources it checks.
-$(B)/obj/tests/unit/signal_gate_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
+# The signal-gate and layout tests read the sources they check.
+$(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o: \
+  CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)

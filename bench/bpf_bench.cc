@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "bpf/tracker.h"
-#include "launcher/signal_gate.h"
-#include "launcher/fd.h"
-#include "launcher/proc.h"
-#include "launcher/sys.h"
+#include "launcher/members/signal_gate.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
 #include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "launcher/cgroup.h"
-#include "launcher/containment.h"
-#include "launcher/spawn_contained.h"
-#include "launcher/sys.h"
-#include "launcher/proc.h"
+#include "launcher/contain/cgroup.h"
+#include "launcher/contain/containment.h"
+#include "launcher/contain/spawn_contained.h"
+#include "launcher/os/sys.h"
+#include "launcher/os/proc.h"
 #include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "launcher/fd.h"
-#include "launcher/proc.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
 #include "bench/bench_util.h"
 #include "tests/sandbox/sandbox.h"
 

@@ -13,7 +13,7 @@
 #include <deque>
 
 #include "bpf/progeny_bpf.h"
-#include "launcher/proc.h"
+#include "launcher/os/proc.h"
 #include "progeny.skel.h"
 
 namespace progeny::bpf {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "launcher/record.h"
+#include "schema/record.h"
 
 struct progeny_bpf;  // the generated skeleton (build/bpf/progeny.skel.h)
 struct ring_buffer;  // libbpf
@@ -21,7 +21,7 @@ namespace progeny::bpf {
 
 struct Member {
   pid_t pid;            // in the caller's PID namespace
-  uint64_t start_time;  // /proc/PID/stat field 22 (clock ticks), as launcher/proc.h reads it
+  uint64_t start_time;  // /proc/PID/stat field 22 (clock ticks), as launcher/os/proc.h reads it
   uint64_t ino = 0;     // pidfs inode (Linux 6.9+), 0 without pidfs
 };
 

@@ -2,7 +2,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "launcher/commands.h"
+#include "launcher/doctor/commands.h"
+#include "launcher/os/exit_codes.h"
+#include "launcher/run/commands.h"
+#include "launcher/views/commands.h"
 
 namespace {
 

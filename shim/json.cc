@@ -60,7 +60,7 @@ void Json::raw(const char* s) {
   raw(s, n);
 }
 
-// Escapes like launcher/record.cc: invalid UTF-8 bytes become \u00XX so the log stays JSON.
+// Escapes like schema/record.cc: invalid UTF-8 bytes become \u00XX so the log stays JSON.
 void Json::quoted(const char* s, size_t limit) {
   static const char hex[] = "0123456789abcdef";
   raw("\"", 1);

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "shim/protocol.h"
+#include "schema/protocol.h"
 
 namespace progeny::shim {
 

@@ -6,11 +6,11 @@
 #include <sstream>
 #include <string>
 
-#include "launcher/logread.h"
-#include "launcher/lineage.h"
-#include "launcher/summary.h"
-#include "launcher/trace_format.h"
-#include "launcher/tree_views.h"
+#include "launcher/views/logread.h"
+#include "launcher/views/lineage.h"
+#include "launcher/views/summary.h"
+#include "launcher/views/trace_format.h"
+#include "launcher/views/tree_views.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -18,11 +18,12 @@
 #include <vector>
 
 #include "bpf/tracker.h"
-#include "launcher/commands.h"
-#include "launcher/fd.h"
-#include "launcher/proc.h"
-#include "launcher/sys.h"
-#include "launcher/signal_gate.h"
+#include "launcher/os/exit_codes.h"
+#include "launcher/run/commands.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
+#include "launcher/members/signal_gate.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace {

@@ -13,9 +13,9 @@
 #include <algorithm>
 #include <string>
 
-#include "launcher/cgroup.h"
-#include "launcher/containment.h"
-#include "launcher/sys.h"
+#include "launcher/contain/cgroup.h"
+#include "launcher/contain/containment.h"
+#include "launcher/os/sys.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace progeny {

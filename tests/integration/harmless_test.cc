@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "launcher/fd.h"
-#include "launcher/proc.h"
-#include "launcher/sys.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
 #include "tests/integration/run_helpers.h"
 #include "tests/sandbox/sandbox.h"
 

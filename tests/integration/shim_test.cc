@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "launcher/event_sink.h"
+#include "launcher/collect/event_sink.h"
 #include "tests/sandbox/sandbox.h"
 
 using progeny::test::build_path;

@@ -21,9 +21,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "launcher/fd.h"
-#include "launcher/proc.h"
-#include "launcher/sys.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
 
 extern char** environ;
 

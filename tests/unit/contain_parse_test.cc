@@ -2,8 +2,8 @@
 // and how a host pid maps to its PID-namespace pid.
 #include <gtest/gtest.h>
 
-#include "launcher/cgroup.h"
-#include "launcher/containment.h"
+#include "launcher/contain/cgroup.h"
+#include "launcher/contain/containment.h"
 
 namespace progeny {
 namespace {

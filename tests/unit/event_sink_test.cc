@@ -1,6 +1,6 @@
 // EventSink without processes: the test process itself is the peer (its parent stands in for
 // the launcher, so it descends from it).
-#include "launcher/event_sink.h"
+#include "launcher/collect/event_sink.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,9 +15,9 @@
 
 #include <gtest/gtest.h>
 
-#include "launcher/pidfs.h"
-#include "launcher/proc.h"
-#include "launcher/sys.h"
+#include "launcher/os/pidfs.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
 
 namespace progeny {
 namespace {

@@ -1,4 +1,4 @@
-#include "launcher/parse.h"
+#include "launcher/os/parse.h"
 
 #include <signal.h>
 

@@ -1,4 +1,4 @@
-#include "launcher/proc.h"
+#include "launcher/os/proc.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "launcher/record.h"
+#include "schema/record.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "launcher/run_options.h"
+#include "launcher/cli/run_options.h"
 
 #include <gtest/gtest.h>
 

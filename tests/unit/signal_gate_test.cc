@@ -1,57 +1,22 @@
-// Every signal progeny sends goes through launcher/signal_gate.cc: this test reads the
+// Every signal progeny sends goes through launcher/members/signal_gate.cc: this test reads the
 // sources of everything that runs as progeny (the launcher, the tracker's user side) and of
 // the shim, and fails on any signal-sending call found elsewhere. Adding a new signalling
 // path means adding it to the gate, where the checks are.
-#include <dirent.h>
-
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/unit/source_tree.h"
+
 namespace {
 
-// The source tree, as the Makefile compiled this test.
-const std::string kSource = PROGENY_SOURCE_DIR;
-
-std::vector<std::string> sources_in(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir((kSource + "/" + dir).c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    bool c_family = n.ends_with(".cc") || n.ends_with(".h") || (n.ends_with(".c") && !n.ends_with(".bpf.c"));
-    if (c_family) out.push_back(dir + "/" + n);
-  }
-  ::closedir(d);
-  return out;
-}
-
-// The text without comments and string literals' contents, so prose ("sends SIGKILL to...")
-// and messages do not count, while every call does.
-std::string code_only(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text.compare(i, 2, "//") == 0) {
-      while (i < text.size() && text[i] != '\n') ++i;
-      out.push_back('\n');
-    } else if (text.compare(i, 2, "/*") == 0) {
-      size_t end = text.find("*/", i + 2);
-      i = end == std::string::npos ? text.size() : end + 1;
-    } else if (text[i] == '"') {
-      out.push_back('"');
-      for (++i; i < text.size() && text[i] != '"'; ++i)
-        if (text[i] == '\\') ++i;
-      out.push_back('"');
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
+using progeny::test::code_only;
+using progeny::test::kCodeFolders;
+using progeny::test::read_source;
+using progeny::test::sources_in;
 
 // Calls that send a signal, or write cgroup.kill, by any spelling.
 const std::regex kSignalling(
@@ -63,7 +28,7 @@ struct Allowed {
   const char* why;
 };
 constexpr Allowed kAllowed[] = {
-    {"launcher/signal_gate.cc", "the gate"},
+    {"launcher/members/signal_gate.cc", "the gate"},
     {"shim/transport.cc", "the shim's one signal: to its own process, when its launcher is gone"},
 };
 
@@ -75,15 +40,13 @@ bool allowed(const std::string& file) {
 
 TEST(SignalGate, NoSourceSignalsAroundTheGate) {
   std::vector<std::string> files;
-  for (const char* dir : {"launcher", "bpf", "shim"})
+  for (const auto& dir : kCodeFolders)
     for (auto& f : sources_in(dir)) files.push_back(f);
-  ASSERT_GT(files.size(), 20U) << "sources not found under " << kSource;
+  ASSERT_GT(files.size(), 20U) << "sources not found under " << progeny::test::kSourceDir;
   std::vector<std::string> offenders;
   for (const auto& f : files) {
-    std::ifstream in(kSource + "/" + f);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string code = code_only(ss.str());
+    std::string text = read_source(f);
+    std::string code = code_only(text);
     std::istringstream lines(code);
     int n = 0;
     for (std::string line; std::getline(lines, line);) {
@@ -93,13 +56,13 @@ TEST(SignalGate, NoSourceSignalsAroundTheGate) {
         offenders.push_back(f + ":" + std::to_string(n) + ": " + line);
     }
     // cgroup.kill may be named only where it is written (the gate) or checked (the gate).
-    if (!allowed(f) && std::regex_search(ss.str(), kCgroupKill) &&
+    if (!allowed(f) && std::regex_search(text, kCgroupKill) &&
         std::regex_search(code, std::regex(R"("cgroup\.kill")")))
       offenders.push_back(f + ": writes cgroup.kill");
   }
   std::string all;
   for (const auto& o : offenders) all += "\n  " + o;
-  EXPECT_TRUE(offenders.empty()) << "signalling outside launcher/signal_gate.cc:" << all;
+  EXPECT_TRUE(offenders.empty()) << "signalling outside launcher/members/signal_gate.cc:" << all;
 }
 
 // The scan itself finds what it is there to find (a test that cannot fail proves nothing).

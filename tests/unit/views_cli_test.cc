@@ -5,11 +5,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "launcher/commands.h"
-#include "launcher/doctor_probes.h"
-#include "launcher/runaway_report.h"
-#include "launcher/sys.h"
-#include "launcher/trace_format.h"
+#include "launcher/doctor/commands.h"
+#include "launcher/os/exit_codes.h"
+#include "launcher/views/commands.h"
+#include "launcher/doctor/doctor_probes.h"
+#include "launcher/views/runaway_report.h"
+#include "launcher/os/sys.h"
+#include "launcher/views/trace_format.h"
 #include "tests/unit/views_log.h"
 
 namespace progeny {

@@ -4,8 +4,8 @@
 
 #include <sstream>
 
-#include "launcher/lineage.h"
-#include "launcher/logread.h"
+#include "launcher/views/lineage.h"
+#include "launcher/views/logread.h"
 #include "tests/unit/views_log.h"
 
 namespace progeny {

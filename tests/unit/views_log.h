@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "launcher/lineage.h"
-#include "launcher/logread.h"
+#include "launcher/views/lineage.h"
+#include "launcher/views/logread.h"
 
 namespace progeny::test {
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "launcher/summary.h"
-#include "launcher/tree_views.h"
+#include "launcher/views/summary.h"
+#include "launcher/views/tree_views.h"
 #include "tests/unit/views_log.h"
 
 namespace progeny {

@@ -1,0 +1,156 @@
+#include "launcher/contain/cgroup_watchdog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "launcher/members/signal_gate.h"
+#include "launcher/os/sys.h"
+
+namespace progeny {
+namespace {
+
+constexpr char kDismiss = 'd';
+// PR_SET_PDEATHSIG only wakes the watchdog up (a no-op handler interrupts poll); whether the
+// launcher is really gone is decided by its pidfd, since the signal also fires when merely
+// the forking thread exits.
+constexpr int kWakeSignal = SIGUSR2;
+
+void on_wake(int) {}
+
+// Keeps exactly the descriptors the watchdog needs (moved to >= 10) and /dev/null on 0-2, so
+// it never holds the launcher's stdout/stderr or anybody else's pipe open.
+bool keep_only(int* fds, int n) {
+  for (int i = 0; i < n; ++i) {
+    int moved = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    if (moved < 0) return false;
+    fds[i] = moved;
+  }
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return false;
+  for (int t = 0; t < 3; ++t)
+    if (null != t) ::dup2(null, t);
+  int sorted[8];
+  std::copy(fds, fds + n, sorted);
+  std::sort(sorted, sorted + n);
+  unsigned lo = 3;
+  for (int i = 0; i < n; ++i) {
+    if (static_cast<unsigned>(sorted[i]) > lo) ::close_range(lo, static_cast<unsigned>(sorted[i]) - 1, 0);
+    lo = static_cast<unsigned>(sorted[i]) + 1;
+  }
+  ::close_range(lo, ~0U, 0);
+  return true;
+}
+
+[[noreturn]] void watchdog_main(pid_t launcher, int launcher_pidfd, int pipe_r, int dirfd,
+                                int parentfd, const char* name) {
+  ::setpgid(0, 0);
+  struct sigaction ign{};
+  ign.sa_handler = SIG_IGN;
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1,
+                SIGALRM, SIGWINCH})
+    ::sigaction(s, &ign, nullptr);
+  struct sigaction wake{};
+  wake.sa_handler = on_wake;
+  ::sigaction(kWakeSignal, &wake, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  int fds[4] = {launcher_pidfd, pipe_r, dirfd, parentfd};
+  if (!keep_only(fds, 4)) ::_exit(1);
+  launcher_pidfd = fds[0];
+  pipe_r = fds[1];
+  dirfd = fds[2];
+  parentfd = fds[3];
+
+  ::prctl(PR_SET_PDEATHSIG, kWakeSignal);
+  // The launcher may have died before the prctl: then the signal never comes, and the
+  // pidfd below still reports it.
+  for (;;) {
+    if (::getppid() != launcher) break;
+    pollfd p[2] = {{pipe_r, POLLIN, 0}, {launcher_pidfd, POLLIN, 0}};
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;
+    if (p[1].revents) break;  // the launcher exited
+    if (p[0].revents) {
+      char c = 0;
+      ssize_t n = ::read(pipe_r, &c, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 1 && c == kDismiss) ::_exit(0);
+      break;  // EOF without a word: the launcher is gone
+    }
+  }
+  ::_exit(watchdog_reap_leaf(dirfd, parentfd, name) == 0 ? 0 : 1);
+}
+
+}  // namespace
+
+int watchdog_reap_leaf(int dirfd, int parentfd, const char* name) {
+  // The kill is repeated: a process stuck in an uninterruptible sleep keeps the leaf
+  // populated for a while, and rmdir only works on an empty cgroup. Bounded to ~5 s.
+  int err = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    signal_gate::kill_cgroup(dirfd);
+    if (!cgroup_populated_at(dirfd)) {
+      err = remove_cgroup_tree(parentfd, name);
+      if (err == 0 || err == ENOENT) return 0;
+    }
+    int ev = ::openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    if (ev >= 0) {
+      char buf[64];
+      (void)!::read(ev, buf, sizeof buf);  // arm POLLPRI from the current state
+      pollfd p{ev, POLLPRI, 0};
+      ::poll(&p, 1, 100);
+      ::close(ev);
+    } else {
+      ::usleep(100000);
+    }
+  }
+  return err ? err : EBUSY;
+}
+
+std::unique_ptr<CgroupWatchdog> CgroupWatchdog::start(const CgroupLeaf& leaf, std::string* why) {
+  pid_t self = ::getpid();
+  Fd self_pidfd = open_pidfd(self);
+  int p[2];
+  if (!self_pidfd || ::pipe2(p, O_CLOEXEC) != 0) {
+    *why = std::string("cannot set up the cgroup watchdog: ") + std::strerror(errno);
+    return nullptr;
+  }
+  Fd pipe_r(p[0]), pipe_w(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *why = std::string("cannot fork the cgroup watchdog: ") + std::strerror(errno);
+    return nullptr;
+  }
+  if (pid == 0)
+    watchdog_main(self, self_pidfd.get(), pipe_r.get(), leaf.dirfd(), leaf.parent_fd(),
+                  leaf.name().c_str());
+  Fd pidfd = open_pidfd(pid);
+  return std::unique_ptr<CgroupWatchdog>(new CgroupWatchdog(pid, std::move(pidfd), std::move(pipe_w)));
+}
+
+void CgroupWatchdog::dismiss(bool leaf_gone) {
+  if (!pipe_w_) return;
+  if (leaf_gone) (void)!::write(pipe_w_.get(), &kDismiss, 1);
+  pipe_w_.reset();
+  if (!leaf_gone || !pidfd_) return;
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, 1000) == 1) {
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+             WEXITED | WNOHANG);
+  }
+  pidfd_.reset();
+}
+
+}  // namespace progeny

@@ -1,0 +1,48 @@
+// The cgroup watchdog: a tiny process forked before COMMAND starts that outlives a SIGKILLed
+// launcher just long enough to kill the launcher's leaf cgroup (through the directory
+// descriptor it inherited from the leaf's mkdir) and remove it. It stays outside the leaf,
+// in its own process group (so terminal signals meant for the job miss it), ignores the
+// usual termination and job-control signals, and exits quietly when the launcher dismisses
+// it. The launcher must not count it as a member of the tree it stops: see pid().
+#pragma once
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "launcher/contain/cgroup.h"
+#include "launcher/os/fd.h"
+
+namespace progeny {
+
+class CgroupWatchdog {
+ public:
+  // Forks the watchdog for `leaf`. nullptr with a one-line *why on failure.
+  static std::unique_ptr<CgroupWatchdog> start(const CgroupLeaf& leaf, std::string* why);
+  CgroupWatchdog(const CgroupWatchdog&) = delete;
+  CgroupWatchdog& operator=(const CgroupWatchdog&) = delete;
+  // An undismissed watchdog is let go as if the launcher had died: it cleans the leaf up.
+  ~CgroupWatchdog() { dismiss(false); }
+
+  // The watchdog's pid: exclude it from membership and from every stop signal.
+  pid_t pid() const { return pid_; }
+  // leaf_gone: tells the watchdog the run is over (the leaf is removed) and reaps it, bounded
+  // (if the launcher's own reaper collected it already, nothing is lost). !leaf_gone: hands
+  // the leaf over instead: the watchdog kills and removes it as if the launcher had died
+  // (for a leaf the launcher could not remove in time), and the launcher does not wait.
+  void dismiss(bool leaf_gone);
+
+ private:
+  CgroupWatchdog(pid_t pid, Fd pidfd, Fd pipe_w)
+      : pid_(pid), pidfd_(std::move(pidfd)), pipe_w_(std::move(pipe_w)) {}
+  pid_t pid_;
+  Fd pidfd_;
+  Fd pipe_w_;
+};
+
+// What the watchdog does once the launcher is gone, exposed for tests: SIGKILL the cgroup
+// behind dirfd, wait (bounded) until it is empty, remove `name` under parentfd. Async-signal-
+// safe. Returns 0 when the cgroup is gone, else an errno.
+int watchdog_reap_leaf(int dirfd, int parentfd, const char* name);
+
+}  // namespace progeny

@@ -1,0 +1,32 @@
+// The one place in the launcher that sends signals (tests/unit/signal_gate_test.cc fails if
+// any other file does). Every signal to another process goes through a pidfd of a process
+// proven to belong to the run (verified.h), re-checked here against the identity recorded
+// when it was proven; the only other targets are progeny itself, the process group progeny
+// made for COMMAND, the unreaped child of the caller, and a cgroup progeny created.
+// Nothing here takes a bare pid, and nothing can reach kill(-1) or kill(0).
+#pragma once
+
+#include "launcher/members/verified.h"
+
+namespace progeny::signal_gate {
+
+// To a verified member. 0, or an errno (ESRCH once it is gone; ESTALE when the pidfd no
+// longer names the process that was verified).
+int send(const VerifiedProcess& target, int sig);
+// To the process group COMMAND leads (progeny created it: setpgid(0, 0) in COMMAND).
+int send_to_group_of_command(const VerifiedProcess& command, int sig);
+// To the calling process itself (job-control stop; re-raising COMMAND's fatal signal).
+void raise_on_self(int sig);
+// To an unreaped child of the caller, by the pidfd its clone returned. Async-signal-safe:
+// the PID namespace's init and intermediate forward signals with it from a handler.
+int send_to_own_child(int child_pidfd, int sig);
+// SIGKILL to every process in the cgroup whose directory descriptor `leaf_dirfd` progeny
+// kept from its own mkdir. Async-signal-safe (the cgroup watchdog uses it after fork).
+int kill_cgroup(int leaf_dirfd);
+// 0 when the cgroup behind leaf_dirfd has a cgroup.kill we may write (Linux 5.14+), else an
+// errno; writes nothing.
+int can_kill_cgroup(int leaf_dirfd);
+// Whether pidfd signalling works here at all (signal 0 to ourselves), for `progeny doctor`.
+int probe();
+
+}  // namespace progeny::signal_gate

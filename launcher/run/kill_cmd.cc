@@ -1,0 +1,205 @@
+// `progeny kill`: stop a process progeny did not start, and every descendant it can reach.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpf/tracker.h"
+#include "launcher/os/exit_codes.h"
+#include "launcher/run/commands.h"
+#include "launcher/os/parse.h"
+#include "launcher/os/proc.h"
+#include "launcher/members/stop.h"
+#include "launcher/os/sys.h"
+#include "launcher/members/tree.h"
+
+namespace progeny {
+namespace {
+
+constexpr char kKillUsage[] =
+    "Usage: progeny kill [-s SIG] [-k DURATION] [--bpf auto|on|off] [-v] PID...\n"
+    "Stops each PID and every descendant it has: SIG (default TERM) and SIGCONT to all,\n"
+    "a grace period (-k, default 5s), then SIGKILL, repeated until none is left.\n"
+    "Every signal goes through a pidfd of a process verified to descend from a named PID.\n"
+    "With the BPF tracker (root, used when it loads; --bpf off to skip it) the kill is\n"
+    "race-free: descendants are tracked in the kernel by creator, and anything they fork\n"
+    "during the kill dies at birth. Without it this is best effort: a descendant that\n"
+    "double-forks during the kill reparents to init and leaves the tree.\n"
+    "Refuses PID 1, progeny itself and its own ancestors.\n"
+    "Exit status: 0 everything named is gone, 1 something survived, 125 usage error or refusal.\n";
+
+class KillHooks : public StopHooks {
+ public:
+  KillHooks(Tree& tree, bool verbose) : tree_(tree), verbose_(verbose) {}
+  // Not our children: nothing to reap, so wait for any member's pidfd to report its exit.
+  void wait_events(int timeout_ms) override {
+    std::vector<pollfd> fds;
+    for (Member* m : tree_.live()) fds.push_back({m->proc.pidfd().get(), POLLIN, 0});
+    if (fds.empty()) return;
+    ::poll(fds.data(), fds.size(), timeout_ms);
+  }
+  bool escalate_requested() override { return false; }
+  bool tree_gone() override {
+    tree_.scan();
+    return tree_.live().empty();
+  }
+  void on_signal(const Member& m, int sig, const char* reason, int error, uint64_t) override {
+    if (verbose_ || error)
+      std::fprintf(stderr, "progeny kill: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
+                   describe_process(m.pid()).c_str(), error ? ": " : "",
+                   error ? std::strerror(error) : "");
+  }
+
+ private:
+  Tree& tree_;
+  bool verbose_;
+};
+
+std::vector<pid_t> own_ancestors() {
+  std::vector<pid_t> out;
+  pid_t p = ::getppid();
+  for (int i = 0; i < 4096 && p > 0; ++i) {
+    out.push_back(p);
+    auto st = read_proc_stat(p);
+    if (!st) break;
+    p = st->ppid;
+  }
+  return out;
+}
+
+}  // namespace
+
+int kill_main(int argc, char** argv) {
+  StopPolicy policy;
+  bool verbose = false;
+  std::string bpf_mode = "auto";
+  std::vector<pid_t> targets;
+  bool options_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (options_done || a.empty() || a[0] != '-') {
+      pid_t pid = 0;
+      auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
+      if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0) {
+        std::fprintf(stderr, "progeny kill: '%s' is not a pid\n", a.c_str());
+        return kExitProgenyError;
+      }
+      targets.push_back(pid);
+      continue;
+    }
+    auto need_value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "progeny kill: option %s needs a value\n", a.c_str());
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kKillUsage, stdout);
+      return 0;
+    } else if (a == "-v" || a == "--verbose") {
+      verbose = true;
+    } else if (a == "-s" || a == "--signal") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      auto sig = parse_signal(v);
+      if (!sig) {
+        std::fprintf(stderr, "progeny kill: invalid signal '%s'\n", v);
+        return kExitProgenyError;
+      }
+      policy.signal = *sig;
+    } else if (a == "-k" || a == "--kill-after") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      auto ms = parse_duration_ms(v);
+      if (!ms) {
+        std::fprintf(stderr, "progeny kill: invalid duration '%s'\n", v);
+        return kExitProgenyError;
+      }
+      policy.grace_ms = *ms;
+    } else if (a == "--bpf") {
+      const char* v = need_value();
+      if (!v) return kExitProgenyError;
+      bpf_mode = v;
+      if (bpf_mode != "auto" && bpf_mode != "on" && bpf_mode != "off") {
+        std::fprintf(stderr, "progeny kill: invalid --bpf '%s' (auto, on or off)\n", v);
+        return kExitProgenyError;
+      }
+    } else if (a == "--") {
+      options_done = true;
+    } else {
+      std::fprintf(stderr, "progeny kill: unknown option '%s'\n", a.c_str());
+      return kExitProgenyError;
+    }
+  }
+  if (targets.empty()) {
+    std::fprintf(stderr, "progeny kill: no PID given (usage: progeny kill [-s SIG] [-k DURATION] PID...)\n");
+    return kExitProgenyError;
+  }
+  std::vector<pid_t> ancestors = own_ancestors();
+  Tree tree(0);
+  for (pid_t pid : targets) {
+    if (pid <= 1) {
+      std::fprintf(stderr, "progeny kill: refusing to stop PID %d (init)\n", pid);
+      return kExitProgenyError;
+    }
+    if (pid == ::getpid()) {
+      std::fprintf(stderr, "progeny kill: refusing to stop itself (PID %d)\n", pid);
+      return kExitProgenyError;
+    }
+    for (pid_t a : ancestors) {
+      if (a == pid) {
+        std::fprintf(stderr, "progeny kill: refusing to stop PID %d, an ancestor of progeny\n", pid);
+        return kExitProgenyError;
+      }
+    }
+    // Named by the user: the pidfd taken now is what every later signal goes through.
+    auto root = Proof::named_by_user(pid);
+    if (!root) {
+      std::fprintf(stderr, "progeny kill: no such process: %d\n", pid);
+      return kExitProgenyError;
+    }
+    tree.add_root(std::move(*root));
+  }
+  // One tracker session per target, seeded with its existing descendants.
+  std::vector<std::unique_ptr<bpf::Tracker>> trackers;
+  if (bpf_mode != "off") {
+    bpf::Options topts;
+    topts.kill_on_root_exit = false;  // the targets' exit must not kill anything by itself
+    for (pid_t pid : targets) {
+      std::string why;
+      auto t = bpf::Tracker::start(pid, &why, topts);
+      if (!t) {
+        if (bpf_mode == "on") {
+          std::fprintf(stderr, "progeny kill: --bpf on: %s\n", why.c_str());
+          return kExitProgenyError;
+        }
+        if (verbose) std::fprintf(stderr, "progeny kill: going on without BPF: %s\n", why.c_str());
+        trackers.clear();
+        break;
+      }
+      trackers.push_back(std::move(t));
+    }
+  }
+  for (auto& t : trackers) {
+    t->begin_stop();
+    bpf::Tracker* tp = t.get();
+    tree.add_source([tp] {
+      std::vector<KnownProcess> out;
+      for (const auto& m : tp->members()) out.push_back({m.pid, m.start_time, m.ino});
+      return out;
+    }, true);
+  }
+  KillHooks hooks(tree, verbose);
+  StopResult r = stop_tree(tree, policy, hooks);
+  for (const auto& s : r.survivors) std::fprintf(stderr, "progeny kill: survived: %s\n", s.c_str());
+  return r.survivors.empty() ? 0 : 1;
+}
+
+}  // namespace progeny

@@ -1,0 +1,183 @@
+// progeny watch [--log FILE] PID: records the lineage of a running process and of everything
+// it creates, through the BPF tracker, until the process exits. It never signals anything.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "bpf/tracker.h"
+#include "launcher/os/exit_codes.h"
+#include "launcher/run/commands.h"
+#include "launcher/os/fd.h"
+#include "launcher/os/log_file.h"
+#include "launcher/os/proc.h"
+#include "schema/record.h"
+#include "launcher/os/sys.h"
+
+namespace progeny {
+namespace {
+
+constexpr const char* kWatchUsage =
+    "Usage: progeny watch [--log FILE] PID\n"
+    "Records the lineage (fork, exec, exit) of process PID and of every process it creates\n"
+    "from now on, until PID exits. Descendants that already exist are found through /proc;\n"
+    "orphans that left the tree before the watch began cannot be found. Needs the BPF tracker\n"
+    "(root). Never signals anything.\n"
+    "\n"
+    "  --log FILE   append the JSON Lines log to FILE (default: standard output)\n"
+    "\n"
+    "Exit status: 0 when PID exited (or the watch was interrupted) and nothing was lost,\n"
+    "1 when events were lost or processes could not be tracked, 125 on usage errors or when\n"
+    "the tracker cannot load.\n";
+
+bool write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string exe_path(pid_t pid) {
+  char link[64], buf[4096];
+  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(pid));
+  ssize_t n = ::readlink(link, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// What /proc knows of a process that existed before the watch: its current parent (its
+// creator is no longer knowable), groups, and what it runs.
+void describe_existing(int log_fd, pid_t pid, uint64_t start_time) {
+  auto st = read_proc_stat(pid);
+  if (!st || st->start_time != start_time) return;
+  Record fork("fork", "launcher", pid);
+  fork.add("start_time", start_time)
+      .add("ppid", static_cast<int64_t>(st->ppid))
+      .add("pgid", static_cast<int64_t>(st->pgrp))
+      .add("sid", static_cast<int64_t>(st->session));
+  Record exec("exec", "launcher", pid);
+  exec.add("start_time", start_time)
+      .add("path", exe_path(pid))
+      .add("argv", read_cmdline(pid))
+      .add("ppid", static_cast<int64_t>(st->ppid));
+  write_all(log_fd, fork.line());
+  write_all(log_fd, exec.line());
+}
+
+}  // namespace
+
+int watch_main(int argc, char** argv) {
+  std::string log_path;
+  pid_t root = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kWatchUsage, stdout);
+      return 0;
+    }
+    if (a == "--log") {
+      if (i + 1 >= argc) {
+        std::fputs("progeny watch: --log needs a file\n", stderr);
+        return kExitProgenyError;
+      }
+      log_path = argv[++i];
+      continue;
+    }
+    pid_t pid = 0;
+    auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
+    if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0 || i + 1 != argc) {
+      std::fprintf(stderr, "progeny watch: expected one PID, got '%s'\n%s", a.c_str(), kWatchUsage);
+      return kExitProgenyError;
+    }
+    root = pid;
+  }
+  if (root <= 0) {
+    std::fputs(kWatchUsage, stderr);
+    return kExitProgenyError;
+  }
+
+  // The pidfd is taken before anything else so the exit we wait for is the one of the process
+  // whose start time we recorded, not of a later process with a reused pid.
+  Fd root_fd = open_pidfd(root);
+  auto root_stat = read_proc_stat(root);
+  if (!root_fd || !root_stat) {
+    std::fprintf(stderr, "progeny watch: no process %d\n", static_cast<int>(root));
+    return kExitProgenyError;
+  }
+  Fd log_fd;
+  if (!log_path.empty()) {
+    std::string why;
+    log_fd = open_log_file(log_path, LogOpen::kAppend, &why);
+    if (!log_fd) {
+      std::fprintf(stderr, "progeny watch: %s\n", why.c_str());
+      return kExitProgenyError;
+    }
+  }
+  const int out = log_fd ? log_fd.get() : STDOUT_FILENO;
+
+  // INT/TERM/HUP end the watch cleanly (final events and the loss count still get written).
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return kExitProgenyError;
+  Fd sig_fd(::signalfd(-1, &mask, SFD_CLOEXEC));
+
+  std::string why;
+  bpf::Options opts;
+  opts.kill_on_root_exit = false;  // watching must never kill what it watches
+  opts.batch_wakeups = false;      // someone may be reading the log as it grows
+  auto tracker = bpf::Tracker::start(root, &why, opts);
+  if (!tracker) {
+    std::fprintf(stderr, "progeny watch: BPF tracker unavailable: %s\n", why.c_str());
+    return kExitProgenyError;
+  }
+
+  Record start("start", "launcher", root);
+  start.add("wall_ns", realtime_ns())
+      .add("start_time", root_stat->start_time)
+      .add("argv", read_cmdline(root))
+      .add("version", PROGENY_VERSION)
+      .add("mechanisms", std::vector<std::string>{"bpf"});
+  write_all(out, start.line());
+  for (const auto& m : tracker->members()) describe_existing(out, m.pid, m.start_time);
+
+  auto sink = [out](const Record& r) { write_all(out, r.line()); };
+  for (;;) {
+    pollfd fds[3] = {{tracker->event_fd(), POLLIN, 0},
+                     {root_fd.get(), POLLIN, 0},
+                     {sig_fd.get(), POLLIN, 0}};
+    int n = ::poll(fds, sig_fd ? 3 : 2, -1);
+    if (n < 0 && errno != EINTR) break;
+    tracker->consume(sink);
+    // The kernel queues the root's exit event before its pidfd turns readable, so the
+    // consume above has already written it.
+    if (fds[1].revents || (sig_fd && fds[2].revents)) break;
+  }
+  tracker->consume(sink);
+
+  uint64_t lost = tracker->lost();
+  uint64_t untracked = tracker->untracked();
+  if (lost > 0) {
+    Record r("lost", "launcher", ::getpid());
+    r.add("count", lost).add("what", "bpf");
+    write_all(out, r.line());
+    std::fprintf(stderr, "progeny watch: %llu events lost (ring buffer full)\n",
+                 static_cast<unsigned long long>(lost));
+  }
+  if (untracked > 0)
+    std::fprintf(stderr, "progeny watch: %llu processes could not be tracked (members map full)\n",
+                 static_cast<unsigned long long>(untracked));
+  return lost > 0 || untracked > 0 ? 1 : 0;
+}
+
+}  // namespace progeny

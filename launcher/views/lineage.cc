@@ -1,0 +1,324 @@
+#include "launcher/views/lineage.h"
+
+#include <algorithm>
+
+namespace progeny {
+
+namespace {
+
+unsigned source_bit(const std::string& s) {
+  if (s == "launcher") return kSourceLauncher;
+  if (s == "shim") return kSourceShim;
+  if (s == "bpf") return kSourceBpf;
+  return kSourceOther;
+}
+
+bool is_stop_reason(const std::string& r) { return r == "stop" || r == "kill" || r == "timeout"; }
+
+// Two sources (the shim's constructor and the tracker) report the same exec a little apart;
+// the same path from another source within this window is one exec, not two.
+constexpr uint64_t kSameExecWindowNs = 50'000'000;
+
+class Builder {
+ public:
+  explicit Builder(Lineage* lin) : lin_(lin) {}
+
+  void visit(const LogEvent& ev) {
+    bool birth = ev.event == "fork";
+    auto ppid = ev.ppid;
+    pid_t creator = birth && ppid && *ppid > 0 ? static_cast<pid_t>(*ppid) : 0;
+    size_t id = node_for(res_.resolve(ev.pid, ev.start_time, ev.time_ns, birth, creator),
+                         ev.time_ns);
+    ProcessNode& p = lin_->procs[id];
+    p.sources |= source_bit(ev.source);
+    seen(id, ev.time_ns);
+    // The tracker reports an exit as it happens; the launcher's exit records are reaps.
+    if (ev.event != "exit" || ev.source == "bpf") p.alive_ns = std::max(p.alive_ns, ev.time_ns);
+
+    if (ev.event == "start") {
+      lin_->launcher = id;
+      p.is_launcher = true;
+      lin_->launcher_argv = ev.argv;
+      if (auto wall = ev.wall_ns; wall && *wall >= 0)
+        wall_ = {static_cast<uint64_t>(*wall), ev.time_ns};
+    } else if (ev.event == "fork") {
+      on_fork(id, ev, creator);
+    } else if (ev.event == "exec") {
+      on_exec(id, ev);
+    } else if (ev.event == "setsid") {
+      p.called_setsid = true;
+      if (!p.setsid_ns) p.setsid_ns = ev.time_ns;
+      p.sid = static_cast<pid_t>(ev.sid.value_or(ev.pid));
+      p.pgid = p.sid;
+    } else if (ev.event == "setpgid") {
+      auto pgid = ev.pgid;
+      // Joining the group it is already in (a shell's belt-and-braces setpgid) escapes nothing.
+      if (pgid && (!p.pgid || *p.pgid != *pgid)) {
+        p.called_setpgid = true;
+        if (!p.setpgid_ns) p.setpgid_ns = ev.time_ns;
+        p.pgid = static_cast<pid_t>(*pgid);
+      }
+    } else if (ev.event == "exit") {
+      on_exit(id, ev);
+    } else if (ev.event == "signal") {
+      pid_t target = static_cast<pid_t>(ev.target_pid.value_or(ev.pid));
+      if (target > 0) {
+        std::optional<uint64_t> tst;
+        if (ev.target_start_time && *ev.target_start_time >= 0)
+          tst = static_cast<uint64_t>(*ev.target_start_time);
+        size_t t = node_for(target == ev.pid ? id
+                            : tst ? res_.resolve(target, tst, ev.time_ns, false)
+                                  : res_.by_pid(target, ev.time_ns),
+                            ev.time_ns);
+        lin_->procs[t].signals.push_back(
+            {ev.time_ns, ev.signal.value_or("?"), ev.reason.value_or("?")});
+        seen(t, ev.time_ns);
+        lin_->procs[t].alive_ns = std::max(lin_->procs[t].alive_ns, ev.time_ns);
+      }
+    } else if (ev.event == "lost") {
+      auto count = ev.count.value_or(0);
+      if (count > 0) {
+        (ev.what.value_or("") == "bpf" ? lin_->lost_bpf : lin_->lost_shim) +=
+            static_cast<uint64_t>(count);
+      }
+    }
+  }
+
+  void finish() {
+    break_cycles();
+    for (size_t i = 0; i < lin_->procs.size(); ++i) {
+      if (auto par = lin_->procs[i].parent) lin_->procs[*par].children.push_back(i);
+      else lin_->roots.push_back(i);
+    }
+    find_command();
+    for (auto& p : lin_->procs) derive_marks(p);
+    if (wall_) lin_->wall_at_t0_ns = wall_->first - (wall_->second - lin_->t0_ns);
+  }
+
+ private:
+  size_t node_for(size_t identity, uint64_t t) {
+    auto& procs = lin_->procs;
+    const auto& ids = res_.identities();
+    while (procs.size() < ids.size()) {
+      parent_rank_.push_back(kNoParent);
+      exec_source_.emplace_back();
+      ProcessNode n;
+      n.pid = ids[procs.size()].pid;
+      n.first_seen_ns = n.last_seen_ns = t;
+      procs.push_back(std::move(n));
+    }
+    procs[identity].start_time = ids[identity].start_time;
+    return identity;
+  }
+
+  void seen(size_t id, uint64_t t) {
+    ProcessNode& p = lin_->procs[id];
+    p.first_seen_ns = std::min(p.first_seen_ns, t);
+    p.last_seen_ns = std::max(p.last_seen_ns, t);
+  }
+
+  void on_fork(size_t id, const LogEvent& ev, pid_t creator) {
+    // Resolve the creator first: it may add a node, which moves the vector's elements.
+    std::optional<size_t> creator_id;
+    if (creator > 0) creator_id = node_for(res_.by_pid(creator, ev.time_ns), ev.time_ns);
+    ProcessNode& p = lin_->procs[id];
+    if (!p.born_ns || ev.time_ns < *p.born_ns) p.born_ns = ev.time_ns;
+    auto via = ev.via.value_or("");
+    // The tracker reports the kernel's parent and "bpf" as the call; the shim and the launcher
+    // know the creating call and the creator itself (they differ with CLONE_PARENT), so their
+    // account wins over the tracker's, and any fork record over an exec's ppid (which sources
+    // with slightly skewed clocks can put first).
+    char rank = ev.source == "bpf" ? kParentFromBpfFork : kParentFromFork;
+    if (creator_id && *creator_id != id && rank > parent_rank_[id]) {
+      if (parent_rank_[id] == kParentFromExec && p.ppid != creator) p.adopted_by = p.ppid;
+      p.parent = *creator_id;
+      p.ppid = creator;
+      parent_rank_[id] = rank;
+    }
+    if (!via.empty() && (p.via.empty() || p.via == "bpf")) p.via = via;
+    if (auto tid = ev.tid; tid && creator > 0 && *tid != creator)
+      p.thread_fork = true;
+    if (auto pgid = ev.pgid; pgid && !p.pgid) p.pgid = static_cast<pid_t>(*pgid);
+    if (auto sid = ev.sid; sid && !p.sid) p.sid = static_cast<pid_t>(*sid);
+  }
+
+  void on_exec(size_t id, const LogEvent& ev) {
+    ProcessNode& p = lin_->procs[id];
+    ExecStep step{ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated};
+    bool merged = false;
+    if (!p.execs.empty()) {
+      ExecStep& last = p.execs.back();
+      bool near = ev.time_ns - last.time_ns <= kSameExecWindowNs;
+      if (near && exec_source_[id] != ev.source && base_name(last.path) == base_name(step.path)) {
+        // The shim's account carries the full argv; the tracker's may carry only the comm.
+        if (last.argv.size() < step.argv.size()) last.argv = step.argv;
+        merged = true;
+      }
+    }
+    if (!merged) p.execs.push_back(std::move(step));
+    exec_source_[id] = ev.source;
+    auto ppid = ev.ppid;
+    if (!ppid || *ppid <= 0) return;
+    if (parent_rank_[id] == kNoParent) {
+      // No fork record (yet, or ever: a path no hook sees, e.g. system() or daemon()): the
+      // image's own report of its parent is the best account of who created it so far.
+      size_t par = node_for(res_.by_pid(static_cast<pid_t>(*ppid), ev.time_ns), ev.time_ns);
+      if (par != id) {
+        lin_->procs[id].parent = par;  // re-indexed: node_for may have moved the nodes
+        lin_->procs[id].ppid = static_cast<pid_t>(*ppid);
+        parent_rank_[id] = kParentFromExec;
+      }
+    } else if (p.ppid > 0 && *ppid != p.ppid) {
+      p.adopted_by = static_cast<pid_t>(*ppid);
+    }
+  }
+
+  void on_exit(size_t id, const LogEvent& ev) {
+    ProcessNode& p = lin_->procs[id];
+    res_.mark_exited(id, ev.time_ns);
+    // The tracker sees the exit itself; the launcher may only see the reap, later.
+    if (!p.ended_ns || ev.time_ns < *p.ended_ns) p.ended_ns = ev.time_ns;
+    if (ev.unknown || p.end != EndKind::kUnknown) return;
+    if (ev.signal) {
+      p.end = EndKind::kSignaled;
+      p.exit_signal = *ev.signal;
+      p.core = ev.core;
+    } else if (auto code = ev.code) {
+      p.end = EndKind::kExited;
+      p.exit_code = static_cast<int>(*code);
+    }
+  }
+
+  // A garbled or hostile log can name parents in a loop; the views walk parent links, so a
+  // loop is cut where it closes (colour marking, linear time).
+  void break_cycles() {
+    auto& procs = lin_->procs;
+    std::vector<char> state(procs.size(), 0);  // 0 new, 1 on the current walk, 2 done
+    std::vector<size_t> walk;
+    for (size_t i = 0; i < procs.size(); ++i) {
+      walk.clear();
+      size_t cur = i;
+      while (state[cur] == 0) {
+        state[cur] = 1;
+        walk.push_back(cur);
+        if (!procs[cur].parent) break;
+        size_t next = *procs[cur].parent;
+        if (state[next] == 1) {
+          procs[cur].parent.reset();
+          break;
+        }
+        cur = next;
+      }
+      for (size_t w : walk) state[w] = 2;
+    }
+  }
+
+  // COMMAND is the launcher's first child.
+  void find_command() {
+    if (!lin_->launcher) return;
+    std::optional<size_t> cmd;
+    auto birth = [&](size_t i) {
+      return lin_->procs[i].born_ns.value_or(lin_->procs[i].first_seen_ns);
+    };
+    for (size_t c : lin_->procs[*lin_->launcher].children)
+      if (!cmd || birth(c) < birth(*cmd)) cmd = c;
+    if (!cmd) return;
+    lin_->command = cmd;
+    lin_->procs[*cmd].is_command = true;
+    lin_->command_exit_ns = lin_->procs[*cmd].ended_ns;
+  }
+
+  void derive_marks(ProcessNode& p) {
+    if (p.is_launcher) return;
+    p.bpf_only = p.sources == kSourceBpf;
+    uint64_t alive_until = p.alive_ns;
+    if (p.parent) {
+      const ProcessNode& par = lin_->procs[*p.parent];
+      if (par.ended_ns && alive_until > *par.ended_ns && !par.is_launcher) p.outlived_parent = true;
+    }
+    p.reparented = p.adopted_by.has_value() || p.outlived_parent;
+    auto cexit = lin_->command_exit_ns;
+    if (cexit && !p.is_command && alive_until > *cexit) p.runaway = true;
+    std::stable_sort(p.children.begin(), p.children.end(), [this](size_t a, size_t b) {
+      const auto& pa = lin_->procs[a];
+      const auto& pb = lin_->procs[b];
+      return pa.born_ns.value_or(pa.first_seen_ns) < pb.born_ns.value_or(pb.first_seen_ns);
+    });
+  }
+
+  Lineage* lin_;
+  IdentityResolver res_;
+  // By node: which kind of record named its parent (a better kind replaces a worse one).
+  static constexpr char kNoParent = 0, kParentFromExec = 1, kParentFromBpfFork = 2,
+                        kParentFromFork = 3;
+  std::vector<char> parent_rank_;
+  std::vector<std::string> exec_source_;  // by node: source of its latest exec record
+  std::optional<std::pair<uint64_t, uint64_t>> wall_;  // (wall_ns, time_ns) of the start
+};
+
+}  // namespace
+
+std::optional<std::string> ProcessNode::stopped_by_progeny() const {
+  std::optional<std::string> last;
+  for (const auto& s : signals) {
+    if (!is_stop_reason(s.reason) || (ended_ns && s.time_ns > *ended_ns)) continue;
+    if (end == EndKind::kSignaled && s.signal == exit_signal) return exit_signal;
+    last = s.signal;
+  }
+  return last;
+}
+
+std::vector<std::pair<size_t, int>> Lineage::preorder() const {
+  std::vector<std::pair<size_t, int>> out;
+  out.reserve(procs.size());
+  std::vector<std::pair<size_t, int>> stack;
+  for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it, 0});
+  while (!stack.empty()) {
+    auto [i, d] = stack.back();
+    stack.pop_back();
+    out.push_back({i, d});
+    const auto& ch = procs[i].children;
+    for (auto it = ch.rbegin(); it != ch.rend(); ++it) stack.push_back({*it, d + 1});
+  }
+  return out;
+}
+
+Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines) {
+  // Visit in time order; sorting indices keeps the (large) events where they are.
+  std::vector<size_t> order(events.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return events[a].time_ns < events[b].time_ns;
+  });
+  Lineage lin;
+  lin.unreadable_lines = unreadable_lines;
+  lin.events = events.size();
+  if (!events.empty()) {
+    lin.t0_ns = events[order.front()].time_ns;
+    lin.t1_ns = events[order.back()].time_ns;
+  }
+  Builder b(&lin);
+  for (size_t i : order) b.visit(events[i]);
+  b.finish();
+  return lin;
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string image_at(const Lineage& lin, size_t proc, uint64_t t) {
+  for (size_t steps = 0; steps <= lin.procs.size(); ++steps) {
+    const ProcessNode& p = lin.procs[proc];
+    for (auto it = p.execs.rbegin(); it != p.execs.rend(); ++it)
+      if (it->time_ns <= t) return it->path;
+    if (p.is_launcher) return "progeny";
+    if (!p.parent) return "?";
+    t = p.born_ns.value_or(p.first_seen_ns);
+    proc = *p.parent;
+  }
+  return "?";
+}
+
+}  // namespace progeny

@@ -1,0 +1,110 @@
+// The process tree reconstructed from a lineage log: who created whom, what each ran, how it
+// ended, and the marks the audit views show (escapes, orphans, runaways, bpf-only).
+//
+// Everything here is evidence-based: an exit no record shows stays unknown, and a process is a
+// runaway only when the log shows it alive after COMMAND's exit (a record of its own, a stop
+// signal progeny aimed at it, or an exit the tracker saw happen, later than COMMAND's exit),
+// never by guessing.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "launcher/views/logread.h"
+
+namespace progeny {
+
+struct ExecStep {
+  uint64_t time_ns = 0;
+  std::string path;
+  std::vector<std::string> argv;
+  bool argv_truncated = false;
+};
+
+struct SignalSent {  // by progeny's launcher
+  uint64_t time_ns = 0;
+  std::string signal;  // short name, "TERM"
+  std::string reason;  // forward, stop, kill, timeout
+};
+
+enum class EndKind { kUnknown, kExited, kSignaled };
+
+struct ProcessNode {
+  pid_t pid = 0;
+  std::optional<uint64_t> start_time;
+  std::optional<size_t> parent;  // index of the creator, when a fork record names it
+  pid_t ppid = 0;                // creator's pid as recorded (0 = unknown)
+  std::vector<size_t> children;  // in birth order
+  std::string via;               // how it was created (fork, vfork, ...), empty if unknown
+  bool thread_fork = false;      // created by a thread other than its parent's main thread
+  std::optional<pid_t> pgid, sid;  // as recorded at creation or by setsid/setpgid
+
+  std::vector<ExecStep> execs;
+  bool called_setsid = false;
+  bool called_setpgid = false;
+  std::optional<uint64_t> setsid_ns, setpgid_ns;
+
+  std::optional<uint64_t> born_ns;  // fork record time
+  uint64_t first_seen_ns = 0;
+  uint64_t last_seen_ns = 0;  // latest record about it (its own, or a signal aimed at it)
+  // Latest record showing it alive: any record but an exit reported by whoever reaped it (the
+  // reap of a zombie can come long after its death, so it proves nothing about life).
+  uint64_t alive_ns = 0;
+  std::optional<uint64_t> ended_ns;
+  EndKind end = EndKind::kUnknown;
+  int exit_code = 0;
+  std::string exit_signal;  // short name when kSignaled
+  bool core = false;
+
+  std::vector<SignalSent> signals;  // signals progeny's launcher sent it
+  std::optional<pid_t> adopted_by;  // ppid seen later that differs from the creator
+
+  unsigned sources = 0;  // bit set of kSource*
+  bool is_launcher = false;
+  bool is_command = false;
+
+  // Derived marks.
+  bool reparented = false;      // its parent changed (orphaned, adopted by a reaper)
+  bool outlived_parent = false;
+  bool runaway = false;         // alive after COMMAND exited
+  bool bpf_only = false;        // no record but the tracker's (static, setuid, raw clone)
+
+  // The signal of a progeny stop (stop/kill/timeout) that ended it, when known: its exit
+  // signal matches one progeny sent, or its exit is unknown after progeny sent one.
+  std::optional<std::string> stopped_by_progeny() const;
+  bool escaped() const { return called_setsid || called_setpgid; }
+};
+
+inline constexpr unsigned kSourceLauncher = 1, kSourceShim = 2, kSourceBpf = 4, kSourceOther = 8;
+
+struct Lineage {
+  std::vector<ProcessNode> procs;  // by first appearance in time
+  std::vector<size_t> roots;       // processes without a known creator, by first appearance
+  std::optional<size_t> launcher;
+  std::optional<size_t> command;
+  std::optional<uint64_t> command_exit_ns;
+  uint64_t t0_ns = 0;   // earliest record
+  uint64_t t1_ns = 0;   // latest record
+  std::optional<uint64_t> wall_at_t0_ns;  // from the launcher's start record
+  std::vector<std::string> launcher_argv;
+  uint64_t lost_shim = 0, lost_bpf = 0;
+  size_t unreadable_lines = 0;
+  size_t events = 0;
+
+  // Depth-first order from the roots (parents before children), with depth (roots = 0).
+  std::vector<std::pair<size_t, int>> preorder() const;
+};
+
+// Builds the tree from the events of a log (in any order: they are visited by time).
+Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines = 0);
+
+// The image a process ran at time t: its latest exec before t, else its creator's at its
+// birth ("progeny" for the launcher); "?" when no record tells.
+std::string image_at(const Lineage& lin, size_t proc, uint64_t t);
+// Base name of a path ("/usr/bin/sleep" → "sleep").
+std::string base_name(const std::string& path);
+
+}  // namespace progeny

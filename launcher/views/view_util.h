@@ -1,0 +1,38 @@
+// Text helpers shared by the audit views, the trace lines and the runaway report.
+//
+// Everything a process can choose (argv, paths) is untrusted: before it reaches a terminal,
+// an XML document or a Graphviz label it goes through printable(), so an argv carrying
+// escape sequences cannot repaint the user's terminal and a control byte cannot make the SVG
+// ill-formed.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "launcher/views/lineage.h"
+
+namespace progeny {
+
+// Control characters (C0, DEL, C1) and bytes that are not valid UTF-8 become \xNN.
+std::string printable(std::string_view s);
+// One argument as a shell would need it ('it'\''s'), made printable.
+std::string quote_arg(std::string_view arg);
+// argv as a command line, cut to at most max_chars characters with "…".
+std::string command_text(const std::vector<std::string>& argv, size_t max_chars);
+// "sh → env → sleep 5": the exec chain of one process on one line; a process that never
+// exec'd shows its inherited image in braces ("{sh}").
+std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars = 72);
+// "850ms", "1.52s", "3m12s", "2h05m".
+std::string format_duration(uint64_t ns);
+// "1.52s" from birth to end, "≥1.20s" when the end is unknown, "?" when nothing tells.
+std::string lifetime_text(const ProcessNode& p);
+// "exit 0", "signal KILL (core)", "stopped by progeny (TERM)", "exit unknown".
+std::string end_text(const ProcessNode& p);
+// The marks the views show: "setsid", "setpgid", "reparented", "outlived parent",
+// "runaway", "bpf only".
+std::vector<std::string> marks_of(const ProcessNode& p);
+// &, <, >, " and ' as XML entities (after printable()).
+std::string xml_escape(std::string_view s);
+
+}  // namespace progeny
