@@ -60,7 +60,8 @@ Fd open_log_file(const std::string& path, LogOpen how, std::string* why) {
   while (todo.size() > 1) {
     std::string name = todo.back();
     todo.pop_back();
-    std::string shown = where == "/" ? "/" + name : where + "/" + name;
+    std::string shown = where == "/" ? std::string() : where;
+    shown.append("/").append(name);
     struct stat st {};
     if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       *why = errtext("cannot use the log directory " + shown, errno);
@@ -73,9 +74,9 @@ Fd open_log_file(const std::string& path, LogOpen how, std::string* why) {
         return Fd();
       }
       if (!may_follow(here, st.st_uid)) {
-        *why = "refusing the symbolic link " + shown + " (owned by uid " +
-               std::to_string(st.st_uid) + ", in the sticky world-writable directory " + where +
-               ")";
+        *why = "refusing the symbolic link " + shown;
+        why->append(" (owned by uid ").append(std::to_string(st.st_uid));
+        why->append(", in the sticky world-writable directory ").append(where).append(")");
         return Fd();
       }
       if (++links > kMaxLinks) {

@@ -2,13 +2,12 @@
 # Included from the top Makefile; `make fuzz` builds it and runs it for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN     := $(B)/fuzz/logread_fuzz
-FUZZ_SRC     := launcher/logread.cc launcher/lineage.cc launcher/summary.cc \
-  launcher/trace_format.cc launcher/view_util.cc launcher/tree_text.cc launcher/tree_json.cc \
-  launcher/tree_dot.cc launcher/tree_perfetto.cc launcher/tree_svg.cc
+FUZZ_SRC     := $(addprefix launcher/views/,logread.cc lineage.cc summary.cc trace_format.cc \
+  view_util.cc tree_text.cc tree_json.cc tree_dot.cc tree_perfetto.cc tree_svg.cc)
 FUZZ_FLAGS   := -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) $(wildcard launcher/*.h)
+$(FUZZ_BIN): tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) $(wildcard launcher/*/*.h)
 	@mkdir -p $(@D)
 	$(CLANG)++ $(FUZZ_FLAGS) tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) -o $@
 
