@@ -81,7 +81,7 @@ double timed_workload(int n, Tracker* t) {
   }
   ::close(p[1]);
   uint64_t records = 0;
-  auto sink = [&](const progeny::Record& r) { records += !r.line().empty(); };
+  auto sink = [&](const progeny::Record& r) { records += !r.event.empty(); };
   std::string out;
   for (;;) {
     pollfd fds[2] = {{p[0], POLLIN, 0}, {t ? t->event_fd() : -1, POLLIN, 0}};

@@ -160,37 +160,37 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
   if (size < sizeof(progeny_event_hdr)) return std::nullopt;
   const auto* h = static_cast<const progeny_event_hdr*>(data);
   const auto pid = static_cast<pid_t>(h->pid);
+  auto identified = [&](std::string_view event) {
+    Record r = make_record(event, "bpf", pid, h->time_ns);
+    if (h->ino) r.ino = h->ino;
+    r.start_time = h->start_ticks;
+    return r;
+  };
   if (h->kind == PROGENY_EV_FORK && size >= sizeof(progeny_fork_event)) {
     const auto* e = static_cast<const progeny_fork_event*>(data);
-    Record r("fork", "bpf", pid, h->time_ns);
-    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
-    r.add("start_time", static_cast<uint64_t>(h->start_ticks))
-        .add("ppid", static_cast<int64_t>(e->ppid));
-    if (e->parent_ino) r.add("parent_ino", static_cast<uint64_t>(e->parent_ino));
-    r
-        .add("tid", static_cast<int64_t>(e->tid))
-        .add("via", "bpf")
-        .add("pgid", static_cast<int64_t>(e->pgid))
-        .add("sid", static_cast<int64_t>(e->sid));
+    Record r = identified("fork");
+    r.ppid = e->ppid;
+    if (e->parent_ino) r.parent_ino = e->parent_ino;
+    r.tid = e->tid;
+    r.via = "bpf";
+    r.pgid = e->pgid;
+    r.sid = e->sid;
     return r;
   }
   if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
     const auto* e = static_cast<const progeny_exec_event*>(data);
-    Record r("exec", "bpf", pid, h->time_ns);
-    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
-    r.add("start_time", static_cast<uint64_t>(h->start_ticks))
-        .add("path", bounded(e->path, sizeof e->path))
-        .add("argv", split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv)));
-    if (e->argv_truncated) r.add_bool("argv_truncated", true);
-    r.add("ppid", static_cast<int64_t>(e->ppid)).add("comm", bounded(e->comm, sizeof e->comm));
+    Record r = identified("exec");
+    r.path = bounded(e->path, sizeof e->path);
+    r.argv = split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv));
+    r.argv_truncated = e->argv_truncated;
+    r.ppid = e->ppid;
+    r.comm = bounded(e->comm, sizeof e->comm);
     return r;
   }
   if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
     int status = static_cast<int>(e->status);
-    Record r = exit_record("bpf", pid, h->start_ticks, &status, h->time_ns);
-    if (h->ino) r.add("ino", static_cast<uint64_t>(h->ino));
-    return r;
+    return exit_record("bpf", pid, h->ino, h->start_ticks, &status, h->time_ns);
   }
   return std::nullopt;
 }

@@ -1,7 +1,9 @@
-/* The contract between the launcher and libprogeny.so (docs/CONTRACT.md).
- * C-compatible so the shim can include it without the C++ library. */
-#ifndef PROGENY_SHIM_PROTOCOL_H
-#define PROGENY_SHIM_PROTOCOL_H
+/* The lineage record's names and limits, and the contract between the launcher and
+ * libprogeny.so (docs/CONTRACT.md, README "Lineage log"). C, freestanding: the shim includes
+ * it without the C++ library, and schema/record.cc builds its field table from the same
+ * names, so a field is spelled in one place. */
+#ifndef PROGENY_SCHEMA_PROTOCOL_H
+#define PROGENY_SCHEMA_PROTOCOL_H
 
 #define PROGENY_ENV_SOCK "PROGENY_SOCK"
 #define PROGENY_ENV_LAUNCHER "PROGENY_LAUNCHER"
@@ -9,8 +11,34 @@
 #define PROGENY_ENV_SHIM "PROGENY_SHIM"
 #define PROGENY_ENV_OPTS "PROGENY_OPTS"
 
-/* Largest record, newline included: one send(), never interleaved. */
+/* Largest record, newline included, from every writer: one send() or write(), never
+ * interleaved, and a line any reader takes whole. */
 #define PROGENY_MAX_RECORD 4096
 #define PROGENY_SCHEMA_VERSION 1
+
+/* Field names (README "Lineage log" says what each means). */
+#define PROGENY_F_V "v"
+#define PROGENY_F_EVENT "event"
+#define PROGENY_F_SOURCE "source"
+#define PROGENY_F_PID "pid"
+#define PROGENY_F_TIME_NS "time_ns"
+#define PROGENY_F_INO "ino"
+#define PROGENY_F_START_TIME "start_time"
+#define PROGENY_F_NS_PID "ns_pid"
+#define PROGENY_F_PPID "ppid"
+#define PROGENY_F_PARENT_INO "parent_ino"
+#define PROGENY_F_PARENT_START_TIME "parent_start_time"
+#define PROGENY_F_TID "tid"
+#define PROGENY_F_VIA "via"
+#define PROGENY_F_ROLE "role"
+#define PROGENY_F_PGID "pgid"
+#define PROGENY_F_SID "sid"
+#define PROGENY_F_PATH "path"
+#define PROGENY_F_COMM "comm"
+#define PROGENY_F_ARGV "argv"
+#define PROGENY_F_ARGV_TRUNCATED "argv_truncated"
+#define PROGENY_F_ARGV_BYTES "argv_bytes"
+#define PROGENY_F_ERRNO "errno"
+#define PROGENY_F_LOST "lost"
 
 #endif

@@ -1,11 +1,17 @@
 #include "schema/record.h"
 
+#include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
-#include <cstdio>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <variant>
 
 #include "launcher/os/parse.h"
+#include "schema/json_string.h"
 #include "schema/protocol.h"
 
 namespace progeny {
@@ -18,107 +24,363 @@ static uint64_t clock_ns(clockid_t id) {
 uint64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t realtime_ns() { return clock_ns(CLOCK_REALTIME); }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
-static size_t utf8_len(std::string_view s, size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
-  return n;
+namespace {
+
+using I64 = std::optional<int64_t> Record::*;
+using U64 = std::optional<uint64_t> Record::*;
+using Str = std::optional<std::string> Record::*;
+using Strs = std::vector<std::string> Record::*;
+using Flag = bool Record::*;  // written only when true
+struct Field {
+  const char* name;
+  std::variant<I64, U64, Str, Strs, Flag> member;
+};
+
+// Every optional field, in the order the writer puts them (after v, event, source, pid,
+// time_ns). The reader takes them in any order.
+const Field kFields[] = {
+    {PROGENY_F_INO, &Record::ino},
+    {PROGENY_F_START_TIME, &Record::start_time},
+    {PROGENY_F_NS_PID, &Record::ns_pid},
+    {PROGENY_F_PPID, &Record::ppid},
+    {PROGENY_F_PARENT_INO, &Record::parent_ino},
+    {PROGENY_F_PARENT_START_TIME, &Record::parent_start_time},
+    {PROGENY_F_TID, &Record::tid},
+    {PROGENY_F_VIA, &Record::via},
+    {PROGENY_F_ROLE, &Record::role},
+    {PROGENY_F_PGID, &Record::pgid},
+    {PROGENY_F_SID, &Record::sid},
+    {PROGENY_F_PATH, &Record::path},
+    {PROGENY_F_COMM, &Record::comm},
+    {PROGENY_F_ARGV, &Record::argv},
+    {PROGENY_F_ARGV_TRUNCATED, &Record::argv_truncated},
+    {PROGENY_F_ARGV_BYTES, &Record::argv_bytes},
+    {PROGENY_F_ERRNO, &Record::error},
+    {"code", &Record::code},
+    {"signal", &Record::signal},
+    {"core", &Record::core},
+    {"unknown", &Record::unknown},
+    {"target_pid", &Record::target_pid},
+    {"target_ino", &Record::target_ino},
+    {"target_start_time", &Record::target_start_time},
+    {"reason", &Record::reason},
+    {"cause", &Record::cause},
+    {"parent", &Record::parent},
+    {"wall_ns", &Record::wall_ns},
+    {"version", &Record::version},
+    {"mechanisms", &Record::mechanisms},
+    {"after_ms", &Record::after_ms},
+    {"phase", &Record::phase},
+    {"members", &Record::members},
+    {"survivors", &Record::survivors},
+    {"count", &Record::count},
+    {"what", &Record::what},
+    {"refused", &Record::refused},
+    {"untracked", &Record::untracked},
+    {PROGENY_F_LOST, &Record::lost},
+};
+
+// --- writer ---
+
+void put_string(std::string* out, std::string_view s) {
+  size_t used = out->size();
+  out->resize(used + 6 * s.size() + 2);  // the longest escape of a byte is \u00XX
+  progeny_json_string(out->data(), &used, out->size(), s.data(), s.size());
+  out->resize(used);
 }
 
-void append_json_string(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else if (c == '\t') {
-      out->append("\\t");
-    } else if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out->append(buf);
-    } else if (c >= 0x80) {
-      size_t n = utf8_len(s, i);
-      if (n == 0) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out->append(buf);
-        ++i;
-        continue;
-      }
-      out->append(s.substr(i, n));
-      i += n;
-      continue;
-    } else {
-      out->push_back(static_cast<char>(c));
+void put_key(std::string* out, const char* key) {
+  out->push_back(',');
+  put_string(out, key);
+  out->push_back(':');
+}
+
+struct FieldWriter {
+  const Record& r;
+  const char* name;
+  std::string* out;
+  void operator()(I64 m) const {
+    if (!(r.*m)) return;
+    put_key(out, name);
+    *out += std::to_string(*(r.*m));
+  }
+  void operator()(U64 m) const {
+    if (!(r.*m)) return;
+    put_key(out, name);
+    *out += std::to_string(*(r.*m));
+  }
+  void operator()(Str m) const {
+    if (!(r.*m)) return;
+    put_key(out, name);
+    put_string(out, *(r.*m));
+  }
+  void operator()(Strs m) const {
+    const auto& v = r.*m;
+    if (v.empty()) return;
+    put_key(out, name);
+    out->push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out->push_back(',');
+      put_string(out, v[i]);
     }
-    ++i;
+    out->push_back(']');
   }
-  out->push_back('"');
-}
-
-Record::Record(std::string_view event, std::string_view source, pid_t pid, uint64_t time_ns) {
-  text_ = "{\"v\":" + std::to_string(PROGENY_SCHEMA_VERSION);
-  add("event", event);
-  add("source", source);
-  add("pid", static_cast<int64_t>(pid));
-  add("time_ns", time_ns ? time_ns : monotonic_ns());
-}
-
-void Record::key(std::string_view k) {
-  text_.push_back(',');
-  append_json_string(&text_, k);
-  text_.push_back(':');
-}
-Record& Record::add(std::string_view k, std::string_view value) {
-  key(k);
-  append_json_string(&text_, value);
-  return *this;
-}
-Record& Record::add(std::string_view k, int64_t value) {
-  key(k);
-  text_ += std::to_string(value);
-  return *this;
-}
-Record& Record::add(std::string_view k, uint64_t value) {
-  key(k);
-  text_ += std::to_string(value);
-  return *this;
-}
-Record& Record::add_bool(std::string_view k, bool value) {
-  key(k);
-  text_ += value ? "true" : "false";
-  return *this;
-}
-Record& Record::add(std::string_view k, const std::vector<std::string>& values) {
-  key(k);
-  text_.push_back('[');
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) text_.push_back(',');
-    append_json_string(&text_, values[i]);
+  void operator()(Flag m) const {
+    if (!(r.*m)) return;
+    put_key(out, name);
+    *out += "true";
   }
-  text_.push_back(']');
-  return *this;
+};
+
+std::string serialize(const Record& r) {
+  std::string out = "{\"v\":" + std::to_string(PROGENY_SCHEMA_VERSION);
+  put_key(&out, PROGENY_F_EVENT);
+  put_string(&out, r.event);
+  put_key(&out, PROGENY_F_SOURCE);
+  put_string(&out, r.source);
+  put_key(&out, PROGENY_F_PID);
+  out += std::to_string(r.pid);
+  put_key(&out, PROGENY_F_TIME_NS);
+  out += std::to_string(r.time_ns);
+  for (const Field& f : kFields) std::visit(FieldWriter{r, f.name, &out}, f.member);
+  out.push_back('}');
+  return out;
 }
 
-Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status,
-                   uint64_t time_ns) {
-  Record r("exit", source, pid, time_ns);
-  if (start_time) r.add("start_time", start_time);
+constexpr size_t kMax = PROGENY_MAX_RECORD - 1;  // the newline is the last byte
+constexpr size_t kLongString = PROGENY_MAX_RECORD / 4;
+
+// s cut to at most max bytes, at a UTF-8 character boundary.
+void cut_string(std::string* s, size_t max) {
+  if (s->size() <= max) return;
+  size_t at = max;
+  while (at > 0 && (static_cast<unsigned char>((*s)[at]) & 0xC0) == 0x80) --at;
+  s->resize(at);
+}
+
+}  // namespace
+
+Record make_record(std::string_view event, std::string_view source, pid_t pid, uint64_t time_ns) {
+  Record r;
+  r.event = event;
+  r.source = source;
+  r.pid = pid;
+  r.time_ns = time_ns ? time_ns : monotonic_ns();
+  return r;
+}
+
+Record exit_record(std::string_view source, pid_t pid, uint64_t ino, uint64_t start_time,
+                   const int* status, uint64_t time_ns) {
+  Record r = make_record("exit", source, pid, time_ns);
+  if (ino) r.ino = ino;
+  if (start_time) r.start_time = start_time;
   if (!status) {
-    r.add_bool("unknown", true);
+    r.unknown = true;
   } else if (WIFSIGNALED(*status)) {
-    r.add("signal", signal_name(WTERMSIG(*status)));
-    r.add_bool("core", WCOREDUMP(*status));
+    r.signal = signal_name(WTERMSIG(*status));
+    r.core = WCOREDUMP(*status);
   } else {
-    r.add("code", WEXITSTATUS(*status));
+    r.code = WEXITSTATUS(*status);
   }
+  return r;
+}
+
+std::string to_line(const Record& r) {
+  std::string line = serialize(r);
+  if (line.size() <= kMax) return line + "\n";
+  Record cut = r;
+  uint64_t argv_bytes = 0;
+  for (const auto& a : r.argv) argv_bytes += a.size() + 1;
+  // Long strings first (a 3000-byte path must not take the whole record), then as many
+  // arguments as fit, found by bisection (100,000 arguments must not cost 100,000 tries).
+  for (const Field& f : kFields) {
+    if (auto* m = std::get_if<Str>(&f.member); m && (cut.*(*m)))
+      cut_string(&*(cut.*(*m)), kLongString);
+  }
+  for (auto& a : cut.argv) {
+    if (a.size() > kLongString) {
+      cut_string(&a, kLongString);
+      cut.argv_truncated = true;
+    }
+  }
+  if (!cut.argv.empty()) {
+    cut.argv_truncated = true;
+    cut.argv_bytes = r.argv_bytes.value_or(argv_bytes);
+    size_t lo = 0, hi = cut.argv.size();
+    std::vector<std::string> all = std::move(cut.argv);
+    while (lo < hi) {  // the largest count that fits
+      size_t mid = (lo + hi + 1) / 2;
+      cut.argv.assign(all.begin(), all.begin() + static_cast<long>(mid));
+      if (serialize(cut).size() <= kMax) lo = mid;
+      else hi = mid - 1;
+    }
+    cut.argv.assign(all.begin(), all.begin() + static_cast<long>(lo));
+  }
+  line = serialize(cut);
+  return line + "\n";
+}
+
+// --- reader ---
+
+namespace {
+
+using nlohmann::json;
+
+// Record lines are at most 4 KiB by contract; anything far longer is not a record, and
+// refusing it keeps a corrupt multi-gigabyte "line" from being handed to the parser.
+constexpr size_t kMaxLine = 1 << 20;
+
+const std::unordered_map<std::string_view, const Field*>& field_index() {
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const Field*>();
+    for (const Field& f : kFields) (*m)[f.name] = &f;
+    return m;
+  }();
+  return *index;
+}
+
+// Fills a Record straight from SAX events: top-level scalars and the string elements of
+// top-level arrays. Anything nested deeper, or of an unexpected type, is ignored.
+class RecordSax : public json::json_sax_t {
+ public:
+  RecordSax(Record* r, std::string* why) : r_(r), why_(why) {}
+
+  bool null() override { return true; }
+  bool boolean(bool v) override {
+    if (depth_ == 1 && field_)
+      if (auto* m = std::get_if<Flag>(&field_->member)) r_->*(*m) = v;
+    return true;
+  }
+  bool number_integer(number_integer_t v) override { return integer(v, v >= 0, static_cast<uint64_t>(v)); }
+  bool number_unsigned(number_unsigned_t v) override {
+    bool fits = v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    return integer(fits ? static_cast<int64_t>(v) : -1, true, v, fits);
+  }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& v) override {
+    if (depth_ == 2 && list_) {
+      (r_->*list_).push_back(std::move(v));
+      return true;
+    }
+    if (depth_ != 1) return true;
+    switch (top_) {
+      case Top::kEvent: r_->event = std::move(v); has_event_ = true; return true;
+      case Top::kSource: r_->source = std::move(v); return true;
+      default: break;
+    }
+    if (!field_) return true;
+    if (auto* m = std::get_if<Str>(&field_->member)) {
+      if (*m == &Record::signal && v.rfind("SIG", 0) == 0) v.erase(0, 3);
+      r_->*(*m) = std::move(v);
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) object_ = true;
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ != 1) return true;
+    field_ = nullptr;
+    top_ = Top::kOther;
+    if (k == PROGENY_F_V) top_ = Top::kV;
+    else if (k == PROGENY_F_EVENT) top_ = Top::kEvent;
+    else if (k == PROGENY_F_SOURCE) top_ = Top::kSource;
+    else if (k == PROGENY_F_PID) top_ = Top::kPid;
+    else if (k == PROGENY_F_TIME_NS) top_ = Top::kTime;
+    else if (auto it = field_index().find(k); it != field_index().end()) field_ = it->second;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 1 && field_)
+      if (auto* m = std::get_if<Strs>(&field_->member)) {
+        list_ = *m;
+        (r_->*list_).clear();
+      }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    if (--depth_ == 1) list_ = nullptr;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    *why_ = "not valid JSON (truncated or garbled)";
+    return false;
+  }
+
+  bool object() const { return object_; }
+  bool has_event() const { return has_event_; }
+  std::optional<int64_t> v, pid, time;
+
+ private:
+  enum class Top { kOther, kV, kEvent, kSource, kPid, kTime };
+  bool integer(int64_t as_signed, bool non_negative, uint64_t as_unsigned, bool signed_fits = true) {
+    if (depth_ != 1) return true;
+    switch (top_) {
+      case Top::kV: v = as_signed; return true;
+      case Top::kPid: if (signed_fits) pid = as_signed; return true;
+      case Top::kTime: if (signed_fits) time = as_signed; return true;
+      default: break;
+    }
+    if (!field_) return true;
+    if (auto* m = std::get_if<I64>(&field_->member); m && signed_fits) r_->*(*m) = as_signed;
+    else if (auto* u = std::get_if<U64>(&field_->member); u && non_negative) r_->*(*u) = as_unsigned;
+    else if (auto* s = std::get_if<Str>(&field_->member); s && *s == &Record::signal && signed_fits) {
+      // An old writer's signal number.
+      if (as_signed > 0 && as_signed < 65) {
+        const char* abbrev = sigabbrev_np(static_cast<int>(as_signed));
+        r_->signal = abbrev ? abbrev : "SIG" + std::to_string(as_signed);
+      }
+    }
+    return true;
+  }
+  Record* r_;
+  std::string* why_;
+  const Field* field_ = nullptr;
+  Top top_ = Top::kOther;
+  Strs list_ = nullptr;
+  int depth_ = 0;
+  bool object_ = false;
+  bool has_event_ = false;
+};
+
+}  // namespace
+
+std::optional<Record> parse_record(std::string_view line, std::string* why) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.size() > kMaxLine) {
+    *why = "line too long (" + std::to_string(line.size()) + " bytes)";
+    return std::nullopt;
+  }
+  Record r;
+  RecordSax sax(&r, why);
+  if (!json::sax_parse(line, &sax)) return std::nullopt;
+  if (!sax.object()) {
+    *why = "not a JSON object";
+    return std::nullopt;
+  }
+  if (sax.v && *sax.v != PROGENY_SCHEMA_VERSION) {
+    *why = "unsupported schema version";
+    return std::nullopt;
+  }
+  if (!sax.has_event() || !sax.pid || !sax.time) {
+    *why = "record lacks event, pid or time_ns";
+    return std::nullopt;
+  }
+  if (*sax.pid <= 0 || *sax.pid > std::numeric_limits<pid_t>::max() || *sax.time < 0) {
+    *why = "pid or time_ns out of range";
+    return std::nullopt;
+  }
+  r.pid = static_cast<pid_t>(*sax.pid);
+  r.time_ns = static_cast<uint64_t>(*sax.time);
+  if (r.source.empty()) r.source = "?";
   return r;
 }
 

@@ -1,8 +1,13 @@
-// Builds one lineage-log record (a JSON object on one line, schema in docs/CONTRACT.md).
+// One lineage record (README "Lineage log", schema version 1): every field of every event in
+// one flat struct, written by the launcher's one writer (to_line) and read by the one reader
+// (parse_record), both driven by the same field table in record.cc, whose names come from
+// schema/protocol.h as the shim's writer spells them. A field that is absent is nullopt (or
+// empty, or false).
 #pragma once
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,33 +17,60 @@ namespace progeny {
 uint64_t monotonic_ns();
 uint64_t realtime_ns();
 
-class Record {
- public:
-  // Starts {"v":1,"event":EVENT,"source":SOURCE,"pid":PID,"time_ns":T}; T is now unless the
-  // event carries its own CLOCK_MONOTONIC time (the tracker's, taken in the kernel).
-  Record(std::string_view event, std::string_view source, pid_t pid, uint64_t time_ns = 0);
-  Record& add(std::string_view key, std::string_view value);
-  Record& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
-  Record& add(std::string_view key, int64_t value);
-  Record& add(std::string_view key, uint64_t value);
-  Record& add(std::string_view key, int value) { return add(key, static_cast<int64_t>(value)); }
-  Record& add_bool(std::string_view key, bool value);
-  Record& add(std::string_view key, const std::vector<std::string>& values);
-  // The finished line, newline included.
-  std::string line() const { return text_ + "}\n"; }
-
- private:
-  void key(std::string_view k);
-  std::string text_;
+struct Record {
+  // Every record.
+  std::string event;   // start fork exec exec_failed setsid setpgid exit signal timeout stop lost
+  std::string source;  // launcher shim bpf
+  pid_t pid = 0;       // in the launcher's PID namespace
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC, taken where the event happened
+  // Identity: the pidfs inode (Linux 6.9+), the /proc start time; the pid inside COMMAND's
+  // PID namespace (--contain pidns).
+  std::optional<uint64_t> ino, start_time;
+  std::optional<int64_t> ns_pid;
+  // Lineage: the creator (fork) or parent (exec) and its identity, how it was created, groups.
+  std::optional<int64_t> ppid;
+  std::optional<uint64_t> parent_ino, parent_start_time;
+  std::optional<int64_t> tid, pgid, sid;
+  std::optional<std::string> via, role;
+  // exec, exec_failed.
+  std::optional<std::string> path, comm;
+  std::vector<std::string> argv;
+  bool argv_truncated = false;
+  std::optional<uint64_t> argv_bytes;  // the whole argv's size, when it was cut
+  std::optional<int64_t> error;        // "errno"
+  // exit: code, or signal and core; unknown when nobody could observe it.
+  std::optional<int64_t> code;
+  std::optional<std::string> signal;  // short name ("TERM"); also the signal of `signal`
+  bool core = false, unknown = false;
+  // signal: what progeny sent to whom and why.
+  std::optional<int64_t> target_pid, parent;
+  std::optional<uint64_t> target_ino, target_start_time;
+  std::optional<std::string> reason, cause;
+  // start.
+  std::optional<uint64_t> wall_ns;
+  std::optional<std::string> version;
+  std::vector<std::string> mechanisms;
+  // timeout, stop, lost.
+  std::optional<int64_t> after_ms;
+  std::optional<std::string> phase, what;
+  std::optional<uint64_t> members, survivors, count, refused, untracked;
+  // A shim's count of earlier records it could not send.
+  std::optional<uint64_t> lost;
 };
 
-// The `exit` record of (pid, start_time): code, or signal and core; "unknown" when status is
-// null (nobody could observe it).
-Record exit_record(std::string_view source, pid_t pid, uint64_t start_time, const int* status,
-                   uint64_t time_ns = 0);
+// A record of `event` from `source` about `pid`, at time_ns (now when 0).
+Record make_record(std::string_view event, std::string_view source, pid_t pid, uint64_t time_ns = 0);
+// The `exit` record: code, or signal and core; unknown when status is null.
+Record exit_record(std::string_view source, pid_t pid, uint64_t ino, uint64_t start_time,
+                   const int* status, uint64_t time_ns = 0);
 
-// Appends s to out as a JSON string literal (quotes included); invalid UTF-8 bytes become
-// \u00XX escapes of the byte so the record stays valid JSON.
-void append_json_string(std::string* out, std::string_view s);
+// The record as one line of JSON, newline included, at most PROGENY_MAX_RECORD bytes: when it
+// would be longer, argv is cut from the end (argv_truncated, argv_bytes = its whole size) and
+// then any string longer than a quarter of the limit is cut (at a character boundary).
+std::string to_line(const Record& r);
+
+// The record on one line (newline optional); nullopt and a short *why when it is not a
+// usable schema-1 record. Unknown fields are ignored; "signal" may be a name or a number.
+std::optional<Record> parse_record(std::string_view line, std::string* why);
 
 }  // namespace progeny

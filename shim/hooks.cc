@@ -107,25 +107,28 @@ void resolve_all() {
 void report_fork(pid_t child, const char* via) {
   if (!g.active) return;
   int saved = errno;
+  // The child is ours and not reaped yet (we have not waited for it): its pidfd is its own.
+  int child_fd = open_pidfd(child);
   Json j("fork", child);
-  j.identity("ino", "start_time", identity_of(child));
-  j.num("ppid", getpid());
-  j.identity("parent_ino", "parent_start_time", own_identity());
-  j.num("tid", static_cast<pid_t>(syscall(SYS_gettid)));
-  j.str("via", via);
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, identity_of_pidfd(child_fd, child));
+  j.num(PROGENY_F_PPID, getpid());
+  j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, own_identity());
+  j.num(PROGENY_F_TID, static_cast<pid_t>(syscall(SYS_gettid)));
+  j.str(PROGENY_F_VIA, via);
   pid_t pgid = getpgid(child), sid = getsid(child);
-  if (pgid >= 0) j.num("pgid", pgid);
-  if (sid >= 0) j.num("sid", sid);
-  send_event(j);
+  if (pgid >= 0) j.num(PROGENY_F_PGID, pgid);
+  if (sid >= 0) j.num(PROGENY_F_SID, sid);
+  send_event(j, child_fd);
+  if (child_fd >= 0) close(child_fd);
   errno = saved;
 }
 
 void report_exec_failed(const char* path, int err) {
   if (!g.active) return;
   Json j("exec_failed", getpid());
-  j.identity("ino", "start_time", own_identity());
-  j.str("path", path ? path : "");
-  j.num("errno", err);
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
+  j.str(PROGENY_F_PATH, path ? path : "");
+  j.num(PROGENY_F_ERRNO, err);
   send_event(j);
 }
 
@@ -135,7 +138,7 @@ void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
   if (!g.active) return;
   int saved = errno;
   Json j(event, pid);
-  j.identity("ino", "start_time", pid == getpid() ? own_identity() : identity_of(pid));
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, pid == getpid() ? own_identity() : identity_of(pid));
   j.num(key, value);
   send_event(j);
   errno = saved;
@@ -420,15 +423,15 @@ EXPORT int daemon(int nochdir, int noclose) {
     after_fork_child();
     // The parent never learnt the child's pid, so the child reports its own birth.
     Json j("fork", getpid());
-    j.identity("ino", "start_time", g.self);
-    j.num("ppid", parent);
-    j.identity("parent_ino", "parent_start_time", parent_id);
-    j.num("tid", parent);
-    j.str("via", "daemon");
-    j.num("pgid", getpgrp());
-    j.num("sid", getsid(0));
+    j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, g.self);
+    j.num(PROGENY_F_PPID, parent);
+    j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, parent_id);
+    j.num(PROGENY_F_TID, parent);
+    j.str(PROGENY_F_VIA, "daemon");
+    j.num(PROGENY_F_PGID, getpgrp());
+    j.num(PROGENY_F_SID, getsid(0));
     send_event(j);
-    report_id("setsid", "sid", getpid(), getsid(0));
+    report_id("setsid", PROGENY_F_SID, getpid(), getsid(0));
     errno = saved;
   }
   return r;
@@ -440,7 +443,7 @@ EXPORT pid_t setsid() {
   auto f = real<pid_t (*)()>(kSetsid);
   if (!f) return fail_enosys();
   pid_t r = f();
-  if (r >= 0) report_id("setsid", "sid", getpid(), r);
+  if (r >= 0) report_id("setsid", PROGENY_F_SID, getpid(), r);
   return r;
 }
 
@@ -450,7 +453,7 @@ EXPORT int setpgid(pid_t pid, pid_t pgid) {
   int r = f(pid, pgid);
   if (r == 0) {
     pid_t who = pid ? pid : getpid();
-    report_id("setpgid", "pgid", who, pgid ? pgid : who);
+    report_id("setpgid", PROGENY_F_PGID, who, pgid ? pgid : who);
   }
   return r;
 }
@@ -459,7 +462,7 @@ EXPORT int setpgrp() {
   auto f = real<int (*)()>(kSetpgrp);
   if (!f) return fail_enosys();
   int r = f();
-  if (r == 0) report_id("setpgid", "pgid", getpid(), getpid());
+  if (r == 0) report_id("setpgid", PROGENY_F_PGID, getpid(), getpid());
   return r;
 }
 
@@ -644,12 +647,12 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   }
   adopt(&g.lifeline, fd);
   Json j("exec", getpid());
-  j.identity("ino", "start_time", g.self);
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, g.self);
   pid_t ppid = getppid();
-  j.num("ppid", ppid);
-  j.identity("parent_ino", "parent_start_time", identity_of(ppid));
+  j.num(PROGENY_F_PPID, ppid);
+  j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, identity_of(ppid));
   auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
-  j.str("path", execfn ? execfn : (argc > 0 ? argv[0] : ""));
+  j.str(PROGENY_F_PATH, execfn ? execfn : (argc > 0 ? argv[0] : ""));
   j.argv(argv, argc);
   // First and only record on a fresh socket: it cannot meet a full buffer.
   if (!j.finish() || !send_on(g.lifeline, j)) g.lost.fetch_add(1, std::memory_order_relaxed);

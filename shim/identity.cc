@@ -63,17 +63,23 @@ void detect_pidfs() {
   close(fd);
 }
 
-ProcId identity_of(pid_t pid) {
+ProcId identity_of_pidfd(int pidfd, pid_t pid) {
   ProcId id{};
   if (!g.pidfs) {
     id.start_time = start_ticks(pid);
     return id;
   }
-  int fd = pidfd_open(pid);
-  if (fd < 0) return id;
   struct stat st {};
-  if (fstat(fd, &st) == 0) id.ino = st.st_ino;
-  close(fd);
+  if (pidfd >= 0 && fstat(pidfd, &st) == 0) id.ino = st.st_ino;
+  return id;
+}
+
+int open_pidfd(pid_t pid) { return pidfd_open(pid); }
+
+ProcId identity_of(pid_t pid) {
+  int fd = g.pidfs ? pidfd_open(pid) : -1;
+  ProcId id = identity_of_pidfd(fd, pid);
+  if (fd >= 0) close(fd);
   return id;
 }
 

@@ -1,5 +1,8 @@
+// The shim's record writer: async-signal-safe (a stack buffer, no allocation), with the
+// launcher's escaping (schema/json_string.h) and field names (schema/protocol.h).
 #include <time.h>
 
+#include "schema/json_string.h"
 #include "shim/shim.h"
 
 namespace progeny::shim {
@@ -12,17 +15,10 @@ uint64_t now_ns() {
 
 namespace {
 
-// Room kept free for the closing of the record (argv_truncated flag, "lost", "}\n").
-constexpr size_t kTail = 64;
-
-size_t utf8_len(const unsigned char* s, size_t avail) {
-  unsigned c = s[0];
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || n > avail) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((s[k] >> 6) != 0x2) return 0;
-  return n;
-}
+// Room kept for the end of every record: `]` of a cut argv,
+// `,"argv_truncated":true,"argv_bytes":<20 digits>,"lost":<20 digits>}` and the newline.
+constexpr size_t kTail = 96;
+constexpr size_t kBody = PROGENY_MAX_RECORD - kTail;
 
 size_t format_u64(uint64_t v, char* out) {
   char tmp[24];
@@ -35,18 +31,24 @@ size_t format_u64(uint64_t v, char* out) {
   return n;
 }
 
+size_t length(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
 }  // namespace
 
 Json::Json(const char* event, pid_t pid) {
-  raw("{\"v\":1");
-  str("event", event);
-  str("source", "shim");
-  num("pid", pid);
-  num("time_ns", static_cast<int64_t>(now_ns()));
+  raw("{\"" PROGENY_F_V "\":1");
+  str(PROGENY_F_EVENT, event);
+  str(PROGENY_F_SOURCE, "shim");
+  num(PROGENY_F_PID, pid);
+  num(PROGENY_F_TIME_NS, static_cast<int64_t>(now_ns()));
 }
 
-void Json::raw(const char* s, size_t n) {
-  if (overflow_ || len_ + n > sizeof buf_ - kTail) {
+void Json::raw(const char* s, size_t n, size_t limit) {
+  if (overflow_ || len_ + n > limit) {
     overflow_ = true;
     return;
   }
@@ -54,51 +56,10 @@ void Json::raw(const char* s, size_t n) {
   len_ += n;
 }
 
-void Json::raw(const char* s) {
-  size_t n = 0;
-  while (s[n]) ++n;
-  raw(s, n);
-}
+void Json::raw(const char* s) { raw(s, length(s), kBody); }
 
-// Escapes like schema/record.cc: invalid UTF-8 bytes become \u00XX so the log stays JSON.
 void Json::quoted(const char* s, size_t limit) {
-  static const char hex[] = "0123456789abcdef";
-  raw("\"", 1);
-  size_t n = 0;
-  while (s[n]) ++n;
-  const auto* u = reinterpret_cast<const unsigned char*>(s);
-  for (size_t i = 0; i < n && !overflow_;) {
-    if (len_ + 8 > limit) {
-      overflow_ = true;
-      break;
-    }
-    unsigned c = u[i];
-    if (c == '"' || c == '\\') {
-      char e[2] = {'\\', static_cast<char>(c)};
-      raw(e, 2);
-    } else if (c == '\n') {
-      raw("\\n", 2);
-    } else if (c == '\t') {
-      raw("\\t", 2);
-    } else if (c < 0x20 || c == 0x7F) {
-      char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      raw(e, 6);
-    } else if (c >= 0x80) {
-      size_t k = utf8_len(u + i, n - i);
-      if (k == 0) {
-        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        raw(e, 6);
-      } else {
-        raw(s + i, k);
-        i += k;
-        continue;
-      }
-    } else {
-      raw(s + i, 1);
-    }
-    ++i;
-  }
-  raw("\"", 1);
+  if (overflow_ || !progeny_json_string(buf_, &len_, limit, s, length(s))) overflow_ = true;
 }
 
 void Json::key(const char* k) {
@@ -109,54 +70,57 @@ void Json::key(const char* k) {
 
 void Json::str(const char* k, const char* v) {
   key(k);
-  quoted(v, sizeof buf_ - kTail);
+  quoted(v, kBody);
 }
 
 void Json::num(const char* k, int64_t v) {
   key(k);
   char digits[24];
   if (v < 0) {
-    raw("-", 1);
-    raw(digits, format_u64(static_cast<uint64_t>(-(v + 1)) + 1, digits));
+    raw("-", 1, kBody);
+    raw(digits, format_u64(static_cast<uint64_t>(-(v + 1)) + 1, digits), kBody);
   } else {
-    raw(digits, format_u64(static_cast<uint64_t>(v), digits));
+    raw(digits, format_u64(static_cast<uint64_t>(v), digits), kBody);
   }
-}
-
-void Json::boolean(const char* k, bool v) {
-  key(k);
-  raw(v ? "true" : "false");
 }
 
 void Json::argv(char* const* argv, int argc) {
-  key("argv");
-  raw("[", 1);
-  bool truncated = false;
-  for (int i = 0; i < argc && argv[i]; ++i) {
+  key(PROGENY_F_ARGV);
+  raw("[", 1, kBody);
+  uint64_t bytes = 0;
+  int kept = 0;
+  for (int i = 0; i < argc && argv[i]; ++i) bytes += length(argv[i]) + 1;
+  for (int i = 0; i < argc && argv[i] && !overflow_; ++i) {
     size_t before = len_;
-    if (i) raw(",", 1);
-    quoted(argv[i], sizeof buf_ - kTail - 1);
+    if (i) raw(",", 1, kBody);
+    quoted(argv[i], kBody);
     if (overflow_) {  // drop the element that did not fit, keep the record
       overflow_ = false;
       len_ = before;
-      truncated = true;
       break;
     }
+    ++kept;
   }
-  raw("]", 1);
-  if (truncated) boolean("argv_truncated", true);
+  // The tail was reserved for this: a cut argv always says so, and how big it was.
+  raw("]", 1, PROGENY_MAX_RECORD);
+  if (kept < argc && argv[kept]) {
+    const char* t = ",\"" PROGENY_F_ARGV_TRUNCATED "\":true,\"" PROGENY_F_ARGV_BYTES "\":";
+    raw(t, length(t), PROGENY_MAX_RECORD);
+    char digits[24];
+    raw(digits, format_u64(bytes, digits), PROGENY_MAX_RECORD);
+  }
 }
 
 bool Json::finish(uint64_t lost) {
   if (overflow_) return false;
-  // kTail was reserved for this.
   if (lost) {
-    for (const char* p = ",\"lost\":"; *p; ++p) buf_[len_++] = *p;
-    len_ += format_u64(lost, buf_ + len_);
+    const char* k = ",\"" PROGENY_F_LOST "\":";
+    raw(k, length(k), PROGENY_MAX_RECORD);
+    char digits[24];
+    raw(digits, format_u64(lost, digits), PROGENY_MAX_RECORD);
   }
-  buf_[len_++] = '}';
-  buf_[len_++] = '\n';
-  return true;
+  raw("}\n", 2, PROGENY_MAX_RECORD);
+  return !overflow_;
 }
 
 }  // namespace progeny::shim

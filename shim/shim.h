@@ -61,10 +61,10 @@ class Json {
   void key(const char* k);
   void str(const char* k, const char* v);
   void num(const char* k, int64_t v);
-  void boolean(const char* k, bool v);
   // "ino_key":N, or without pidfs "start_key":T, or nothing when unknown.
   void identity(const char* ino_key, const char* start_key, const ProcId& id);
-  // Appends "argv":[...] with as many elements as fit, then "argv_truncated" when cut.
+  // Appends "argv":[...] with as many elements as fit; when cut, "argv_truncated":true and
+  // "argv_bytes" (the whole argv's size): the room for them is always kept.
   void argv(char* const* argv, int argc);
   // Closes the object, with the count of earlier records that could not be sent; false when
   // the record did not fit.
@@ -73,7 +73,7 @@ class Json {
   size_t size() const { return len_; }
 
  private:
-  void raw(const char* s, size_t n);
+  void raw(const char* s, size_t n, size_t limit);
   void raw(const char* s);
   void quoted(const char* s, size_t limit);
   char buf_[PROGENY_MAX_RECORD];
@@ -88,11 +88,13 @@ bool conn_valid(const Conn& c);
 // Connects a new nonblocking CLOEXEC socket above fd_floor. Returns fd or -errno.
 int connect_launcher();
 // Sends one finished record on c, whose descriptor the caller has just checked (conn_valid)
-// or adopted; false when it could not be sent.
-bool send_on(const Conn& c, const Json& j);
+// or adopted; false when it could not be sent. pass_fd >= 0 travels with it (SCM_RIGHTS).
+bool send_on(const Conn& c, const Json& j, int pass_fd = -1);
 void adopt(Conn* c, int fd);
 // Sends on the data connection, opening it when needed and allowed; counts what was lost.
-void send_event(Json& j);
+// pass_fd >= 0: a pidfd of the process the record is about, handed to the launcher with it
+// (the caller closes its own copy): the launcher then holds the process from its birth.
+void send_event(Json& j, int pass_fd = -1);
 // Opens a lifeline owned by this process (O_ASYNC: the launcher's hangup signals us) and
 // returns its fd, or -errno; -ECONNREFUSED means the launcher is gone.
 int open_lifeline();
@@ -107,6 +109,8 @@ void die();
 // Identities (identity.cc).
 void detect_pidfs();                // sets g.pidfs; once, in the constructor
 ProcId identity_of(pid_t pid);      // of any process (the child of a fork, the parent)
+ProcId identity_of_pidfd(int pidfd, pid_t pid);  // of the process behind a pidfd of ours
+int open_pidfd(pid_t pid);          // a pidfd (close-on-exec), or -1
 ProcId own_identity();              // of the caller (cached outside vfork children)
 
 // Real libc entry points (hooks.cc), all resolved before the first fork so that no child

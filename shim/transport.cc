@@ -61,13 +61,26 @@ int connect_launcher() {
   return s;
 }
 
-bool send_on(const Conn& c, const Json& j) {
-  ssize_t n = send(c.fd.load(std::memory_order_relaxed), j.data(), j.size(),
-                   MSG_NOSIGNAL | MSG_DONTWAIT);
+bool send_on(const Conn& c, const Json& j, int pass_fd) {
+  iovec iov{const_cast<char*>(j.data()), j.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    __builtin_memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+  }
+  ssize_t n = sendmsg(c.fd.load(std::memory_order_relaxed), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   return n == static_cast<ssize_t>(j.size());
 }
 
-void send_event(Json& j) {
+void send_event(Json& j, int pass_fd) {
   if (!g.active) return;
   int saved = errno;
   // A vfork child shares our memory: it may send, but not touch counters or connections.
@@ -91,7 +104,7 @@ void send_event(Json& j) {
       }
       g_connecting.store(false);
     }
-    sent = valid && send_on(g.data, j);
+    sent = valid && send_on(g.data, j, pass_fd);
   }
   if (!shared) {
     if (sent)

@@ -22,6 +22,8 @@ const char kRunUsage[] =
     "      --contain auto|cgroup|pidns|none  kernel containment (default auto)\n"
     "      --trace              print each lineage event on stderr\n"
     "      --fail-on-runaway    exit 3 when COMMAND succeeded but left descendants running\n"
+    "      --settle DURATION    with --fail-on-runaway: how long descendants may take to exit\n"
+    "                           on their own after COMMAND before they count (default 2s)\n"
     "  -v, --verbose            say what progeny does (each stop step, who got which signal)\n"
     "  -q, --quiet              no notice when descendants had to be stopped\n"
     "  -h, --help               this help\n"
@@ -77,15 +79,16 @@ bool parse_run_options(const std::vector<std::string>& args, RunOptions* out, st
       out->trace = true;
     } else if (a == "--fail-on-runaway") {
       out->fail_on_runaway = true;
-    } else if (is(a, "-t", "--timeout") || is(a, "-k", "--kill-after")) {
-      bool timeout = is(a, "-t", "--timeout");
-      if (!value_of(a, timeout ? "--timeout" : "--kill-after", &v)) return false;
+    } else if (is(a, "-t", "--timeout") || is(a, "-k", "--kill-after") || is(a, nullptr, "--settle")) {
+      const char* name = is(a, "-t", "--timeout") ? "--timeout"
+                         : is(a, "-k", "--kill-after") ? "--kill-after" : "--settle";
+      if (!value_of(a, name, &v)) return false;
       auto ms = parse_duration_ms(v);
       if (!ms) {
         *error = "invalid duration '" + v + "' (examples: 500ms, 2s, 1.5m, 1h)";
         return false;
       }
-      (timeout ? out->timeout_ms : out->kill_after_ms) = *ms;
+      (name[2] == 't' ? out->timeout_ms : name[2] == 'k' ? out->kill_after_ms : out->settle_ms) = *ms;
     } else if (is(a, "-s", "--signal")) {
       if (!value_of(a, "--signal", &v)) return false;
       auto sig = parse_signal(v);

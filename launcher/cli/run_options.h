@@ -27,6 +27,7 @@ struct RunOptions {
   std::string contain = "auto";       // auto|cgroup|pidns|none
   bool trace = false;                 // print each event on stderr
   bool fail_on_runaway = false;
+  int64_t settle_ms = 2000;           // --fail-on-runaway: time to exit on their own
 };
 
 // Parses argv after "run". On error returns false with a one-line message in *error.

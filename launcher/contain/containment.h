@@ -57,10 +57,10 @@ class Containment {
   // below; pidns: the init and its descendants; none: nothing, the /proc walk decides).
   std::vector<pid_t> members() const;
 
-  // pidns: readable when COMMAND has exited (its status then comes from command_status);
-  // -1 in other modes, where COMMAND is the launcher's direct child.
+  // pidns: readable when the intermediate reports (COMMAND started, COMMAND ended: see
+  // read_pidns_report); -1 in other modes, where COMMAND is the launcher's direct child.
   int status_fd() const { return pidns_.status_fd.get(); }
-  bool command_status(int* status) { return read_command_status(pidns_.status_fd.get(), status); }
+  bool pidns_report(PidnsReport* report) { return read_pidns_report(pidns_.status_fd.get(), report); }
 
   // The final kill, after the launcher's own TERM/grace phase: cgroup: freeze, cgroup.kill,
   // wait until empty (thawed again on any failure); pidns: SIGKILL to the init, which takes

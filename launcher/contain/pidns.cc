@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,6 +96,16 @@ void reset_dispositions() {
     if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &dfl, nullptr);
 }
 
+// The pidfs inode of a process of ours (async-signal-safe), 0 without pidfs.
+uint64_t ino_of(pid_t pid) {
+  int fd = sys_pidfd_open(pid);
+  if (fd < 0) return 0;
+  struct stat st {};
+  uint64_t ino = ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+  ::close(fd);
+  return ino;
+}
+
 // PID 1 of the namespace. Never returns.
 [[noreturn]] void run_init(pid_t c1, int status_w) {
   // Only the intermediate reports; without our copy the launcher sees EOF as soon as the
@@ -126,10 +137,14 @@ void reset_dispositions() {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Who COMMAND and we are, by identity: the launcher cannot see our pids in its namespace.
+  PidnsReport started{PidnsReport::kStarted, 0, ino_of(cmd), ino_of(::getpid())};
+  (void)!::write(status_w, &started, sizeof started);
   int st = 0;
   while (::waitpid(cmd, &st, 0) < 0)
     if (errno != EINTR) ::_exit(kExitProgenyError);
-  (void)!::write(status_w, &st, sizeof st);
+  PidnsReport ended{PidnsReport::kEnded, st, 0, 0};
+  (void)!::write(status_w, &ended, sizeof ended);
   ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
@@ -230,14 +245,11 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
   return 0;
 }
 
-bool read_command_status(int status_fd, int* status) {
-  int st = 0;
+bool read_pidns_report(int status_fd, PidnsReport* report) {
   ssize_t n;
-  do n = ::read(status_fd, &st, sizeof st);
+  do n = ::read(status_fd, report, sizeof *report);
   while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof st)) return false;
-  *status = st;
-  return true;
+  return n == static_cast<ssize_t>(sizeof *report);
 }
 
 pid_t ns_pid_of(pid_t host_pid) {

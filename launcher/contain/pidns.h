@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <cstdint>
+
 #include "launcher/os/fd.h"
 
 namespace progeny {
@@ -23,7 +25,7 @@ bool pidns_available(std::string* why);
 struct PidnsChild {
   pid_t init = -1;       // host pid of the namespace's init (the launcher's direct child)
   Fd init_pidfd;
-  Fd status_fd;          // readable once COMMAND exited: see read_command_status
+  Fd status_fd;          // the intermediate's reports: see read_pidns_report
   pid_t parent_in_child = 0;  // in COMMAND: what getppid() returns there (the intermediate)
 };
 
@@ -34,9 +36,18 @@ struct PidnsChild {
 // the init's group and COMMAND must not call setpgid itself.
 pid_t pidns_spawn(PidnsChild* child, std::string* why);
 
-// Reads COMMAND's wait(2) status from status_fd; false when the intermediate died without
-// reporting it (the namespace was killed), then the init's own status is all there is.
-bool read_command_status(int status_fd, int* status);
+// What the intermediate reports on status_fd, in order: COMMAND started (its pidfs inode and
+// the intermediate's own, so the launcher can name both exactly from outside the namespace),
+// then COMMAND's wait(2) status.
+struct PidnsReport {
+  enum Kind : int32_t { kStarted = 1, kEnded = 2 } kind;
+  int32_t status;             // kEnded
+  uint64_t command_ino;       // kStarted (0 without pidfs)
+  uint64_t intermediate_ino;  // kStarted
+};
+// Reads the next report from status_fd; false when the intermediate died without it (the
+// namespace was killed: then the init's own status is all there is).
+bool read_pidns_report(int status_fd, PidnsReport* report);
 
 // The pid host_pid has in its innermost PID namespace (last field of NSpid in
 // /proc/PID/status), 0 when unknown. Lineage reports both: host pid and this.

@@ -22,7 +22,7 @@ int64_t now_ms() {
 // when the stop is cut short.
 class FreezeGuard {
  public:
-  explicit FreezeGuard(Tree& tree) : tree_(tree) {}
+  explicit FreezeGuard(Membership& tree) : tree_(tree) {}
   FreezeGuard(const FreezeGuard&) = delete;
   FreezeGuard& operator=(const FreezeGuard&) = delete;
   ~FreezeGuard() { thaw(); }
@@ -38,7 +38,7 @@ class FreezeGuard {
   }
 
  private:
-  Tree& tree_;
+  Membership& tree_;
   GroupControl* group_ = nullptr;
 };
 
@@ -46,7 +46,7 @@ constexpr int64_t kWalkIntervalMs = 100;
 
 class Stopper {
  public:
-  Stopper(Tree& tree, const StopPolicy& policy, StopHooks& hooks, GroupControl* group)
+  Stopper(Membership& tree, const StopPolicy& policy, StopHooks& hooks, GroupControl* group)
       : tree_(tree), policy_(policy), hooks_(hooks), group_(group) {}
 
   StopResult run() {
@@ -179,7 +179,7 @@ class Stopper {
     }
   }
 
-  Tree& tree_;
+  Membership& tree_;
   const StopPolicy& policy_;
   StopHooks& hooks_;
   GroupControl* group_;
@@ -189,7 +189,7 @@ class Stopper {
 
 }  // namespace
 
-StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks,
+StopResult stop_tree(Membership& tree, const StopPolicy& policy, StopHooks& hooks,
                      GroupControl* group) {
   return Stopper(tree, policy, hooks, group).run();
 }

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "launcher/members/tree.h"
+#include "launcher/members/membership.h"
 
 namespace progeny {
 
@@ -55,7 +55,7 @@ struct StopResult {
   int64_t freeze_ms = 0, signal_ms = 0, grace_ms = 0, kill_ms = 0;
 };
 
-StopResult stop_tree(Tree& tree, const StopPolicy& policy, StopHooks& hooks,
+StopResult stop_tree(Membership& tree, const StopPolicy& policy, StopHooks& hooks,
                      GroupControl* group = nullptr);
 
 }  // namespace progeny

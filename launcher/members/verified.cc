@@ -25,9 +25,10 @@ std::optional<pid_t> current_parent(pid_t pid, const Fd& pidfd) {
   return st->ppid;
 }
 
-// Deeper than any real tree (pid_max is at most 2^22, chains are far shorter): a bound, not
-// a limit anyone meets.
-constexpr int kMaxHops = 1 << 22;
+// Deeper than any tree progeny meets (a 200,000-deep chain proves in one hop, at a member):
+// a bound against a chain that changes under the walk, not a limit.
+constexpr int kMaxHops = 1 << 16;
+constexpr int kAttempts = 3;
 
 }  // namespace
 
@@ -54,33 +55,42 @@ std::optional<VerifiedChild> Proof::child_of(pid_t pid, const VerifiedProcess* p
   return VerifiedChild{VerifiedProcess(pid, ino, st->start_time, std::move(fd)), *st};
 }
 
-std::optional<VerifiedProcess> Proof::descendant(pid_t pid, Fd pidfd, pid_t root,
-                                                const MemberLookup& member) {
-  if (!pidfd || pid <= 0) return std::nullopt;
+// One attempt to follow pid's parent chain up to root or a live member.
+static bool chain_reaches(pid_t pid, const Fd& pidfd, pid_t root, const MemberLookup& member) {
   pid_t cur_pid = pid;
   Fd cur_owned;  // the current hop's pidfd, once above the candidate
   const Fd* cur = &pidfd;
   bool reached = false;
   for (int hop = 0; hop < kMaxHops && !reached; ++hop) {
     auto ppid = current_parent(cur_pid, *cur);
-    if (!ppid || *ppid <= 0) return std::nullopt;
+    if (!ppid || *ppid <= 0) return false;
     reached = *ppid == root;
     if (!reached) {
       const VerifiedProcess* m = member ? member(*ppid) : nullptr;
       reached = m && m->alive() && current_parent(cur_pid, *cur) == *ppid && m->alive();
     }
     if (reached) break;
-    if (*ppid == 1) return std::nullopt;
+    if (*ppid == 1) return false;
     Fd next = open_pidfd(*ppid);
     // The pidfd is of cur's parent only if cur still has that parent after it was opened
     // (a parent that died meanwhile would have left cur reparented first).
-    if (!next || current_parent(cur_pid, *cur) != *ppid) return std::nullopt;
+    if (!next || current_parent(cur_pid, *cur) != *ppid) return false;
     cur_owned = std::move(next);
     cur = &cur_owned;
     cur_pid = *ppid;
   }
-  if (!reached) return std::nullopt;
-  if (!progeny::alive(pidfd)) return std::nullopt;
+  return reached;
+}
+
+std::optional<VerifiedProcess> Proof::descendant(pid_t pid, Fd& pidfd, pid_t root,
+                                                const MemberLookup& member) {
+  if (!pidfd || pid <= 0) return std::nullopt;
+  // A chain changes while it is followed (a parent that dies reparents its children to the
+  // subreaper): a failed attempt on a process still alive is tried again.
+  bool reached = false;
+  for (int attempt = 0; attempt < kAttempts && !reached && progeny::alive(pidfd); ++attempt)
+    reached = chain_reaches(pid, pidfd, root, member);
+  if (!reached || !progeny::alive(pidfd)) return std::nullopt;
   auto st = read_proc_stat(pid);
   uint64_t ino = pidfd_ino(pidfd.get());
   return VerifiedProcess(pid, ino, st ? st->start_time : 0, std::move(pidfd));

@@ -58,7 +58,9 @@ struct Proof {
   // subreaper, so every live descendant's ancestors lead to it): its parent chain is
   // followed through pidfds, each hop confirmed after it was read, up to `root` or a live
   // member.
-  static std::optional<VerifiedProcess> descendant(pid_t pid, Fd pidfd, pid_t root,
+  // On failure the pidfd stays with the caller (a process that ended meanwhile is not a
+  // stranger: the caller can tell the two apart).
+  static std::optional<VerifiedProcess> descendant(pid_t pid, Fd& pidfd, pid_t root,
                                                    const MemberLookup& member);
   // A member of a set the kernel keeps for us (the tracker's session map, checked there by
   // identity; our frozen cgroup): the live process `pid` with pidfs inode `ino` (opened by

@@ -17,7 +17,7 @@
 #include "launcher/os/proc.h"
 #include "launcher/members/stop.h"
 #include "launcher/os/sys.h"
-#include "launcher/members/tree.h"
+#include "launcher/members/membership.h"
 
 namespace progeny {
 namespace {
@@ -36,7 +36,7 @@ constexpr char kKillUsage[] =
 
 class KillHooks : public StopHooks {
  public:
-  KillHooks(Tree& tree, bool verbose) : tree_(tree), verbose_(verbose) {}
+  KillHooks(Membership& tree, bool verbose) : tree_(tree), verbose_(verbose) {}
   // Not our children: nothing to reap, so wait for any member's pidfd to report its exit.
   void wait_events(int timeout_ms) override {
     std::vector<pollfd> fds;
@@ -57,7 +57,7 @@ class KillHooks : public StopHooks {
   }
 
  private:
-  Tree& tree_;
+  Membership& tree_;
   bool verbose_;
 };
 
@@ -143,7 +143,7 @@ int kill_main(int argc, char** argv) {
     return kExitProgenyError;
   }
   std::vector<pid_t> ancestors = own_ancestors();
-  Tree tree(0);
+  Membership tree(0);
   for (pid_t pid : targets) {
     if (pid <= 1) {
       std::fprintf(stderr, "progeny kill: refusing to stop PID %d (init)\n", pid);

@@ -1,6 +1,7 @@
 // `progeny run`: one path from argv to exit status. Single-threaded: every event (signals,
 // children, timers, lineage records) arrives on one poll loop.
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
@@ -14,14 +15,19 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "bpf/tracker.h"
 #include "launcher/run/commands.h"
 #include "launcher/contain/containment.h"
-#include "launcher/collect/event_sink.h"
+#include "launcher/collect/lineage_log.h"
+#include "launcher/collect/shim_socket.h"
+#include "launcher/members/parent_death.h"
+#include "launcher/os/pidfs.h"
 #include "launcher/run/exit_status.h"
+#include "launcher/run/leftovers.h"
 #include "launcher/os/parse.h"
 #include "launcher/os/proc.h"
 #include "schema/record.h"
@@ -32,8 +38,8 @@
 #include "launcher/members/signal_gate.h"
 #include "launcher/os/sys.h"
 #include "launcher/run/terminal.h"
-#include "launcher/views/trace_format.h"
-#include "launcher/members/tree.h"
+#include "launcher/views/trace_merge.h"
+#include "launcher/members/membership.h"
 
 namespace progeny {
 namespace {
@@ -46,7 +52,7 @@ constexpr int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUS
 
 class Runner : public StopHooks {
  public:
-  explicit Runner(RunOptions opts) : opts_(std::move(opts)), self_(::getpid()), tree_(self_) {}
+  explicit Runner(RunOptions opts) : opts_(std::move(opts)), self_(::getpid()), members_(self_) {}
 
   int run() {
     if (!setup()) return kExitProgenyError;
@@ -60,19 +66,14 @@ class Runner : public StopHooks {
   bool escalate_requested() override { return escalate_; }
   bool tree_gone() override {
     for (pid_t c : read_children(self_))
-      if (!tree_.is_excluded(c)) return false;
+      if (!members_.is_excluded(c)) return false;
     return true;
   }
   void on_signal(const Member& m, int sig, const char* reason, int error,
                  uint64_t time_ns) override {
-    if (sink_) {
-      Record r("signal", "launcher", self_, time_ns);
-      r.add("signal", signal_name(sig)).add("target_pid", m.pid()).add("reason", reason);
-      if (m.start_time()) r.add("target_start_time", m.start_time());
-      if (error) r.add("errno", error);
-      sink_->write(r);
-    }
-    if (opts_.verbose > 0 || error != 0) {
+    write_signal_record(m, sig, reason, nullptr, error, time_ns);
+    // A process that ended just before its signal (ESRCH) is no error worth a line.
+    if (opts_.verbose > 0 || (error != 0 && error != ESRCH)) {
       std::fprintf(stderr, "progeny: %s %s to %s%s%s\n", reason, signal_name(sig).c_str(),
                    describe_process(m.pid()).c_str(), error ? ": " : "",
                    error ? std::strerror(error) : "");
@@ -108,8 +109,14 @@ class Runner : public StopHooks {
     }
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
     // The cgroup watchdog is our child but not part of the run.
-    if (contain_->watchdog_pid() > 0) tree_.exclude(contain_->watchdog_pid());
-    return open_sink() && start_tracker();
+    if (contain_->watchdog_pid() > 0) members_.exclude(contain_->watchdog_pid());
+    // One descriptor per member: raise the soft limit as far as allowed (COMMAND gets the
+    // limit progeny had).
+    ::getrlimit(RLIMIT_NOFILE, &orig_nofile_);
+    rlimit raised = orig_nofile_;
+    raised.rlim_cur = raised.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &raised);
+    return open_log() && open_shim_socket() && start_tracker();
   }
 
   bool start_tracker() {
@@ -117,6 +124,7 @@ class Runner : public StopHooks {
     std::string why;
     bpf::Options topts;
     if (contain_->watchdog_pid() > 0) topts.exclude.push_back(contain_->watchdog_pid());
+    topts.batch_wakeups = !opts_.trace;  // live lines need the tracker's records at once
     tracker_ = bpf::Tracker::start(self_, &why, topts);
     if (tracker_) return true;
     if (opts_.bpf == Tristate::kOn) {
@@ -130,9 +138,7 @@ class Runner : public StopHooks {
   // The tracker's records join the log; without a log they are drained all the same.
   void consume_tracker() {
     if (!tracker_) return;
-    tracker_->consume([this](const Record& r) {
-      if (sink_) sink_->write(r);
-    });
+    tracker_->consume([this](const Record& r) { log_->write(r); });
   }
 
   // Lost or untracked events are reported, never silent.
@@ -141,11 +147,11 @@ class Runner : public StopHooks {
     consume_tracker();
     uint64_t lost = tracker_->lost(), untracked = tracker_->untracked();
     if (lost + untracked == 0) return;
-    if (sink_) {
-      Record r("lost", "launcher", self_);
-      r.add("count", lost).add("what", "bpf").add("untracked", untracked);
-      sink_->write(r);
-    }
+    Record r = make_record("lost", "launcher", self_);
+    r.count = lost;
+    r.what = "bpf";
+    r.untracked = untracked;
+    log_->write(r);
     std::fprintf(stderr, "progeny: the BPF tracker lost %llu event(s) and could not track %llu process(es)\n",
                  static_cast<unsigned long long>(lost), static_cast<unsigned long long>(untracked));
   }
@@ -153,47 +159,57 @@ class Runner : public StopHooks {
   // A log that could not be written to the end is said so, on stderr (it may be the only
   // place left), with what it lost; the exit status stays COMMAND's.
   void report_log_failure() {
-    if (!sink_->log_error()) return;
+    if (!log_->error()) return;
     std::fprintf(stderr,
                  "progeny: the log %s is incomplete: writing failed after %llu bytes (%s); %llu "
                  "record(s) after that were not written\n",
-                 opts_.log_path.c_str(), static_cast<unsigned long long>(sink_->log_bytes()),
-                 std::strerror(sink_->log_error()),
-                 static_cast<unsigned long long>(sink_->log_unwritten()));
+                 opts_.log_path.c_str(), static_cast<unsigned long long>(log_->bytes()),
+                 std::strerror(log_->error()), static_cast<unsigned long long>(log_->unwritten()));
   }
 
-  // The lineage log and the shim's socket: needed for the shim, --log and --trace.
-  bool open_sink() {
-    if (opts_.preload) {
-      shim_path_ = shim_location();
-      if (::access(shim_path_.c_str(), R_OK) != 0) {
-        std::fprintf(stderr, "progeny run: cannot find the shim at %s: %s (use --no-preload)\n",
-                     shim_path_.c_str(), std::strerror(errno));
-        return false;
-      }
-    }
-    if (!opts_.preload && opts_.log_path.empty() && !opts_.trace) return true;
-    EventSink::Options o;
-    o.log_path = opts_.log_path;
+  // The one writer of every record: to --log, to --trace, and counted per process.
+  bool open_log() {
+    LineageLog::Options o;
+    o.path = opts_.log_path;
     o.launcher = self_;
-    o.pdeathsig = opts_.preload ? opts_.pdeathsig : 0;
-    o.translate_ns_pids = contain_->mode() == ContainMode::pidns;
-    if (opts_.trace) {
-      o.tap = [this](std::string_view lines) {
-        size_t at = 0, nl;
-        while ((nl = lines.find('\n', at)) != std::string_view::npos) {
-          std::fprintf(stderr, "%s\n", trace_.format(lines.substr(at, nl - at)).c_str());
-          at = nl + 1;
-        }
-      };
-    }
+    if (opts_.trace) o.tap = [this](const Record& r) { trace_.add(r); };
     std::string error;
-    sink_ = EventSink::open(o, &error);
-    if (!sink_) {
-      std::fprintf(stderr, "progeny run: %s\n", error.c_str());
+    log_ = LineageLog::open(std::move(o), &error);
+    if (!log_) std::fprintf(stderr, "progeny run: %s\n", error.c_str());
+    return log_ != nullptr;
+  }
+
+  // The shim's socket: its records go to the log, the processes it proves to the membership.
+  bool open_shim_socket() {
+    if (!opts_.preload) return true;
+    shim_path_ = shim_location();
+    if (::access(shim_path_.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "progeny run: cannot find the shim at %s: %s (use --no-preload)\n",
+                   shim_path_.c_str(), std::strerror(errno));
       return false;
     }
-    return true;
+    ShimSocket::Options o;
+    o.launcher = self_;
+    o.translate_ns_pids = contain_->mode() == ContainMode::pidns;
+    o.on_record = [this](Record&& r) { log_->write(r); };
+    o.on_member = [this](VerifiedProcess&& p, pid_t parent, uint64_t parent_ino,
+                         uint64_t parent_start) {
+      members_.add(std::move(p), parent, parent_ino, parent_start);
+    };
+    o.on_ended = [this](Fd pidfd, const Record& r) {
+      ExitedMember who;
+      who.pid = r.pid;
+      who.ino = r.ino.value_or(0);
+      who.start_time = r.start_time.value_or(0);
+      who.parent = static_cast<pid_t>(r.ppid.value_or(0));
+      who.parent_ino = r.parent_ino.value_or(0);
+      members_.add_ended(std::move(pidfd), who);
+    };
+    o.member = members_.lookup();
+    std::string error;
+    shim_ = ShimSocket::open(std::move(o), &error);
+    if (!shim_) std::fprintf(stderr, "progeny run: %s\n", error.c_str());
+    return shim_ != nullptr;
   }
 
   // <dir of progeny>/../lib/progeny/libprogeny.so, in the build tree and once installed.
@@ -224,7 +240,7 @@ class Runner : public StopHooks {
     if (user_preload.find(shim_path_) != std::string::npos) preload = user_preload;
     else if (!user_preload.empty()) preload += ":" + user_preload;
     env.push_back("LD_PRELOAD=" + preload);
-    env.push_back("PROGENY_SOCK=" + sink_->socket_name());
+    env.push_back("PROGENY_SOCK=" + shim_->name());
     env.push_back("PROGENY_LAUNCHER=" + std::to_string(self_));
     env.push_back("PROGENY_PDEATHSIG=" + std::to_string(opts_.pdeathsig));
     env.push_back("PROGENY_SHIM=" + shim_path_);
@@ -233,19 +249,49 @@ class Runner : public StopHooks {
   }
 
   void write_start_record() {
-    if (!sink_) return;
-    Record r("start", "launcher", self_);
-    r.add("wall_ns", realtime_ns());
-    auto st = read_proc_stat(self_);
-    if (st) r.add("start_time", st->start_time);
-    r.add("argv", opts_.command).add("version", PROGENY_VERSION);
-    std::vector<std::string> mechanisms = {"subreaper"};
-    if (opts_.pdeathsig) mechanisms.emplace_back("pdeathsig");
-    if (tracker_) mechanisms.emplace_back("bpf");
-    if (opts_.preload) mechanisms.emplace_back("shim");
-    if (contain_->mode() != ContainMode::none) mechanisms.emplace_back(contain_mode_name(contain_->mode()));
-    r.add("mechanisms", mechanisms);
-    sink_->write(r);
+    Record r = make_record("start", "launcher", self_);
+    r.wall_ns = realtime_ns();
+    Fd self_fd = open_pidfd(self_);
+    if (uint64_t ino = pidfd_ino(self_fd.get())) r.ino = ino;
+    if (auto st = read_proc_stat(self_)) r.start_time = st->start_time;
+    r.argv = opts_.command;
+    r.version = PROGENY_VERSION;
+    r.mechanisms = {"subreaper"};
+    if (opts_.pdeathsig) r.mechanisms.emplace_back("pdeathsig");
+    if (tracker_) r.mechanisms.emplace_back("bpf");
+    if (opts_.preload) r.mechanisms.emplace_back("shim");
+    if (contain_->mode() != ContainMode::none) r.mechanisms.emplace_back(contain_mode_name(contain_->mode()));
+    log_->write(r);
+  }
+
+  // What progeny itself started: COMMAND, or in pidns mode the namespace's init (COMMAND is
+  // further down). Its role says which, so every view can tell COMMAND from progeny's own.
+  void write_spawn_record(const VerifiedProcess& p, const char* role) {
+    Record r = make_record("fork", "launcher", p.pid());
+    if (p.ino()) r.ino = p.ino();
+    if (p.start_time()) r.start_time = p.start_time();
+    r.ppid = self_;
+    Fd self_fd = open_pidfd(self_);
+    if (uint64_t ino = pidfd_ino(self_fd.get())) r.parent_ino = ino;
+    r.via = "spawn";
+    r.role = role;
+    log_->write(r);
+  }
+
+  void write_signal_record(const Member& m, int sig, const char* reason, const char* cause,
+                           int error, uint64_t time_ns) {
+    Record r = make_record("signal", "launcher", self_, time_ns);
+    r.signal = signal_name(sig);
+    r.target_pid = m.pid();
+    if (m.ino()) r.target_ino = m.ino();
+    if (m.start_time()) r.target_start_time = m.start_time();
+    r.reason = reason;
+    if (cause) {
+      r.cause = cause;
+      r.parent = m.parent;
+    }
+    if (error) r.error = error;
+    log_->write(r);
   }
 
   // The timeout is COMMAND's budget: armed just before it starts, so progeny's own setup
@@ -269,7 +315,7 @@ class Runner : public StopHooks {
     SpawnRequest req;
     req.argv = opts_.command;
     req.env = command_environment();
-    if (sink_) req.nofile = &sink_->original_nofile();
+    req.nofile = &orig_nofile_;
     req.mask = orig_mask_;
     req.dispositions = &dispositions_;
     req.pdeathsig = opts_.pdeathsig;
@@ -283,12 +329,16 @@ class Runner : public StopHooks {
     }
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
     cmd_pid_ = s.pid;
+    Fd second(::fcntl(s.pidfd.get(), F_DUPFD_CLOEXEC, 0));
     cmd_ = Proof::own_child(s.pid, std::move(s.pidfd));
-    if (!cmd_) {
+    auto member = Proof::own_child(s.pid, std::move(second));
+    if (!cmd_ || !member) {
       std::fprintf(stderr, "progeny: cannot hold '%s' by a pidfd\n", opts_.command[0].c_str());
       return false;
     }
-    cmd_start_time_ = cmd_->start_time();
+    write_spawn_record(*cmd_, contain_->mode() == ContainMode::pidns ? "pidns_init" : "command");
+    if (shim_) shim_->vouch(cmd_->ino());
+    members_.add(std::move(*member), self_, 0, 0);
     // COMMAND's group is new, its session is ours (as /proc reports it: 0 when the session's
     // leader is outside our PID namespace). Read from us: COMMAND may call setsid at once.
     if (auto st = read_proc_stat(self_)) cmd_sid_ = st->session;
@@ -310,23 +360,44 @@ class Runner : public StopHooks {
     fds.push_back({sigfd_.get(), POLLIN, 0});
     size_t timer_at = fds.size();
     if (timerfd_) fds.push_back({timerfd_.get(), POLLIN, 0});
-    size_t sink_at = fds.size();
-    if (sink_) fds.push_back({sink_->fd(), POLLIN, 0});
+    size_t shim_at = fds.size();
+    if (shim_) fds.push_back({shim_->fd(), POLLIN, 0});
     if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
+    fds.push_back({members_.exit_fd(), POLLIN, 0});
     size_t status_at = fds.size();
-    if (contain_->status_fd() >= 0 && !cmd_exited_) fds.push_back({contain_->status_fd(), POLLIN, 0});
+    if (contain_->status_fd() >= 0 && !cmd_exited_ && !pidns_reports_done_)
+      fds.push_back({contain_->status_fd(), POLLIN, 0});
+    // Trace lines wait for their reorder window: wake up to print them.
+    if (trace_.pending() && (timeout_ms < 0 || timeout_ms > 50)) timeout_ms = 50;
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     // The tracker wakes us only when its ring fills up: read it on every wake-up.
     consume_tracker();
-    if (n <= 0) return;
+    if (n > 0) handle_events(fds, timer_at, shim_at, status_at);
+    // Whatever the shims sent before a member died is read before its children are judged.
+    if (shim_) shim_->on_readable();
+    members_exited(false);
+    log_->flush();
+    print_trace(false);
+  }
+
+  void print_trace(bool final) {
+    for (const auto& line : trace_.take(monotonic_ns(), final))
+      std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+  void handle_events(const std::vector<pollfd>& fds, size_t timer_at, size_t shim_at,
+                     size_t status_at) {
     if (fds[0].revents & POLLIN) read_signals();
-    if (sink_ && (fds[sink_at].revents & POLLIN)) sink_->on_readable();
+    // Records before exits: a member's children must be known when it is found dead.
+    if (shim_ && (fds[shim_at].revents & POLLIN)) shim_->on_readable();
     if (status_at < fds.size() && fds[status_at].revents) command_ended_in_namespace();
     if (timerfd_ && (fds[timer_at].revents & POLLIN)) {
       uint64_t ticks;
       if (::read(timerfd_.get(), &ticks, sizeof ticks) > 0 && !timed_out_) {
         timed_out_ = true;
-        if (sink_) sink_->write(Record("timeout", "launcher", self_).add("after_ms", opts_.timeout_ms));
+        Record r = make_record("timeout", "launcher", self_);
+        r.after_ms = opts_.timeout_ms;
+        log_->write(r);
         if (opts_.verbose > 0)
           std::fprintf(stderr, "progeny: timeout after %lld ms, stopping the tree\n",
                        static_cast<long long>(opts_.timeout_ms));
@@ -368,27 +439,48 @@ class Runner : public StopHooks {
 
   void reap() {
     for (;;) {
+      // Looked at before it is reaped, while the pid is still its own: its identity.
+      siginfo_t si{};
+      int flags = WEXITED | WNOHANG | WNOWAIT | (tty_->active() ? WSTOPPED : 0);
+      if (::waitid(P_ALL, 0, &si, flags) != 0 || si.si_pid <= 0) return;
+      pid_t p = si.si_pid;
       int st = 0;
-      pid_t p = ::waitpid(-1, &st, WNOHANG | (tty_->active() ? WUNTRACED : 0));
-      if (p <= 0) return;
-      if (WIFSTOPPED(st)) {
+      if (si.si_code == CLD_STOPPED) {
+        ::waitpid(p, &st, WNOHANG | WUNTRACED);
         if (p == cmd_pid_) suspend_with_command();
         continue;
       }
-      log_exit(p, st);
-      tree_.forget(p);
-      // In a PID namespace this is the init: COMMAND's own status came through status_fd.
-      if (p == cmd_pid_ && !cmd_exited_) command_ended(st);
+      Fd zombie = open_pidfd(p);
+      uint64_t ino = pidfd_ino(zombie.get());
+      auto stat = read_proc_stat(p);
+      if (::waitpid(p, &st, WNOHANG) != p) continue;
+      reaped(p, st, ino, stat ? stat->start_time : 0);
     }
   }
 
-  // The sink records its own members' exits (with the parent-death policy); the rest here.
-  void log_exit(pid_t pid, int status) {
-    if (!sink_ || sink_->on_reaped(pid, status)) return;
-    const Member* m = tree_.find(pid);
-    uint64_t start = m ? m->start_time() : 0;
-    if (pid == cmd_pid_ && cmd_start_time_) start = cmd_start_time_;
-    sink_->write(exit_record("launcher", pid, start, &status));
+  // One of our children is gone: a member's exit is written when the membership reports it
+  // (with the parent-death policy); a child no source knew (an orphan of a static program
+  // adopted by us) is written here, once.
+  void reaped(pid_t pid, int status, uint64_t ino, uint64_t start_time) {
+    Member* m = members_.find(pid);
+    if (m && (!ino || m->ino() == ino)) {
+      members_.reaped(pid, status);
+    } else if (!members_.is_excluded(pid)) {
+      log_->write(exit_record("launcher", pid, ino, start_time, &status));
+    }
+    // In a PID namespace this is the init: COMMAND's own status came through status_fd.
+    if (pid == cmd_pid_ && !cmd_exited_) command_ended(status);
+  }
+
+  // Members that ended: their exit, once, and the parent-death policy for their children.
+  void members_exited(bool final) {
+    int policy = opts_.preload ? opts_.pdeathsig : 0;
+    for (const ExitedMember& e : members_.take_exited(final)) {
+      log_->write(exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr));
+      apply_parent_death(members_, e, policy, [&](const Member& child, int err) {
+        write_signal_record(child, policy, "kill", "parent_killed", err, 0);
+      });
+    }
   }
 
   void command_ended(int status) {
@@ -398,10 +490,42 @@ class Runner : public StopHooks {
     tty_->take_back();
   }
 
-  // pidns: COMMAND (PID 3 inside) ended while the init may still hold the rest of the tree.
+  // pidns: the intermediate's reports. COMMAND (PID 3 inside) started: it and the
+  // intermediate are named by identity, so the log says which process is COMMAND; COMMAND
+  // ended while the init may still hold the rest of the tree.
   void command_ended_in_namespace() {
-    int st = 0;
-    if (contain_->command_status(&st)) command_ended(st);
+    PidnsReport r{};
+    if (!contain_->pidns_report(&r)) {
+      pidns_reports_done_ = true;  // the intermediate is gone: its status was all there was
+      return;
+    }
+    if (r.kind == PidnsReport::kEnded) {
+      command_ended(r.status);
+      return;
+    }
+    name_in_namespace(r.intermediate_ino, "pidns_intermediate", true);
+    name_in_namespace(r.command_ino, "command", true);
+  }
+
+  // A process of the namespace, by identity: its fork record (role), and COMMAND a member.
+  void name_in_namespace(uint64_t ino, const char* role, bool member) {
+    Fd fd = open_pidfd_by_ino(ino);
+    auto pids = fd ? pidfd_pids(fd.get()) : std::nullopt;
+    if (!pids || pids->pid <= 0) return;
+    Record r = make_record("fork", "launcher", pids->pid);
+    r.ino = ino;
+    if (auto st = read_proc_stat(pids->pid)) r.start_time = st->start_time;
+    r.ppid = pids->ppid;
+    Fd parent = open_pidfd(pids->ppid);
+    if (uint64_t pino = pidfd_ino(parent.get())) r.parent_ino = pino;
+    r.via = "spawn";
+    r.role = role;
+    log_->write(r);
+    if (shim_) shim_->vouch(ino);
+    if (std::string_view(role) != "command") helpers_.insert(pids->pid);
+    if (!member) return;
+    if (auto proof = Proof::descendant(pids->pid, fd, self_, members_.lookup()))
+      members_.add(std::move(*proof), pids->ppid, r.parent_ino.value_or(0), 0);
   }
 
   // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on
@@ -420,15 +544,8 @@ class Runner : public StopHooks {
   // nothing to walk: a PID namespace's init is our child, so the walk covers it, and a
   // cgroup's members come through GroupControl when the stop freezes it.
   void add_member_sources() {
-    if (sink_) {
-      tree_.add_source([this] {
-        std::vector<KnownProcess> out;
-        for (const auto& m : sink_->members()) out.push_back({m.pid, m.start_time});
-        return out;
-      }, false);
-    }
     if (tracker_) {
-      tree_.add_source([this] {
+      members_.add_source([this] {
         std::vector<KnownProcess> out;
         for (const auto& m : tracker_->members()) out.push_back({m.pid, m.start_time, m.ino});
         return out;
@@ -437,61 +554,23 @@ class Runner : public StopHooks {
   }
 
   void on_members_known() override {
-    if (cmd_exited_ && !timed_out_ && !stop_requested_) runaways_ = report_runaways();
-    write_stop_record("begin", tree_.live().size(), 0);
+    leftovers_ = report_leftovers();
+    write_stop_record("begin", members_.live().size(), 0);
   }
 
-  // True when pid has our stdout or stderr open and it is a pipe or socket: the classic
-  // "the job is done but its output never ends" (a grandchild keeps the pipe). progeny never
-  // reads it, so it never hangs on it; the report says who holds it.
-  static bool holds_our_output(pid_t pid) {
-    struct stat ours[2];
-    bool stream[2];
-    for (int fd = 1; fd <= 2; ++fd) {
-      stream[fd - 1] = ::fstat(fd, &ours[fd - 1]) == 0 &&
-                       (S_ISFIFO(ours[fd - 1].st_mode) || S_ISSOCK(ours[fd - 1].st_mode));
-    }
-    if (!stream[0] && !stream[1]) return false;
-    char dir_path[64];
-    std::snprintf(dir_path, sizeof dir_path, "/proc/%d/fd", static_cast<int>(pid));
-    DIR* dir = ::opendir(dir_path);
-    if (!dir) return false;
-    bool holds = false;
-    while (dirent* e = ::readdir(dir)) {
-      struct stat theirs;
-      if (e->d_name[0] == '.' || ::fstatat(::dirfd(dir), e->d_name, &theirs, 0) != 0) continue;
-      for (int k = 0; k < 2; ++k)
-        holds |= stream[k] && theirs.st_dev == ours[k].st_dev && theirs.st_ino == ours[k].st_ino;
-    }
-    ::closedir(dir);
-    return holds;
-  }
-
-  // Descendants still running when COMMAND ended: who they are and how they got away. The
-  // report names the first kReportLines; only those are described from /proc.
+  // Descendants still running when the stop begins: who they are and how they got away.
+  // The report names the first kReportLines; only those are described from /proc.
   static constexpr size_t kReportLines = 20;
-  size_t report_runaways() {
-    std::vector<RunawayProcess> procs;
-    for (Member* m : tree_.live()) {
-      if (m->pid() == cmd_pid_) continue;  // the PID namespace's init: ours, not COMMAND's
-      RunawayProcess r;
-      r.pid = m->pid();
-      r.start_time = m->start_time();
-      // Found below its parent: that is its creator. Found below us: adopted, creator unknown.
-      r.creator = m->parent == self_ ? 0 : m->parent;
-      if (procs.size() < kReportLines && !opts_.quiet) {
-        r.argv = read_cmdline(m->pid(), 512);
-        r.holds_output = holds_our_output(m->pid());
-        if (auto st = read_proc_stat(m->pid())) {
-          r.ppid = st->ppid;
-          r.pgid = st->pgrp;
-          r.sid = st->session;
-        }
-      }
-      procs.push_back(std::move(r));
-    }
+  size_t report_leftovers() {
+    std::set<pid_t> skip = helpers_;
+    // COMMAND when it still runs (a timeout), the PID namespace's init: not leftovers of it.
+    if (cmd_exited_ || contain_->mode() == ContainMode::pidns) skip.insert(cmd_pid_);
+    auto procs = describe_leftovers(members_, skip, *log_, opts_.quiet ? 0 : kReportLines);
     if (!procs.empty() && !opts_.quiet) {
       RunawayContext ctx;
+      ctx.why = timed_out_ ? RunawayContext::Why::kTimeout
+                : stop_requested_ ? RunawayContext::Why::kRequested : RunawayContext::Why::kOutlived;
+      ctx.timeout_ms = opts_.timeout_ms;
       ctx.launcher_pid = self_;
       ctx.command_pid = cmd_pid_;
       ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
@@ -502,14 +581,27 @@ class Runner : public StopHooks {
   }
 
   void write_stop_record(const char* phase, size_t members, size_t survivors) {
-    if (!sink_) return;
-    Record r("stop", "launcher", self_);
-    r.add("phase", phase).add("members", static_cast<uint64_t>(members));
-    r.add("survivors", static_cast<uint64_t>(survivors));
-    sink_->write(r);
+    Record r = make_record("stop", "launcher", self_);
+    r.phase = phase;
+    r.members = members;
+    r.survivors = survivors;
+    log_->write(r);
+  }
+
+  // --fail-on-runaway: what is still exiting on its own (a pool's workers reading EOF, a
+  // resource tracker cleaning up) is given the settle to do so before anything is judged.
+  // Ends as soon as nothing is left: a clean run waits for nothing.
+  void settle() {
+    uint64_t deadline = monotonic_ns() + static_cast<uint64_t>(opts_.settle_ms) * 1000000;
+    while (!tree_gone() && !timed_out_ && !stop_requested_) {
+      uint64_t now = monotonic_ns();
+      if (now >= deadline) break;
+      poll_once(static_cast<int>(std::min<uint64_t>(50, (deadline - now) / 1000000 + 1)));
+    }
   }
 
   int finish() {
+    if (opts_.fail_on_runaway && cmd_exited_ && !timed_out_ && !stop_requested_) settle();
     StopResult stop;
     bool need_stop = timed_out_ || stop_requested_ || !tree_gone();
     if (need_stop) {
@@ -521,7 +613,7 @@ class Runner : public StopHooks {
       policy.signal = opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
-      stop = stop_tree(tree_, policy, *this, contain_->group());
+      stop = stop_tree(members_, policy, *this, contain_->group());
       // The kernel's own final word where the mode has one (cgroup.kill, namespace teardown):
       // it also reaches what no walk could see.
       std::vector<pid_t> left;
@@ -543,10 +635,20 @@ class Runner : public StopHooks {
     report_tracker_losses();
     // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.
     tracker_.reset();
-    if (sink_) {
-      sink_->drain();
-      report_log_failure();
+    if (shim_) {
+      shim_->drain();
+      if (shim_->lost() || shim_->refused()) {
+        Record r = make_record("lost", "launcher", self_);
+        r.count = shim_->lost();
+        r.what = "shim";
+        r.refused = shim_->refused();
+        log_->write(r);
+      }
     }
+    members_exited(true);
+    log_->finish();
+    print_trace(true);
+    report_log_failure();
     if (!stop.survivors.empty()) {
       std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
       for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
@@ -556,7 +658,9 @@ class Runner : public StopHooks {
       // Stopped on request while COMMAND lived on: it has been reaped by the stop.
       return kExitProgenyError;
     }
-    if (runaways_ > 0 && opts_.fail_on_runaway && WIFEXITED(cmd_status_) &&
+    // --fail-on-runaway: COMMAND succeeded but left processes that did not end on their own
+    // within the settle (a timeout or a stop on request keeps its own status).
+    if (leftovers_ > 0 && opts_.fail_on_runaway && !stop_requested_ && WIFEXITED(cmd_status_) &&
         WEXITSTATUS(cmd_status_) == 0)
       return kExitRunaway;
     exit_like(cmd_status_);
@@ -564,27 +668,30 @@ class Runner : public StopHooks {
 
   RunOptions opts_;
   pid_t self_;
-  Tree tree_;
+  Membership members_;
   Fd sigfd_, timerfd_;
   std::unique_ptr<Terminal> tty_;
   std::unique_ptr<Containment> contain_;
-  std::unique_ptr<EventSink> sink_;
+  std::unique_ptr<LineageLog> log_;
+  std::unique_ptr<ShimSocket> shim_;
   std::unique_ptr<bpf::Tracker> tracker_;
-  TraceFormatter trace_;
+  TraceMerger trace_;
   std::string shim_path_;
   sigset_t orig_mask_{};
   InheritedDispositions dispositions_;
+  rlimit orig_nofile_{};
   pid_t cmd_pid_ = -1;
-  uint64_t cmd_start_time_ = 0;
   pid_t cmd_sid_ = -1;
   std::optional<VerifiedProcess> cmd_;  // COMMAND (or the PID namespace's init)
   bool cmd_exited_ = false;
+  bool pidns_reports_done_ = false;
+  std::set<pid_t> helpers_;  // pidns: the intermediate (the init is cmd_pid_)
   int cmd_status_ = 0;
   bool timed_out_ = false;
   bool stop_requested_ = false;
   bool stopping_ = false;
   bool escalate_ = false;
-  size_t runaways_ = 0;  // descendants alive when COMMAND ended (the stop's report)
+  size_t leftovers_ = 0;  // what the stop found still running (the report's count)
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "launcher/run/commands.h"
 #include "launcher/os/fd.h"
 #include "launcher/os/log_file.h"
+#include "launcher/os/pidfs.h"
 #include "launcher/os/proc.h"
 #include "schema/record.h"
 #include "launcher/os/sys.h"
@@ -56,22 +57,28 @@ std::string exe_path(pid_t pid) {
 }
 
 // What /proc knows of a process that existed before the watch: its current parent (its
-// creator is no longer knowable), groups, and what it runs.
-void describe_existing(int log_fd, pid_t pid, uint64_t start_time) {
+// creator is no longer knowable: `via` says "proc"), groups, and what it runs. `role`:
+// "command" for the watched process itself.
+void describe_existing(int log_fd, pid_t pid, uint64_t start_time, uint64_t ino,
+                       const char* role) {
   auto st = read_proc_stat(pid);
   if (!st || st->start_time != start_time) return;
-  Record fork("fork", "launcher", pid);
-  fork.add("start_time", start_time)
-      .add("ppid", static_cast<int64_t>(st->ppid))
-      .add("pgid", static_cast<int64_t>(st->pgrp))
-      .add("sid", static_cast<int64_t>(st->session));
-  Record exec("exec", "launcher", pid);
-  exec.add("start_time", start_time)
-      .add("path", exe_path(pid))
-      .add("argv", read_cmdline(pid))
-      .add("ppid", static_cast<int64_t>(st->ppid));
-  write_all(log_fd, fork.line());
-  write_all(log_fd, exec.line());
+  Record fork = make_record("fork", "launcher", pid);
+  if (ino) fork.ino = ino;
+  fork.start_time = start_time;
+  fork.ppid = st->ppid;
+  fork.via = "proc";
+  if (role) fork.role = role;
+  fork.pgid = st->pgrp;
+  fork.sid = st->session;
+  Record exec = make_record("exec", "launcher", pid);
+  exec.ino = fork.ino;
+  exec.start_time = start_time;
+  exec.path = exe_path(pid);
+  exec.argv = read_cmdline(pid);
+  exec.ppid = st->ppid;
+  write_all(log_fd, to_line(fork));
+  write_all(log_fd, to_line(exec));
 }
 
 }  // namespace
@@ -142,16 +149,19 @@ int watch_main(int argc, char** argv) {
     return kExitProgenyError;
   }
 
-  Record start("start", "launcher", root);
-  start.add("wall_ns", realtime_ns())
-      .add("start_time", root_stat->start_time)
-      .add("argv", read_cmdline(root))
-      .add("version", PROGENY_VERSION)
-      .add("mechanisms", std::vector<std::string>{"bpf"});
-  write_all(out, start.line());
-  for (const auto& m : tracker->members()) describe_existing(out, m.pid, m.start_time);
+  // The log's launcher is this watch (role "watch"); the watched process is its COMMAND.
+  Record start = make_record("start", "launcher", ::getpid());
+  start.role = "watch";
+  start.wall_ns = realtime_ns();
+  if (auto me = read_proc_stat(::getpid())) start.start_time = me->start_time;
+  start.argv = read_cmdline(root);
+  start.version = PROGENY_VERSION;
+  start.mechanisms = {"bpf"};
+  write_all(out, to_line(start));
+  describe_existing(out, root, root_stat->start_time, pidfd_ino(root_fd.get()), "command");
+  for (const auto& m : tracker->members()) describe_existing(out, m.pid, m.start_time, m.ino, nullptr);
 
-  auto sink = [out](const Record& r) { write_all(out, r.line()); };
+  auto sink = [out](const Record& r) { write_all(out, to_line(r)); };
   for (;;) {
     pollfd fds[3] = {{tracker->event_fd(), POLLIN, 0},
                      {root_fd.get(), POLLIN, 0},
@@ -168,9 +178,10 @@ int watch_main(int argc, char** argv) {
   uint64_t lost = tracker->lost();
   uint64_t untracked = tracker->untracked();
   if (lost > 0) {
-    Record r("lost", "launcher", ::getpid());
-    r.add("count", lost).add("what", "bpf");
-    write_all(out, r.line());
+    Record r = make_record("lost", "launcher", ::getpid());
+    r.count = lost;
+    r.what = "bpf";
+    write_all(out, to_line(r));
     std::fprintf(stderr, "progeny watch: %llu events lost (ring buffer full)\n",
                  static_cast<unsigned long long>(lost));
   }

@@ -27,8 +27,8 @@ class Builder {
     bool birth = ev.event == "fork";
     auto ppid = ev.ppid;
     pid_t creator = birth && ppid && *ppid > 0 ? static_cast<pid_t>(*ppid) : 0;
-    size_t id = node_for(res_.resolve(ev.pid, ev.start_time, ev.time_ns, birth, creator),
-                         ev.time_ns);
+    size_t id = node_for(
+        res_.resolve(ev.pid, ev.ino, ev.start_time, ev.time_ns, birth, creator), ev.time_ns);
     ProcessNode& p = lin_->procs[id];
     p.sources |= source_bit(ev.source);
     seen(id, ev.time_ns);
@@ -39,8 +39,8 @@ class Builder {
       lin_->launcher = id;
       p.is_launcher = true;
       lin_->launcher_argv = ev.argv;
-      if (auto wall = ev.wall_ns; wall && *wall >= 0)
-        wall_ = {static_cast<uint64_t>(*wall), ev.time_ns};
+      lin_->watch = ev.role.value_or("") == "watch";
+      if (ev.wall_ns) wall_ = {*ev.wall_ns, ev.time_ns};
     } else if (ev.event == "fork") {
       on_fork(id, ev, creator);
     } else if (ev.event == "exec") {
@@ -63,12 +63,10 @@ class Builder {
     } else if (ev.event == "signal") {
       pid_t target = static_cast<pid_t>(ev.target_pid.value_or(ev.pid));
       if (target > 0) {
-        std::optional<uint64_t> tst;
-        if (ev.target_start_time && *ev.target_start_time >= 0)
-          tst = static_cast<uint64_t>(*ev.target_start_time);
-        size_t t = node_for(target == ev.pid ? id
-                            : tst ? res_.resolve(target, tst, ev.time_ns, false)
-                                  : res_.by_pid(target, ev.time_ns),
+        size_t t = node_for(target == ev.pid && !ev.target_ino
+                                ? id
+                                : res_.named(target, ev.target_ino, ev.target_start_time,
+                                             ev.time_ns),
                             ev.time_ns);
         lin_->procs[t].signals.push_back(
             {ev.time_ns, ev.signal.value_or("?"), ev.reason.value_or("?")});
@@ -76,11 +74,12 @@ class Builder {
         lin_->procs[t].alive_ns = std::max(lin_->procs[t].alive_ns, ev.time_ns);
       }
     } else if (ev.event == "lost") {
-      auto count = ev.count.value_or(0);
-      if (count > 0) {
-        (ev.what.value_or("") == "bpf" ? lin_->lost_bpf : lin_->lost_shim) +=
-            static_cast<uint64_t>(count);
-      }
+      uint64_t count = ev.count.value_or(0);
+      std::string what = ev.what.value_or("");
+      if (what == "bpf") lin_->lost_bpf += count;
+      else if (what == "shim") lin_->lost_shim += count;
+      else if (what == "log") lin_->lost_log += count;
+      // `what: exit` counts the exits written as unknown: the nodes say so themselves.
     }
   }
 
@@ -120,7 +119,9 @@ class Builder {
   void on_fork(size_t id, const LogEvent& ev, pid_t creator) {
     // Resolve the creator first: it may add a node, which moves the vector's elements.
     std::optional<size_t> creator_id;
-    if (creator > 0) creator_id = node_for(res_.by_pid(creator, ev.time_ns), ev.time_ns);
+    if (creator > 0)
+      creator_id = node_for(res_.named(creator, ev.parent_ino, ev.parent_start_time, ev.time_ns),
+                            ev.time_ns);
     ProcessNode& p = lin_->procs[id];
     if (!p.born_ns || ev.time_ns < *p.born_ns) p.born_ns = ev.time_ns;
     auto via = ev.via.value_or("");
@@ -128,7 +129,13 @@ class Builder {
     // know the creating call and the creator itself (they differ with CLONE_PARENT), so their
     // account wins over the tracker's, and any fork record over an exec's ppid (which sources
     // with slightly skewed clocks can put first).
-    char rank = ev.source == "bpf" ? kParentFromBpfFork : kParentFromFork;
+    // A record found in /proc (a watch's existing processes) names the parent at that time.
+    char rank = via == "proc" ? kParentFromExec
+                : ev.source == "bpf" ? kParentFromBpfFork : kParentFromFork;
+    if (ev.role) {
+      p.role = *ev.role;
+      if (p.role == "command") p.is_command = true;
+    }
     if (creator_id && *creator_id != id && rank > parent_rank_[id]) {
       if (parent_rank_[id] == kParentFromExec && p.ppid != creator) p.adopted_by = p.ppid;
       p.parent = *creator_id;
@@ -162,7 +169,9 @@ class Builder {
     if (parent_rank_[id] == kNoParent) {
       // No fork record (yet, or ever: a path no hook sees, e.g. system() or daemon()): the
       // image's own report of its parent is the best account of who created it so far.
-      size_t par = node_for(res_.by_pid(static_cast<pid_t>(*ppid), ev.time_ns), ev.time_ns);
+      size_t par = node_for(res_.named(static_cast<pid_t>(*ppid), ev.parent_ino,
+                                       ev.parent_start_time, ev.time_ns),
+                            ev.time_ns);
       if (par != id) {
         lin_->procs[id].parent = par;  // re-indexed: node_for may have moved the nodes
         lin_->procs[id].ppid = static_cast<pid_t>(*ppid);
@@ -214,9 +223,18 @@ class Builder {
   }
 
   // COMMAND is the launcher's first child.
+  // COMMAND is the process the launcher's own records name so (role "command"); in a log
+  // without roles, the launcher's first child.
   void find_command() {
-    if (!lin_->launcher) return;
     std::optional<size_t> cmd;
+    for (size_t i = 0; i < lin_->procs.size() && !cmd; ++i)
+      if (lin_->procs[i].is_command) cmd = i;
+    if (cmd) {
+      lin_->command = cmd;
+      lin_->command_exit_ns = lin_->procs[*cmd].ended_ns;
+      return;
+    }
+    if (!lin_->launcher) return;
     auto birth = [&](size_t i) {
       return lin_->procs[i].born_ns.value_or(lin_->procs[i].first_seen_ns);
     };
@@ -229,7 +247,7 @@ class Builder {
   }
 
   void derive_marks(ProcessNode& p) {
-    if (p.is_launcher) return;
+    if (p.is_launcher || p.is_progeny_helper()) return;
     p.bpf_only = p.sources == kSourceBpf;
     uint64_t alive_until = p.alive_ns;
     if (p.parent) {

@@ -65,6 +65,10 @@ struct ProcessNode {
   unsigned sources = 0;  // bit set of kSource*
   bool is_launcher = false;
   bool is_command = false;
+  // What progeny's own records call it: "command", or a helper of progeny's ("pidns_init",
+  // "pidns_intermediate") that is neither COMMAND nor part of what it started.
+  std::string role;
+  bool is_progeny_helper() const { return role == "pidns_init" || role == "pidns_intermediate"; }
 
   // Derived marks.
   bool reparented = false;      // its parent changed (orphaned, adopted by a reaper)
@@ -90,7 +94,8 @@ struct Lineage {
   uint64_t t1_ns = 0;   // latest record
   std::optional<uint64_t> wall_at_t0_ns;  // from the launcher's start record
   std::vector<std::string> launcher_argv;
-  uint64_t lost_shim = 0, lost_bpf = 0;
+  bool watch = false;  // a `progeny watch` log: the launcher is the watcher, not a parent
+  uint64_t lost_shim = 0, lost_bpf = 0, lost_log = 0;
   size_t unreadable_lines = 0;
   size_t events = 0;
 

@@ -24,26 +24,43 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
                                   const RunawayContext& ctx, size_t max_lines) {
   if (procs.empty()) return "";
   std::unordered_map<pid_t, std::string> names;
-  for (const auto& p : procs)
+  for (const auto& p : procs) {
     if (!p.argv.empty()) names[p.pid] = printable(base_name(p.argv[0]));
+    if (p.creator && !p.creator_name.empty()) names.try_emplace(p.creator, printable(p.creator_name));
+  }
   auto named = [&](pid_t pid) {
     auto it = names.find(pid);
     return std::to_string(pid) + (it == names.end() ? "" : " (" + it->second + ")");
   };
 
-  std::string out = "progeny: " + std::to_string(procs.size()) +
-                    (procs.size() == 1 ? " process" : " processes") + " outlived COMMAND (pid " +
-                    std::to_string(ctx.command_pid) + "); stopping:\n";
+  std::string count = std::to_string(procs.size()) + (procs.size() == 1 ? " process" : " processes");
+  std::string out;
+  switch (ctx.why) {
+    case RunawayContext::Why::kOutlived:
+      out = "progeny: " + count + " outlived COMMAND (pid " + std::to_string(ctx.command_pid) +
+            "); stopping:\n";
+      break;
+    case RunawayContext::Why::kTimeout:
+      out = "progeny: timeout after " + format_duration(static_cast<uint64_t>(ctx.timeout_ms) * 1000000) +
+            "; stopping " + count + ":\n";
+      break;
+    case RunawayContext::Why::kRequested:
+      out = "progeny: stopping " + count + " on request:\n";
+      break;
+  }
   for (size_t i = 0; i < procs.size() && i < max_lines; ++i) {
     const RunawayProcess& p = procs[i];
     std::string origin;
-    if (p.ppid == ctx.launcher_pid) {
+    if (p.pid == ctx.command_pid) {
+      origin = "COMMAND itself";
+    } else if (p.ppid == ctx.launcher_pid) {
       origin = "orphaned, adopted by progeny";
-      if (p.creator) origin += "; created by " + named(p.creator);
+      origin += p.creator ? "; created by " + named(p.creator) : "; creator unknown";
     } else if (p.ppid == ctx.command_pid) {
       origin = "child of COMMAND";
     } else {
       origin = "child of " + named(p.ppid);
+      if (p.creator && p.creator != p.ppid) origin += "; created by " + named(p.creator);
     }
     out += "progeny:   " + std::to_string(p.pid) + " " +
            (p.argv.empty() ? std::string("[no command line]") : command_text(p.argv, 60)) +

@@ -17,12 +17,17 @@ struct RunawayProcess {
   pid_t pgid = 0;
   pid_t sid = 0;
   pid_t creator = 0;  // who created it, when the lineage knows (0 = unknown)
+  std::string creator_name;  // base name of the creator's image, when known
   // Holds progeny's stdout or stderr (a pipe or socket): what makes a reader of progeny's
   // output wait for this process, not for COMMAND.
   bool holds_output = false;
 };
 
 struct RunawayContext {
+  // Why they are being stopped: COMMAND ended and left them; the timeout; a request (a
+  // signal to a --wait run).
+  enum class Why { kOutlived, kTimeout, kRequested } why = Why::kOutlived;
+  int64_t timeout_ms = 0;
   pid_t launcher_pid = 0;
   pid_t command_pid = 0;
   // -1 = unknown: escapes are then not judged. 0 is a real value: a session or group whose

@@ -22,7 +22,7 @@ Summary summarize(const Lineage& lin) {
   std::vector<std::pair<uint64_t, int>> edges;
   for (size_t i = 0; i < lin.procs.size(); ++i) {
     const ProcessNode& p = lin.procs[i];
-    if (p.is_launcher) continue;
+    if (p.is_launcher || p.is_progeny_helper()) continue;
     ++s.processes;
     uint64_t from = p.born_ns.value_or(p.first_seen_ns);
     edges.push_back({from, +1});
@@ -50,15 +50,25 @@ Summary summarize(const Lineage& lin) {
   // Ends sort before births at the same instant: a process replaced at once was not alive
   // together with its successor.
   std::sort(edges.begin(), edges.end());
-  size_t alive = 0;
+  // Signed: at one instant an end can come before the birth it belongs to (a process whose
+  // only record is its birth), which must not wrap the count around.
+  int64_t alive = 0;
   for (const auto& [t, d] : edges) {
-    alive = d > 0 ? alive + 1 : alive - 1;
-    s.max_alive = std::max(s.max_alive, alive);
+    alive += d;
+    if (alive > 0) s.max_alive = std::max(s.max_alive, static_cast<size_t>(alive));
   }
-  int base = lin.launcher ? 1 : 0;  // depths count from COMMAND, not from progeny itself
-  for (const auto& [i, depth] : lin.preorder())
-    if (!lin.procs[i].is_launcher)
-      s.max_depth = std::max(s.max_depth, static_cast<size_t>(depth + 1 - base));
+  // Depths count from COMMAND (1), not from progeny or its helpers; without a COMMAND, from
+  // the roots.
+  auto order = lin.preorder();
+  int base = -1;
+  for (const auto& [i, depth] : order)
+    if (lin.command && i == *lin.command) base = depth - 1;
+  for (const auto& [i, depth] : order) {
+    const ProcessNode& p = lin.procs[i];
+    if (p.is_launcher || p.is_progeny_helper()) continue;
+    int d = base >= 0 ? depth - base : depth + 1 - (lin.launcher ? 1 : 0);
+    if (d > 0) s.max_depth = std::max(s.max_depth, static_cast<size_t>(d));
+  }
   for (auto& [path, e] : by_exe) s.executables.push_back(std::move(e));
   std::sort(s.executables.begin(), s.executables.end(), [](const auto& a, const auto& b) {
     return a.created != b.created ? a.created > b.created : a.path < b.path;

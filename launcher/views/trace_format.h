@@ -9,16 +9,17 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "schema/record.h"
+
 namespace progeny {
 
 class TraceFormatter {
  public:
-  // The line (no trailing newline, prefixed "progeny: ") for one record as written to the log,
-  // e.g. "progeny: +0.012s 124 fork from 123 (sh) via vfork" or
+  // The line (no trailing newline, prefixed "progeny: ") for one record, e.g.
+  // "progeny: +0.012s 124 fork from 123 (sh) via vfork" or
   // "progeny: +1.020s 124 exit signal TERM". Times are relative to the first record seen;
-  // names come from earlier exec records. A line that is not a record gives
-  // "progeny: unreadable record: ..." and never throws.
-  std::string format(std::string_view json_line);
+  // names come from earlier exec records.
+  std::string format(const Record& r);
 
  private:
   std::optional<uint64_t> t0_;

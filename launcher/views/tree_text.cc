@@ -36,7 +36,7 @@ const char* end_color(const ProcessNode& p) {
 std::string line_for(const Lineage& lin, size_t i, const Palette& pal) {
   const ProcessNode& p = lin.procs[i];
   std::string s = pal.wrap("1", std::to_string(p.pid)) + " " + exec_chain_text(lin, i);
-  if (p.is_launcher) return s + "  " + pal.wrap("2", "[progeny]");
+  if (p.is_launcher || p.is_progeny_helper()) return s + "  " + pal.wrap("2", "[progeny]");
   s += "  " + lifetime_text(p);
   if (std::string end = end_text(p); !end.empty()) s += "  " + pal.wrap(end_color(p), end);
   if (p.is_command) s += "  " + pal.wrap("1", "[COMMAND]");
@@ -74,7 +74,7 @@ void render_text(const Lineage& lin, std::ostream& out, bool color) {
 
   size_t n = 0, runaways = 0, escaped = 0, unknown = 0;
   for (const auto& p : lin.procs) {
-    if (p.is_launcher) continue;
+    if (p.is_launcher || p.is_progeny_helper()) continue;
     ++n;
     runaways += p.runaway;
     escaped += p.escaped();
@@ -82,9 +82,10 @@ void render_text(const Lineage& lin, std::ostream& out, bool color) {
   }
   out << '\n' << n << " processes, " << escaped << " escaped their group, " << runaways
       << " runaways, " << unknown << " with unknown exit";
-  if (lin.lost_shim || lin.lost_bpf)
-    out << "; " << pal.wrap("1;31", "events lost: shim " + std::to_string(lin.lost_shim) +
-                                        ", bpf " + std::to_string(lin.lost_bpf));
+  if (lin.lost_shim || lin.lost_bpf || lin.lost_log)
+    out << "; " << pal.wrap("1;31", "records lost: shim " + std::to_string(lin.lost_shim) +
+                                        ", bpf " + std::to_string(lin.lost_bpf) + ", log " +
+                                        std::to_string(lin.lost_log));
   if (lin.unreadable_lines) out << "; " << lin.unreadable_lines << " unreadable log lines";
   out << '\n';
 }

@@ -116,6 +116,7 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
       if (!argv.empty() && base_name(argv[0]) == "progeny") return command_text(argv, max_chars);
       return cut("progeny run -- " + command_text(argv, max_chars), max_chars);
     }
+    if (p.is_progeny_helper()) return "progeny (" + printable(p.role) + ")";
     return "{" + printable(base_name(image_at(lin, proc, p.first_seen_ns))) + "}";
   }
   std::string out;

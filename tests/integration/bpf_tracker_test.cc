@@ -273,8 +273,8 @@ TEST(BpfTracker, BusyboxTreeWithSetsidEscapeesIsTrackedAndStopped) {
     // The lineage: a bpf fork and exec record for every sleep.
     std::set<pid_t> forked, exec_sleep, exec_setsid;
     t->consume([&](const progeny::Record& r) {
-      json j = json::parse(r.line());
-      sc.expect(j["source"] == "bpf", "source: " + r.line());
+      json j = json::parse(progeny::to_line(r));
+      sc.expect(j["source"] == "bpf", "source: " + progeny::to_line(r));
       pid_t pid = j["pid"].get<pid_t>();
       if (j["event"] == "fork") forked.insert(pid);
       if (j["event"] == "exec" && !j["argv"].empty() && j["argv"][0] == "sleep")
@@ -410,7 +410,7 @@ TEST(BpfTracker, OverflowingATinyRingBufferCountsEveryLostEvent) {
     }
     uint64_t forks = 0, exits = 0;
     t->consume([&](const progeny::Record& r) {
-      json j = json::parse(r.line());
+      json j = json::parse(progeny::to_line(r));
       if (j["event"] == "fork") ++forks;
       if (j["event"] == "exit") ++exits;
     });
@@ -471,7 +471,7 @@ TEST(BpfWatch, RecordsExistingAndNewDescendantsUntilTheProcessExits) {
     st = wait_status(watcher);
     sc.expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "watch status " + std::to_string(st));
 
-    bool saw_start = false, saw_early = false, saw_setsid_sleep = false, saw_exit7 = false,
+    bool saw_start = false, saw_command = false, saw_early = false, saw_setsid_sleep = false, saw_exit7 = false,
          saw_root_exit = false;
     std::vector<Member> sleeps;
     std::istringstream lines(progeny::test::read_file(log));
@@ -479,7 +479,9 @@ TEST(BpfWatch, RecordsExistingAndNewDescendantsUntilTheProcessExits) {
     while (std::getline(lines, line)) {
       json j = json::parse(line);
       pid_t pid = j["pid"].get<pid_t>();
-      if (j["event"] == "start") saw_start = pid == target;
+      // The log's launcher is the watcher; the watched process is its COMMAND.
+      if (j["event"] == "start") saw_start = j.value("role", "") == "watch" && pid == watcher;
+      if (j["event"] == "fork" && pid == target && j.value("role", "") == "command") saw_command = true;
       if (j["event"] == "fork" && pid == early) saw_early = true;
       if (j["event"] == "exec" && j["source"] == "bpf" && j["argv"] == json::array({"sleep", "1000"})) {
         saw_setsid_sleep = true;
@@ -488,7 +490,8 @@ TEST(BpfWatch, RecordsExistingAndNewDescendantsUntilTheProcessExits) {
       if (j["event"] == "exit" && j.value("code", -1) == 7) saw_exit7 = true;
       if (j["event"] == "exit" && pid == target && j.value("code", -1) == 3) saw_root_exit = true;
     }
-    sc.expect(saw_start, "no start record for the target");
+    sc.expect(saw_start, "no start record of the watch");
+    sc.expect(saw_command, "the watched process is not named COMMAND");
     sc.expect(saw_early, "the existing descendant is not recorded");
     sc.expect(saw_setsid_sleep, "the new escapee's exec is not recorded");
     sc.expect(saw_exit7, "the child's exit code is not recorded");

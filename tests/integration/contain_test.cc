@@ -79,6 +79,21 @@ Started start(Containment& c, const std::vector<std::string>& argv, std::string*
   return s;
 }
 
+// pidns: the intermediate's reports until COMMAND's status (the first names COMMAND).
+bool command_status(Containment& c, int* status) {
+  PidnsReport r{};
+  bool named = false;
+  for (;;) {
+    pollfd p{c.status_fd(), POLLIN, 0};
+    if (::poll(&p, 1, kBoundMs) != 1 || !c.pidns_report(&r)) return false;
+    if (r.kind == PidnsReport::kStarted) named = r.command_ino != 0;
+    if (r.kind == PidnsReport::kEnded) {
+      *status = r.status;
+      return named;
+    }
+  }
+}
+
 std::vector<std::string> tree_argv(int plain, int escapees, int daemons, const char* mode) {
   return {test::fixture("contain_tree"), std::to_string(plain), std::to_string(escapees),
           std::to_string(daemons), mode};
@@ -221,10 +236,8 @@ TEST(ContainPidns, CommandIsPid3UnderAnIntermediateAndItsStatusComesBack) {
     std::string seen;
     test::wait_for_line(t.out.get(), "3 2", kBoundMs, &seen);
     s.expect(seen.find("3 2") == 0, "pid/ppid inside: " + seen);
-    pollfd p{c->status_fd(), POLLIN, 0};
-    s.expect(::poll(&p, 1, kBoundMs) == 1, "no COMMAND status");
     int st = 0;
-    s.expect(c->command_status(&st) && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
+    s.expect(command_status(*c, &st) && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
              "status " + std::to_string(st));
     int init_st = test::wait_status(t.pid, kBoundMs);
     s.expect(WIFEXITED(init_st) && WEXITSTATUS(init_st) == 128 + SIGTERM, "init status");
@@ -300,9 +313,8 @@ TEST(ContainUnprivileged, CgroupRefusedWithReasonAutoFallsBackPidnsWorks) {
           return 0;
         }
         Started t = start(*c, {"/bin/sh", "-c", "exit 7"}, &why);
-        pollfd p{c->status_fd(), POLLIN, 0};
         int st = -1;
-        s.expect(::poll(&p, 1, kBoundMs) == 1 && c->command_status(&st), "no status");
+        s.expect(command_status(*c, &st), "no status");
         s.expect(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status " + std::to_string(st));
         test::wait_status(t.pid, kBoundMs);
         return 0;

@@ -103,7 +103,12 @@ TEST(ViewsTrace, OneShortLinePerRecord) {
   w.exit_signal("bpf", 102, 6, 15);
   std::vector<std::string> lines;
   std::istringstream in(w.text());
-  for (std::string l; std::getline(in, l);) lines.push_back(tf.format(l));
+  for (std::string l; std::getline(in, l);) {
+    std::string why;
+    auto r = parse_record(l, &why);
+    ASSERT_TRUE(r) << why;
+    lines.push_back(tf.format(*r));
+  }
   ASSERT_EQ(lines.size(), 7u);
   EXPECT_EQ(lines[0], "progeny: +0.000s progeny 100 started: progeny run -- sh [subreaper shim]");
   EXPECT_EQ(lines[2], "progeny: +0.002s 101 exec sh -c x");
@@ -112,32 +117,58 @@ TEST(ViewsTrace, OneShortLinePerRecord) {
   EXPECT_EQ(lines[5], "progeny: +0.005s progeny sends TERM to 102 (sh) (stop)");
   EXPECT_EQ(lines[6], "progeny: +0.006s 102 (sh) exit signal TERM [bpf]");
   for (const auto& l : lines) EXPECT_EQ(l.find('\n'), std::string::npos);
-  std::string bad = tf.format("{\"v\":1,\"event\":\"fo\x1b");
-  EXPECT_EQ(bad.rfind("progeny: unreadable record", 0), 0u);
-  EXPECT_EQ(bad.find('\x1b'), std::string::npos);
+  // A field from a hostile program never reaches the terminal raw.
+  Record odd = make_record("fo\x1b[2J", "shim", 103, 7);
+  std::string bad = tf.format(odd);
+  EXPECT_EQ(bad.find('\x1b'), std::string::npos) << bad;
 }
 
-TEST(ViewsRunawayReport, SaysWhoAndHowTheyEscaped) {
-  RunawayContext ctx{100, 101, 101, 90};
+RunawayProcess leftover(pid_t pid, std::vector<std::string> argv, pid_t ppid, pid_t pgid,
+                        pid_t sid, pid_t creator, std::string creator_name = "") {
+  RunawayProcess p;
+  p.pid = pid;
+  p.start_time = 1;
+  p.argv = std::move(argv);
+  p.ppid = ppid;
+  p.pgid = pgid;
+  p.sid = sid;
+  p.creator = creator;
+  p.creator_name = std::move(creator_name);
+  return p;
+}
+
+TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
+  RunawayContext ctx;
+  ctx.launcher_pid = 100;
+  ctx.command_pid = 101;
+  ctx.command_pgid = 101;
+  ctx.command_sid = 90;
   std::vector<RunawayProcess> procs = {
-      {103, 1, {"sleep", "100"}, 100, 103, 103, 102},  // double fork + setsid
-      {104, 1, {"nginx: worker"}, 103, 103, 103, 0},   // inside 103's session
-      {105, 1, {"sleep", "5"}, 101, 105, 90, 0},       // setpgid, still COMMAND's child
-      {106, 1, {}, 101, 101, 90, 0},                   // never left the group
+      leftover(103, {"sleep", "100"}, 100, 103, 103, 102, "sh"),  // double fork + setsid
+      leftover(104, {"nginx: worker"}, 103, 103, 103, 0),        // inside 103's session
+      leftover(105, {"sleep", "5"}, 101, 105, 90, 0),            // setpgid, COMMAND's child
+      leftover(106, {}, 100, 101, 90, 0),                        // an orphan nobody named
   };
   std::string r = format_runaway_report(procs, ctx);
   EXPECT_NE(r.find("4 processes outlived COMMAND (pid 101)"), std::string::npos) << r;
-  EXPECT_NE(r.find("103 sleep 100: called setsid; orphaned, adopted by progeny; created by 102"),
+  EXPECT_NE(r.find("103 sleep 100: called setsid; orphaned, adopted by progeny; created by 102 (sh)"),
             std::string::npos) << r;
   EXPECT_NE(r.find("104 'nginx: worker': in session 103 (its leader called setsid); child of 103 (sleep)"),
             std::string::npos) << r;
   EXPECT_NE(r.find("105 sleep 5: called setpgid; child of COMMAND"), std::string::npos) << r;
-  EXPECT_NE(r.find("106 [no command line]: still in COMMAND's process group"), std::string::npos) << r;
+  EXPECT_NE(r.find("106 [no command line]: still in COMMAND's process group; orphaned, adopted by "
+                   "progeny; creator unknown"), std::string::npos) << r;
   EXPECT_EQ(format_runaway_report({}, ctx), "");
   std::vector<RunawayProcess> many(25, procs[0]);
   std::string capped = format_runaway_report(many, ctx, 20);
   EXPECT_NE(capped.find("... and 5 more"), std::string::npos);
   EXPECT_EQ(std::count(capped.begin(), capped.end(), '\n'), 22);
+  // On a timeout the report says so, and still names every leftover.
+  ctx.why = RunawayContext::Why::kTimeout;
+  ctx.timeout_ms = 1000;
+  r = format_runaway_report(procs, ctx);
+  EXPECT_EQ(r.rfind("progeny: timeout after 1.00s; stopping 4 processes:", 0), 0U) << r;
+  EXPECT_NE(r.find("created by 102 (sh)"), std::string::npos) << r;
 }
 
 TEST(ViewsDoctor, ReportsWhatAnIndependentCheckFinds) {

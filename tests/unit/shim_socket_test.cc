@@ -1,0 +1,148 @@
+// ShimSocket without process trees: the test process itself is the peer (its parent stands
+// in for the launcher, so it descends from it).
+#include "launcher/collect/shim_socket.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "launcher/os/pidfs.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
+
+namespace progeny {
+namespace {
+
+int connect_to(const ShimSocket& sock) {
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path + 1, sock.name().data(), sock.name().size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + sock.name().size());
+  EXPECT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&sa), len), 0);
+  return s;
+}
+
+void send_str(int fd, const std::string& s) {
+  ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
+}
+
+uint64_t ino_of(pid_t pid) {
+  Fd fd = open_pidfd(pid);
+  return pidfd_ino(fd.get());
+}
+
+std::string exec_line(pid_t pid, const std::string& identity, const std::string& extra = "") {
+  return "{\"v\":1,\"event\":\"exec\",\"source\":\"shim\",\"pid\":" + std::to_string(pid) +
+         ",\"time_ns\":1" + identity + ",\"ppid\":" + std::to_string(::getppid()) +
+         ",\"path\":\"/x\",\"argv\":[\"x\"]" + extra + "}\n";
+}
+
+std::string own_identity() { return ",\"ino\":" + std::to_string(ino_of(::getpid())); }
+
+struct Collected {
+  std::vector<Record> records;
+  std::vector<pid_t> members;
+};
+
+std::unique_ptr<ShimSocket> open_socket(Collected* c) {
+  ShimSocket::Options o;
+  o.launcher = ::getppid();
+  o.on_record = [c](Record&& r) { c->records.push_back(std::move(r)); };
+  o.on_member = [c](VerifiedProcess&& p, pid_t, uint64_t, uint64_t) { c->members.push_back(p.pid()); };
+  std::string err;
+  auto s = ShimSocket::open(std::move(o), &err);
+  EXPECT_TRUE(s) << err;
+  return s;
+}
+
+TEST(ShimSocket, DeliversTypedRecordsWithTheirProvenProcess) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  // Split in two sends: the socket must keep the partial line until its newline arrives.
+  std::string line = exec_line(::getpid(), own_identity());
+  send_str(c, line.substr(0, 20));
+  sock->on_readable();
+  send_str(c, line.substr(20));
+  sock->on_readable();
+  sock->drain();
+  ASSERT_EQ(got.records.size(), 1U);
+  const Record& r = got.records[0];
+  EXPECT_EQ(r.event, "exec");
+  EXPECT_EQ(r.pid, ::getpid());
+  EXPECT_EQ(r.ino, ino_of(::getpid()));
+  auto st = read_proc_stat(::getpid());
+  ASSERT_TRUE(st);
+  EXPECT_EQ(r.start_time, st->start_time);  // filled in from the proven process
+  // The peer at accept, and the record's process: both this process.
+  ASSERT_GE(got.members.size(), 1U);
+  EXPECT_EQ(got.members[0], ::getpid());
+  EXPECT_EQ(sock->refused(), 0U);
+  ::close(c);
+}
+
+TEST(ShimSocket, RefusesARecordWithoutIdentityOrOfAnotherProcess) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  send_str(c, exec_line(::getpid(), ""));  // names nobody it can prove
+  // A live process that does not descend from the "launcher" (our parent): our grandparent.
+  auto parent = read_proc_stat(::getppid());
+  ASSERT_TRUE(parent);
+  pid_t foreign = parent->ppid;
+  send_str(c, exec_line(foreign, ",\"ino\":" + std::to_string(ino_of(foreign))));
+  // A pid whose identity is another process's: never taken for it.
+  send_str(c, exec_line(::getpid(), ",\"ino\":" + std::to_string(ino_of(foreign))));
+  sock->on_readable();
+  sock->drain();
+  EXPECT_EQ(got.records.size(), 0U);
+  EXPECT_EQ(sock->refused(), 3U);
+  ::close(c);
+}
+
+TEST(ShimSocket, CountsLostRecordsAndRefusedLines) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  send_str(c, exec_line(::getpid(), own_identity(), ",\"lost\":3"));
+  send_str(c, "not json\n");
+  sock->on_readable();
+  sock->drain();
+  EXPECT_EQ(sock->lost(), 3U);
+  EXPECT_EQ(sock->refused(), 1U);
+  ASSERT_EQ(got.records.size(), 1U);
+  EXPECT_FALSE(got.records[0].lost) << "the count is the socket's, not the record's";
+  ::close(c);
+}
+
+TEST(ShimSocket, DropsAConnectionThatSendsAnOverlongLine) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  send_str(c, std::string(5000, 'x'));
+  sock->on_readable();
+  EXPECT_EQ(sock->refused(), 1U);
+  sock->drain();
+  EXPECT_TRUE(got.records.empty());
+  ::close(c);
+}
+
+TEST(ShimSocket, TheConnectionAloneMakesItsPeerAMember) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  sock->on_readable();
+  ASSERT_EQ(got.members.size(), 1U);
+  EXPECT_EQ(got.members[0], ::getpid());
+  ::close(c);
+}
+
+}  // namespace
+}  // namespace progeny
