@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -21,9 +20,11 @@
 #include "launcher/run/commands.h"
 #include "launcher/contain/containment.h"
 #include "launcher/collect/event_sink.h"
+#include "launcher/collect/shim_path.h"
 #include "launcher/run/exit_status.h"
 #include "launcher/os/parse.h"
 #include "launcher/os/proc.h"
+#include "launcher/os/subreaper.h"
 #include "schema/record.h"
 #include "launcher/views/runaway_report.h"
 #include "launcher/cli/run_options.h"
@@ -81,8 +82,9 @@ class Runner : public StopHooks {
 
  private:
   bool setup() {
-    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-      std::fprintf(stderr, "progeny: cannot become a child subreaper: %s\n", std::strerror(errno));
+    std::string why;
+    if (!become_child_subreaper(&why)) {
+      std::fprintf(stderr, "progeny: %s\n", why.c_str());
       return false;
     }
     sigset_t handled;
@@ -100,7 +102,6 @@ class Runner : public StopHooks {
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
-    std::string why;
     contain_ = Containment::make(mode, &why);
     if (!contain_) {
       std::fprintf(stderr, "progeny run: --contain %s: %s\n", opts_.contain.c_str(), why.c_str());
@@ -164,13 +165,10 @@ class Runner : public StopHooks {
 
   // The lineage log and the shim's socket: needed for the shim, --log and --trace.
   bool open_sink() {
-    if (opts_.preload) {
-      shim_path_ = shim_location();
-      if (::access(shim_path_.c_str(), R_OK) != 0) {
-        std::fprintf(stderr, "progeny run: cannot find the shim at %s: %s (use --no-preload)\n",
-                     shim_path_.c_str(), std::strerror(errno));
-        return false;
-      }
+    std::string missing;
+    if (opts_.preload && !find_shim(&shim_path_, &missing)) {
+      std::fprintf(stderr, "progeny run: %s (use --no-preload)\n", missing.c_str());
+      return false;
     }
     if (!opts_.preload && opts_.log_path.empty() && !opts_.trace) return true;
     EventSink::Options o;
@@ -194,15 +192,6 @@ class Runner : public StopHooks {
       return false;
     }
     return true;
-  }
-
-  // <dir of progeny>/../lib/progeny/libprogeny.so, in the build tree and once installed.
-  static std::string shim_location() {
-    char exe[4096];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(".");
-    dir = dir.substr(0, dir.rfind('/'));
-    return dir + "/../lib/progeny/libprogeny.so";
   }
 
   // progeny's own environment plus what the shim needs (its only trace, documented).
