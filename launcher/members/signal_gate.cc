@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "launcher/os/pidfs.h"
 #include "launcher/os/sys.h"
 
@@ -61,6 +63,19 @@ int probe() {
   Fd self = open_pidfd(::getpid());
   if (!self) return errno;
   return result(sys_pidfd_send_signal(self.get(), 0));
+}
+
+bool available(std::string* why) {
+  Fd self = open_pidfd(::getpid());
+  if (!self) {
+    *why = std::string("pidfd_open: ") + std::strerror(errno) + " (needs Linux 5.3+)";
+    return false;
+  }
+  if (int e = result(sys_pidfd_send_signal(self.get(), 0))) {
+    *why = std::string("pidfd_send_signal: ") + std::strerror(e) + " (needs Linux 5.1+)";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace progeny::signal_gate

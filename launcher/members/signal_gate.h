@@ -5,6 +5,7 @@
 // made for COMMAND, the unreaped child of the caller, and a cgroup progeny created.
 // Nothing here takes a bare pid, and nothing can reach kill(-1) or kill(0).
 #pragma once
+#include <string>
 
 #include "launcher/members/verified.h"
 
@@ -28,5 +29,9 @@ int kill_cgroup(int leaf_dirfd);
 int can_kill_cgroup(int leaf_dirfd);
 // Whether pidfd signalling works here at all (signal 0 to ourselves), for `progeny doctor`.
 int probe();
+// Whether pidfd signalling works here at all (pidfd_open and signal 0 on ourselves): `progeny
+// run` refuses to start without it, and `progeny doctor` reports this same answer. False with
+// a one-line *why.
+bool available(std::string* why);
 
 }  // namespace progeny::signal_gate

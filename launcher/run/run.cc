@@ -87,6 +87,12 @@ class Runner : public StopHooks {
       std::fprintf(stderr, "progeny: %s\n", why.c_str());
       return false;
     }
+    // Every signal goes through a pidfd: without them nothing could be stopped safely, so say
+    // so now rather than after COMMAND started.
+    if (!signal_gate::available(&why)) {
+      std::fprintf(stderr, "progeny run: no pidfds: %s\n", why.c_str());
+      return false;
+    }
     sigset_t handled;
     sigemptyset(&handled);
     for (int s : kForwarded) sigaddset(&handled, s);
