@@ -55,16 +55,6 @@ int kill_cgroup(int leaf_dirfd) {
   return err;
 }
 
-int can_kill_cgroup(int leaf_dirfd) {
-  return ::faccessat(leaf_dirfd, "cgroup.kill", W_OK, 0) == 0 ? 0 : errno;
-}
-
-int probe() {
-  Fd self = open_pidfd(::getpid());
-  if (!self) return errno;
-  return result(sys_pidfd_send_signal(self.get(), 0));
-}
-
 bool available(std::string* why) {
   Fd self = open_pidfd(::getpid());
   if (!self) {
