@@ -143,6 +143,8 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
   return t;
 }
 
+bool tracker_available(std::string* why) { return Tracker::start(::getpid(), why) != nullptr; }
+
 Tracker::~Tracker() {
   ring_buffer__free(rb_);
   progeny_bpf__destroy(skel_);

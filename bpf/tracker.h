@@ -47,6 +47,11 @@ struct Options {
 // malformed or unknown event.
 std::optional<Record> event_to_record(const void* data, size_t size);
 
+// Whether Tracker::start works here: starts a session rooted at the caller with the options a
+// run uses, and ends it at once. `progeny doctor` asks this, so its verdict is the answer
+// `progeny run --bpf on` gets. False with start()'s one-line *why.
+bool tracker_available(std::string* why);
+
 class Tracker {
  public:
   // Loads and attaches; tracks everything `root` (a pid in the caller's PID namespace,

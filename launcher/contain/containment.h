@@ -30,12 +30,16 @@ class Containment {
   // does not allow: nullptr and a one-line *why (the launcher exits 125 with it).
   // cgroup: creates the leaf and starts the watchdog now, before COMMAND exists.
   static std::unique_ptr<Containment> make(ContainMode requested, std::string* why);
+  // Whether `--contain mode` can start here: make(mode) for real, undone at once (the leaf
+  // removed, the watchdog dismissed). `progeny doctor` asks this, so its verdict is the
+  // answer the run gets. False with make()'s one-line *why.
+  static bool available(ContainMode mode, std::string* why) { return make(mode, why) != nullptr; }
   Containment(const Containment&) = delete;
   Containment& operator=(const Containment&) = delete;
   ~Containment() { finish(); }
 
   ContainMode mode() const { return mode_; }  // never auto_
-  const std::string& reason() const { return reason_; }  // why this mode, for -v and doctor
+  const std::string& reason() const { return reason_; }  // why this mode, for -v
 
   // Starts COMMAND's process like fork(): 0 in the child, the launcher's direct child in the
   // parent (pidfd in *pidfd), -1 with errno and *why on failure.

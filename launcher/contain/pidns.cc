@@ -127,6 +127,11 @@ uint64_t ino_of(pid_t pid) {
   ::_exit(code);
 }
 
+// The namespaces of a run: a user namespace too when not root (it grants the rest).
+uint64_t namespace_flags() {
+  return CLONE_NEWPID | CLONE_NEWNS | (::geteuid() != 0 ? CLONE_NEWUSER : 0);
+}
+
 // PID 2: COMMAND's parent. Never returns.
 [[noreturn]] void run_intermediate(pid_t cmd, int status_w) {
   ::prctl(PR_SET_NAME, "progeny-ns");
@@ -151,20 +156,23 @@ uint64_t ino_of(pid_t pid) {
 }  // namespace
 
 bool pidns_available(std::string* why) {
-  if (::geteuid() == 0) return true;
-  // Unprivileged: only a real attempt tells (sysctls, AppArmor and seccomp all may refuse).
-  pid_t p = ::fork();
+  // Only a real attempt tells, root or not: sysctls, AppArmor, seccomp, a container without
+  // CAP_SYS_ADMIN or a kernel without clone3 all may refuse. So this makes the very clone
+  // pidns_spawn makes, of a child that exits at once.
+  CloneSpec spec;
+  spec.ns_flags = namespace_flags();
+  Fd pidfd;
+  pid_t p = clone_contained(spec, &pidfd);
+  if (p == 0) ::_exit(0);
   if (p < 0) {
-    *why = std::string("cannot fork to probe user namespaces: ") + std::strerror(errno);
+    *why = std::string(::geteuid() != 0 ? "unprivileged user namespaces are not allowed here"
+                                         : "cannot create a PID namespace") +
+           " (clone3: " + std::strerror(errno) + ")";
     return false;
   }
-  if (p == 0) ::_exit(::unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS) == 0 ? 0 : errno);
   int st = 0;
   while (::waitpid(p, &st, 0) < 0 && errno == EINTR) {}
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return true;
-  *why = std::string("unprivileged user namespaces are not allowed here (unshare: ") +
-         std::strerror(WIFEXITED(st) ? WEXITSTATUS(st) : EPERM) + ")";
-  return false;
+  return true;
 }
 
 pid_t pidns_spawn(PidnsChild* child, std::string* why) {
@@ -185,7 +193,7 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
 
   CloneSpec spec;
-  spec.ns_flags = CLONE_NEWPID | CLONE_NEWNS | (uid != 0 ? CLONE_NEWUSER : 0);
+  spec.ns_flags = namespace_flags();
   Fd init_pidfd;
   pid_t init = clone_contained(spec, &init_pidfd);
   if (init < 0) {

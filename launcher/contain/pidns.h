@@ -19,7 +19,8 @@
 
 namespace progeny {
 
-// Whether this process can create the namespaces (root, or unprivileged user namespaces).
+// Whether this process can create the namespaces (root, or unprivileged user namespaces),
+// found by creating them for real: a throw-away child cloned the way pidns_spawn clones.
 bool pidns_available(std::string* why);
 
 struct PidnsChild {

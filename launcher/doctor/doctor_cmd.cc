@@ -1,6 +1,6 @@
 // `progeny doctor`: which containment and tracking mechanisms this host offers, as a table.
+#include <algorithm>
 #include <cstdio>
-#include <set>
 #include <string>
 
 #include "launcher/doctor/commands.h"
@@ -13,21 +13,19 @@ namespace {
 
 constexpr const char* kDoctorHelp = R"(Usage: progeny doctor [--require CHECK[,CHECK...]]...
 
-Checks, by trying each for real, which mechanisms this host offers and what progeny will use:
-  subreaper   PR_SET_CHILD_SUBREAPER (orphans reparent to progeny)
-  pidfd       pidfd_open / pidfd_send_signal (race-free signalling)
-  pidfd_exit  PIDFD_INFO_EXIT (exit status of processes someone else reaped)
-  preload     the shim <dir of progeny>/../lib/progeny/libprogeny.so loads with LD_PRELOAD
-  btf         kernel BTF (/sys/kernel/btf/vmlinux) for the CO-RE tracker
-  tp_btf      tp_btf tracing programs load (the tracker's program type)
-  tracepoint  classic tracepoint programs load
-  bpf_lsm     "bpf" is an active LSM (informational: progeny does not need it)
-  cgroup      a cgroup v2 leaf with cgroup.kill can be created (--contain cgroup)
-  pidns       a PID namespace can be created, with a user namespace if not root
-  userns      a user namespace can be created
-  bpf         shorthand for --require: btf and (tp_btf or tracepoint)
+Asks each mechanism progeny run can use, through the very code the run uses to decide,
+whether it works here:
+  subreaper   PR_SET_CHILD_SUBREAPER (orphans reparent to progeny; run needs it)
+  pidfd       pidfd_open / pidfd_send_signal (race-free signalling; run needs it)
+  pidfd_exit  PIDFD_INFO_EXIT (exit status of processes someone else reaped; informational)
+  preload     the shim at <dir of progeny>/../lib/progeny/libprogeny.so (run needs it
+              unless --no-preload)
+  bpf         the BPF tracker loads and attaches (--bpf on; --bpf auto uses it)
+  cgroup      a cgroup v2 leaf and its watchdog can be made (--contain cgroup; auto uses it)
+  pidns       a PID namespace, with a user namespace if not root (--contain pidns)
 
-One line per check: ok or missing, what was found or why not, and what follows for progeny.
+One line per check: ok or missing, what was found or why not, then what follows for
+progeny; last, what progeny run with its defaults will use.
 
   --require CHECK  exit 1 unless CHECK is ok (repeatable, or comma-separated)
   -h, --help       this help
@@ -42,17 +40,8 @@ bool probe_ok(const std::vector<Probe>& probes, const std::string& name) {
 }
 
 bool known(const std::string& name) {
-  static const std::set<std::string> names{"subreaper", "pidfd",   "pidfd_exit", "preload",
-                                           "btf",       "tp_btf",  "tracepoint", "bpf_lsm",
-                                           "cgroup",    "pidns",   "userns",     "bpf"};
-  return names.count(name) != 0;
-}
-
-bool requirement_met(const std::vector<Probe>& probes, const std::string& name) {
-  if (name == "bpf")
-    return probe_ok(probes, "btf") &&
-           (probe_ok(probes, "tp_btf") || probe_ok(probes, "tracepoint"));
-  return probe_ok(probes, name);
+  const auto& names = probe_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 }  // namespace
@@ -94,16 +83,11 @@ int doctor_main(int argc, char** argv) {
     std::printf("%-11s %-8s %s\n%-20s → %s\n", p.name.c_str(), p.ok ? "ok" : "missing",
                 p.detail.c_str(), "", p.consequence.c_str());
 
-  const char* contain = probe_ok(probes, "cgroup") ? "cgroup" : "none";
-  bool bpf = requirement_met(probes, "bpf");
-  std::printf("\nprogeny run with defaults will use: --contain auto → %s; --bpf auto → %s; "
-              "shim %s; %s\n",
-              contain, bpf ? "tracker on" : "off", probe_ok(probes, "preload") ? "on" : "off",
-              probe_ok(probes, "subreaper") ? "child subreaper" : "no subreaper");
+  std::printf("\n%s\n", defaults_line(probes).c_str());
 
   int status = 0;
   for (const auto& name : required) {
-    if (!requirement_met(probes, name)) {
+    if (!probe_ok(probes, name)) {
       std::fprintf(stderr, "progeny doctor: required check '%s' is missing\n", name.c_str());
       status = 1;
     }

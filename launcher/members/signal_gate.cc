@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "launcher/os/pidfs.h"
 #include "launcher/os/sys.h"
 
@@ -53,14 +55,17 @@ int kill_cgroup(int leaf_dirfd) {
   return err;
 }
 
-int can_kill_cgroup(int leaf_dirfd) {
-  return ::faccessat(leaf_dirfd, "cgroup.kill", W_OK, 0) == 0 ? 0 : errno;
-}
-
-int probe() {
+bool available(std::string* why) {
   Fd self = open_pidfd(::getpid());
-  if (!self) return errno;
-  return result(sys_pidfd_send_signal(self.get(), 0));
+  if (!self) {
+    *why = std::string("pidfd_open: ") + std::strerror(errno) + " (needs Linux 5.3+)";
+    return false;
+  }
+  if (int e = result(sys_pidfd_send_signal(self.get(), 0))) {
+    *why = std::string("pidfd_send_signal: ") + std::strerror(e) + " (needs Linux 5.1+)";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace progeny::signal_gate

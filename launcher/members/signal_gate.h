@@ -5,6 +5,7 @@
 // made for COMMAND, the unreaped child of the caller, and a cgroup progeny created.
 // Nothing here takes a bare pid, and nothing can reach kill(-1) or kill(0).
 #pragma once
+#include <string>
 
 #include "launcher/members/verified.h"
 
@@ -23,10 +24,9 @@ int send_to_own_child(int child_pidfd, int sig);
 // SIGKILL to every process in the cgroup whose directory descriptor `leaf_dirfd` progeny
 // kept from its own mkdir. Async-signal-safe (the cgroup watchdog uses it after fork).
 int kill_cgroup(int leaf_dirfd);
-// 0 when the cgroup behind leaf_dirfd has a cgroup.kill we may write (Linux 5.14+), else an
-// errno; writes nothing.
-int can_kill_cgroup(int leaf_dirfd);
-// Whether pidfd signalling works here at all (signal 0 to ourselves), for `progeny doctor`.
-int probe();
+// Whether pidfd signalling works here at all (pidfd_open and signal 0 on ourselves): `progeny
+// run` refuses to start without it, and `progeny doctor` reports this same answer. False with
+// a one-line *why.
+bool available(std::string* why);
 
 }  // namespace progeny::signal_gate

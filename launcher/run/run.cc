@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -23,6 +22,7 @@
 #include "launcher/run/commands.h"
 #include "launcher/contain/containment.h"
 #include "launcher/collect/lineage_log.h"
+#include "launcher/collect/shim_path.h"
 #include "launcher/collect/shim_socket.h"
 #include "launcher/members/parent_death.h"
 #include "launcher/os/pidfs.h"
@@ -30,6 +30,7 @@
 #include "launcher/run/leftovers.h"
 #include "launcher/os/parse.h"
 #include "launcher/os/proc.h"
+#include "launcher/os/subreaper.h"
 #include "schema/record.h"
 #include "launcher/views/runaway_report.h"
 #include "launcher/cli/run_options.h"
@@ -82,8 +83,15 @@ class Runner : public StopHooks {
 
  private:
   bool setup() {
-    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-      std::fprintf(stderr, "progeny: cannot become a child subreaper: %s\n", std::strerror(errno));
+    std::string why;
+    if (!become_child_subreaper(&why)) {
+      std::fprintf(stderr, "progeny: %s\n", why.c_str());
+      return false;
+    }
+    // Every signal goes through a pidfd: without them nothing could be stopped safely, so say
+    // so now rather than after COMMAND started.
+    if (!signal_gate::available(&why)) {
+      std::fprintf(stderr, "progeny run: no pidfds: %s\n", why.c_str());
       return false;
     }
     sigset_t handled;
@@ -101,7 +109,6 @@ class Runner : public StopHooks {
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
-    std::string why;
     contain_ = Containment::make(mode, &why);
     if (!contain_) {
       std::fprintf(stderr, "progeny run: --contain %s: %s\n", opts_.contain.c_str(), why.c_str());
@@ -182,10 +189,9 @@ class Runner : public StopHooks {
   // The shim's socket: its records go to the log, the processes it proves to the membership.
   bool open_shim_socket() {
     if (!opts_.preload) return true;
-    shim_path_ = shim_location();
-    if (::access(shim_path_.c_str(), R_OK) != 0) {
-      std::fprintf(stderr, "progeny run: cannot find the shim at %s: %s (use --no-preload)\n",
-                   shim_path_.c_str(), std::strerror(errno));
+    std::string missing;
+    if (!find_shim(&shim_path_, &missing)) {
+      std::fprintf(stderr, "progeny run: %s (use --no-preload)\n", missing.c_str());
       return false;
     }
     ShimSocket::Options o;
@@ -210,15 +216,6 @@ class Runner : public StopHooks {
     shim_ = ShimSocket::open(std::move(o), &error);
     if (!shim_) std::fprintf(stderr, "progeny run: %s\n", error.c_str());
     return shim_ != nullptr;
-  }
-
-  // <dir of progeny>/../lib/progeny/libprogeny.so, in the build tree and once installed.
-  static std::string shim_location() {
-    char exe[4096];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(".");
-    dir = dir.substr(0, dir.rfind('/'));
-    return dir + "/../lib/progeny/libprogeny.so";
   }
 
   // progeny's own environment plus what the shim needs (its only trace, documented).

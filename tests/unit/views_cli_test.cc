@@ -1,10 +1,14 @@
 // The command lines of tree/summary/doctor, the --trace lines and the runaway report.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bpf/tracker.h"
+#include "launcher/contain/containment.h"
 #include "launcher/doctor/commands.h"
 #include "launcher/os/exit_codes.h"
 #include "launcher/views/commands.h"
@@ -171,40 +175,90 @@ TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
   EXPECT_NE(r.find("created by 102 (sh)"), std::string::npos) << r;
 }
 
-TEST(ViewsDoctor, ReportsWhatAnIndependentCheckFinds) {
+// Whether the calling process may become a child subreaper, asked apart from the doctor (in
+// a child: the flag stays for life).
+bool subreaper_allowed() {
+  pid_t pid = fork();
+  if (pid == 0) _exit(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : 1);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+TEST(ViewsDoctor, EachVerdictIsWhatTheMechanismItselfSays) {
   std::vector<Probe> probes = run_probes();
-  ASSERT_EQ(probes.size(), 11u);
-  for (const auto& p : probes) {
+  ASSERT_EQ(probes.size(), probe_names().size());
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  std::string dir(exe, static_cast<size_t>(n));
+  std::string shim = dir.substr(0, dir.rfind('/')) + "/../lib/progeny/libprogeny.so";
+  for (size_t i = 0; i < probes.size(); ++i) {
+    const Probe& p = probes[i];
+    EXPECT_EQ(p.name, probe_names()[i]);
     EXPECT_FALSE(p.detail.empty()) << p.name;
     EXPECT_FALSE(p.consequence.empty()) << p.name;
-    if (p.name == "pidfd") {
-      EXPECT_EQ(p.ok, open_pidfd(getpid()).valid());
-    } else if (p.name == "btf") {
-      EXPECT_EQ(p.ok, access("/sys/kernel/btf/vmlinux", R_OK) == 0);
-    } else if (p.name == "preload") {
-      EXPECT_EQ(p.ok, access(shim_path_for_self().c_str(), R_OK) == 0);
-    }
-    if (p.name == "bpf_lsm") {
-      std::ifstream lsm("/sys/kernel/security/lsm");
-      std::string text;
-      bool has = lsm && std::getline(lsm, text) && ("," + text + ",").find(",bpf,") != std::string::npos;
-      EXPECT_EQ(p.ok, has);
-    }
+    EXPECT_EQ(p.detail.find('\n'), std::string::npos) << p.name << ": " << p.detail;
+    std::string why;
+    bool expected = false;
+    if (p.name == "subreaper") expected = subreaper_allowed();
+    if (p.name == "pidfd") expected = open_pidfd(getpid()).valid();
+    if (p.name == "pidfd_exit") expected = p.ok;  // no other way to ask than the doctor's
+    if (p.name == "preload") expected = access(shim.c_str(), R_OK) == 0;
+    if (p.name == "bpf") expected = bpf::Tracker::start(getpid(), &why) != nullptr;
+    if (p.name == "cgroup") expected = Containment::make(ContainMode::cgroup, &why) != nullptr;
+    if (p.name == "pidns") expected = Containment::make(ContainMode::pidns, &why) != nullptr;
+    EXPECT_EQ(p.ok, expected) << p.name << ": " << p.detail << " / " << why;
   }
 }
 
 TEST(ViewsDoctor, RequireDecidesTheExitStatus) {
-  // Each check, required alone, gives 0 exactly when the probe finds it.
-  for (const auto& p : run_probes()) {
-    Result r = call(doctor_main, {"doctor", "--require=" + p.name});
-    EXPECT_EQ(r.status, p.ok ? 0 : 1) << p.name << ": " << r.err;
-    EXPECT_EQ(r.err.find("'" + p.name + "' is missing") != std::string::npos, !p.ok) << r.err;
-    EXPECT_NE(r.out.find(p.name), std::string::npos) << r.out;
+  std::vector<Probe> probes = run_probes();
+  std::string all;
+  bool all_ok = true;
+  for (const auto& p : probes) {
+    all += (all.empty() ? "" : ",") + p.name;
+    all_ok = all_ok && p.ok;
   }
-  Result both = call(doctor_main, {"doctor", "--require", "pidfd,subreaper"});
+  // Each check required gives "missing" on stderr exactly when the check finds it missing.
+  Result r = call(doctor_main, {"doctor", "--require=" + all});
+  EXPECT_EQ(r.status, all_ok ? 0 : 1) << r.err;
+  for (const auto& p : probes) {
+    EXPECT_EQ(r.err.find("'" + p.name + "' is missing") != std::string::npos, !p.ok) << r.err;
+    char line[64];
+    std::snprintf(line, sizeof line, "\n%-11s %-8s ", p.name.c_str(), p.ok ? "ok" : "missing");
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+  }
+  EXPECT_TRUE(r.out.ends_with("\n" + defaults_line(probes) + "\n")) << r.out;
+  Result both = call(doctor_main, {"doctor", "--require", "pidfd", "--require", "subreaper"});
   EXPECT_NE(both.out.find("subreaper   ok"), std::string::npos) << both.out;
-  EXPECT_EQ(call(doctor_main, {"doctor", "--require", "nonsense"}).status, kExitProgenyError);
+  // The checks of mechanisms progeny does not use are gone, as is the old "bpf" shorthand's
+  // meaning (btf and a tracepoint type): "bpf" is now the tracker itself.
+  for (const char* gone : {"nonsense", "btf", "tp_btf", "tracepoint", "bpf_lsm", "userns"})
+    EXPECT_EQ(call(doctor_main, {"doctor", "--require", gone}).status, kExitProgenyError) << gone;
   EXPECT_EQ(call(doctor_main, {"doctor", "extra"}).status, kExitProgenyError);
+}
+
+TEST(ViewsDoctor, DefaultsLineFollowsEachResult) {
+  auto probe = [](const char* with_defaults) {
+    Probe p;
+    p.with_defaults = with_defaults;
+    return p;
+  };
+  EXPECT_EQ(defaults_line({probe("child subreaper"), probe(""), probe("--bpf auto → off")}),
+            "progeny run with defaults will use: child subreaper; --bpf auto → off");
+  // Each check's own line, ok and missing: what the defaults do with it.
+  for (const auto& p : run_probes()) {
+    if (p.name == "pidfd_exit" || p.name == "pidns") {
+      EXPECT_TRUE(p.with_defaults.empty()) << p.name << ": the defaults never ask for it";
+    } else {
+      EXPECT_FALSE(p.with_defaults.empty()) << p.name;
+      // What the run refuses to go without says so; the rest are chosen or dropped silently.
+      bool fatal = p.name == "subreaper" || p.name == "pidfd" || p.name == "preload";
+      EXPECT_EQ(p.with_defaults.find("exits 125") != std::string::npos, fatal && !p.ok)
+          << p.name << ": " << p.with_defaults;
+    }
+  }
 }
 
 }  // namespace
