@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "launcher/members/signal_gate.h"
@@ -18,6 +20,7 @@ namespace progeny {
 namespace {
 
 constexpr char kDismiss = 'd';
+constexpr const char* kWatchdogComm = "progeny-wd";
 // PR_SET_PDEATHSIG only wakes the watchdog up (a no-op handler interrupts poll); whether the
 // launcher is really gone is decided by its pidfd, since the signal also fires when merely
 // the forking thread exits.
@@ -52,6 +55,7 @@ bool keep_only(int* fds, int n) {
 [[noreturn]] void watchdog_main(pid_t launcher, int launcher_pidfd, int pipe_r, int dirfd,
                                 int parentfd, const char* name) {
   ::setpgid(0, 0);
+  ::prctl(PR_SET_NAME, kWatchdogComm);  // how an outer progeny tells it apart (below)
   struct sigaction ign{};
   ign.sa_handler = SIG_IGN;
   for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1,
@@ -93,6 +97,22 @@ bool keep_only(int* fds, int n) {
 }
 
 }  // namespace
+
+bool is_progeny_watchdog(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/comm", static_cast<int>(pid));
+  char comm[32] = {};
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::read(fd, comm, sizeof comm - 1);
+  ::close(fd);
+  if (n <= 0 || std::strncmp(comm, kWatchdogComm, std::strlen(kWatchdogComm)) != 0) return false;
+  // And it runs this very program: a name alone is anybody's to take.
+  struct stat theirs {}, ours {};
+  std::snprintf(path, sizeof path, "/proc/%d/exe", static_cast<int>(pid));
+  return ::stat(path, &theirs) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
+         theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
 
 int watchdog_reap_leaf(int dirfd, int parentfd, const char* name) {
   // The kill is repeated: a process stuck in an uninterruptible sleep keeps the leaf

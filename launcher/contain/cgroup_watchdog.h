@@ -40,6 +40,11 @@ class CgroupWatchdog {
   Fd pipe_w_;
 };
 
+// Whether pid is the cgroup watchdog of a progeny run nested in ours (its name, and it runs
+// progeny's own executable). An outer stop lets it finish, bounded: killed together with its
+// launcher it would leave the nested run's cgroup behind.
+bool is_progeny_watchdog(pid_t pid);
+
 // What the watchdog does once the launcher is gone, exposed for tests: SIGKILL the cgroup
 // behind dirfd, wait (bounded) until it is empty, remove `name` under parentfd. Async-signal-
 // safe. Returns 0 when the cgroup is gone, else an errno.

@@ -158,6 +158,7 @@ class Stopper {
         bool killed_any = false;
         for (Member* m : tree_.all()) {
           if (m->killed) continue;
+          if (now_ms() < deadline && m->proc.alive() && hooks_.kill_last(*m)) continue;
           send(*m, SIGKILL, "kill");
           m->killed = true;
           result_.killed++;

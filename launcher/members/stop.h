@@ -33,6 +33,9 @@ class StopHooks {
   // The whole tree is known (and frozen, unless the stop signal is SIGKILL), before any
   // stop signal: the moment to report who is being stopped.
   virtual void on_members_known() {}
+  // A member whose SIGKILL waits until the kill rounds' deadline, because it ends by itself
+  // once the rest is dead and must do so first (a nested run's cgroup watchdog).
+  virtual bool kill_last(const Member&) { return false; }
 };
 
 // A kernel mechanism that holds the whole tree (a cgroup): it freezes, lists and kills every

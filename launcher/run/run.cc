@@ -70,6 +70,13 @@ class Runner : public StopHooks {
       if (!members_.is_excluded(c)) return false;
     return true;
   }
+  // Killed last, as their work is done only when the rest is dead: a nested run's cgroup
+  // watchdog (removes that run's cgroup), and the PID namespace's init (its death takes the
+  // whole namespace, such a watchdog included; it ends by itself once the namespace is empty).
+  bool kill_last(const Member& m) override {
+    return (contain_->mode() == ContainMode::pidns && m.pid() == cmd_pid_) ||
+           is_progeny_watchdog(m.pid());
+  }
   void on_signal(const Member& m, int sig, const char* reason, int error,
                  uint64_t time_ns) override {
     write_signal_record(m, sig, reason, nullptr, error, time_ns);
@@ -326,6 +333,7 @@ class Runner : public StopHooks {
     }
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
     cmd_pid_ = s.pid;
+    exec_report_ = std::move(s.exec_report);
     Fd second(::fcntl(s.pidfd.get(), F_DUPFD_CLOEXEC, 0));
     cmd_ = Proof::own_child(s.pid, std::move(s.pidfd));
     auto member = Proof::own_child(s.pid, std::move(second));
@@ -364,12 +372,15 @@ class Runner : public StopHooks {
     size_t status_at = fds.size();
     if (contain_->status_fd() >= 0 && !cmd_exited_ && !pidns_reports_done_)
       fds.push_back({contain_->status_fd(), POLLIN, 0});
+    size_t exec_at = fds.size();
+    if (exec_report_) fds.push_back({exec_report_.get(), POLLIN, 0});
     // Trace lines wait for their reorder window: wake up to print them.
     if (trace_.pending() && (timeout_ms < 0 || timeout_ms > 50)) timeout_ms = 50;
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     // The tracker wakes us only when its ring fills up: read it on every wake-up.
     consume_tracker();
     if (n > 0) handle_events(fds, timer_at, shim_at, status_at);
+    if (exec_at < fds.size() && fds[exec_at].revents) command_exec_decided();
     // Whatever the shims sent before a member died is read before its children are judged.
     if (shim_) shim_->on_readable();
     members_exited(false);
@@ -470,8 +481,10 @@ class Runner : public StopHooks {
   }
 
   // Members that ended: their exit, once, and the parent-death policy for their children.
+  // Not while stopping: the stop ends everything anyway, in its own order (a nested run's
+  // watchdog last), which the policy would upset.
   void members_exited(bool final) {
-    int policy = opts_.preload ? opts_.pdeathsig : 0;
+    int policy = opts_.preload && !stopping_ ? opts_.pdeathsig : 0;
     for (const ExitedMember& e : members_.take_exited(final)) {
       log_->write(exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr));
       apply_parent_death(members_, e, policy, [&](const Member& child, int err) {
@@ -485,6 +498,31 @@ class Runner : public StopHooks {
     cmd_status_ = status;
     // The terminal is ours again before anything else happens (the stop, reports).
     tty_->take_back();
+  }
+
+  // COMMAND's exec is decided: the launcher's own record of it, so even a static COMMAND
+  // without the tracker is named (what the shim and the tracker report agrees with it, and
+  // the views merge them).
+  void command_exec_decided() {
+    int err = 0;
+    ssize_t n = ::read(exec_report_.get(), &err, sizeof err);
+    if (n < 0 && errno == EAGAIN) return;
+    exec_report_.reset();
+    Record r = make_record(n == sizeof err ? "exec_failed" : "exec", "launcher", cmd_pid_);
+    if (cmd_->ino()) r.ino = cmd_->ino();
+    if (cmd_->start_time()) r.start_time = cmd_->start_time();
+    if (n == sizeof err) {
+      r.path = opts_.command[0];
+      r.error = err;
+    } else {
+      char exe[4096];
+      std::string link = "/proc/" + std::to_string(cmd_pid_) + "/exe";
+      ssize_t len = ::readlink(link.c_str(), exe, sizeof exe);
+      r.path = len > 0 ? std::string(exe, static_cast<size_t>(len)) : opts_.command[0];
+      r.argv = opts_.command;
+      r.ppid = self_;
+    }
+    log_->write(r);
   }
 
   // pidns: the intermediate's reports. COMMAND (PID 3 inside) started: it and the
@@ -562,6 +600,7 @@ class Runner : public StopHooks {
     std::set<pid_t> skip = helpers_;
     // COMMAND when it still runs (a timeout), the PID namespace's init: not leftovers of it.
     if (cmd_exited_ || contain_->mode() == ContainMode::pidns) skip.insert(cmd_pid_);
+    record_unnamed_leftovers(skip);
     auto procs = describe_leftovers(members_, skip, *log_, opts_.quiet ? 0 : kReportLines);
     if (!procs.empty() && !opts_.quiet) {
       RunawayContext ctx;
@@ -575,6 +614,35 @@ class Runner : public StopHooks {
       std::fputs(format_runaway_report(procs, ctx, kReportLines).c_str(), stderr);
     }
     return procs.size();
+  }
+
+  // Leftovers no record named (the children of a static program without the tracker): what
+  // /proc says of them, as `progeny watch` does for what existed before it (`via: proc`: the
+  // parent is the one they have now, their creator is not knowable any more).
+  void record_unnamed_leftovers(const std::set<pid_t>& skip) {
+    for (Member* m : members_.live()) {
+      if (skip.count(m->pid()) || !m->ino() || log_->origin(m->ino())) continue;
+      auto st = read_proc_stat(m->pid());
+      if (!st || st->start_time != m->start_time()) continue;
+      Record fork = make_record("fork", "launcher", m->pid());
+      fork.ino = m->ino();
+      fork.start_time = m->start_time();
+      fork.ppid = st->ppid;
+      fork.via = "proc";
+      fork.pgid = st->pgrp;
+      fork.sid = st->session;
+      log_->write(fork);
+      Record exec = make_record("exec", "launcher", m->pid());
+      exec.ino = m->ino();
+      exec.start_time = m->start_time();
+      char exe[4096];
+      std::string link = "/proc/" + std::to_string(m->pid()) + "/exe";
+      ssize_t len = ::readlink(link.c_str(), exe, sizeof exe);
+      if (len > 0) exec.path = std::string(exe, static_cast<size_t>(len));
+      exec.argv = read_cmdline(m->pid());
+      exec.ppid = st->ppid;
+      log_->write(exec);
+    }
   }
 
   void write_stop_record(const char* phase, size_t members, size_t survivors) {
@@ -680,6 +748,7 @@ class Runner : public StopHooks {
   pid_t cmd_pid_ = -1;
   pid_t cmd_sid_ = -1;
   std::optional<VerifiedProcess> cmd_;  // COMMAND (or the PID namespace's init)
+  Fd exec_report_;                      // see Spawned::exec_report
   bool cmd_exited_ = false;
   bool pidns_reports_done_ = false;
   std::set<pid_t> helpers_;  // pidns: the intermediate (the init is cmd_pid_)

@@ -1,5 +1,6 @@
 #include "launcher/run/spawn.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -18,7 +19,7 @@ namespace {
 
 // After fork in the (single-threaded) launcher: only what must happen in the child.
 [[noreturn]] void child(const SpawnRequest& req, pid_t parent, char* const* argv,
-                        char* const* envp) {
+                        char* const* envp, int exec_report) {
   // In a PID namespace the init leads the group (and owns the terminal) already.
   if (!req.contain || req.contain->child_sets_own_group()) {
     ::setpgid(0, 0);
@@ -34,6 +35,7 @@ namespace {
   ::sigprocmask(SIG_SETMASK, &req.mask, nullptr);
   ::execvpe(argv[0], argv, envp);
   int err = errno;
+  if (exec_report >= 0) (void)!::write(exec_report, &err, sizeof err);
   std::fprintf(stderr, "progeny: cannot run '%s': %s\n", argv[0], std::strerror(err));
   ::_exit(err == ENOENT || err == ENOTDIR ? kExitNotFound : kExitCannotExecute);
 }
@@ -66,17 +68,26 @@ Spawned spawn_command(const SpawnRequest& req, std::string* why) {
   envp.push_back(nullptr);
   pid_t launcher = ::getpid();
   std::fflush(nullptr);
+  // Close-on-exec: the exec itself closes it (EOF), a failed exec writes its errno.
+  int report[2] = {-1, -1};
+  bool direct = !req.contain || req.contain->child_sets_own_group();
+  if (direct && ::pipe2(report, O_CLOEXEC) != 0) report[0] = report[1] = -1;
+  Fd report_r(report[0]), report_w(report[1]);
   Spawned s;
   if (req.contain) {
     s.pid = req.contain->spawn(&s.pidfd, why);
-    if (s.pid == 0) child(req, req.contain->expected_parent(), argv.data(), envp.data());
+    if (s.pid == 0)
+      child(req, req.contain->expected_parent(), argv.data(), envp.data(), report_w.get());
   } else {
     s.pid = ::fork();
     if (s.pid < 0) *why = std::string("fork failed: ") + std::strerror(errno);
-    if (s.pid == 0) child(req, launcher, argv.data(), envp.data());
+    if (s.pid == 0) child(req, launcher, argv.data(), envp.data(), report_w.get());
     if (s.pid > 0) s.pidfd = open_pidfd(s.pid);  // our unreaped child: no pid reuse yet
   }
   if (s.pid < 0) return s;
+  report_w.reset();
+  if (report_r) ::fcntl(report_r.get(), F_SETFL, O_NONBLOCK);
+  s.exec_report = std::move(report_r);
   // Both sides set the group (and the terminal), so neither order of running races.
   ::setpgid(s.pid, s.pid);
   if (req.tty_fd >= 0) ::tcsetpgrp(req.tty_fd, s.pid);

@@ -40,6 +40,10 @@ struct SpawnRequest {
 struct Spawned {
   pid_t pid = -1;
   Fd pidfd;
+  // Readable when COMMAND's exec is decided: EOF once it succeeded, an int errno when it
+  // failed (the child then says so on stderr and exits 127 or 126). Invalid in pidns mode,
+  // where COMMAND is started further down, inside the namespace.
+  Fd exec_report;
 };
 
 // fork+exec. A failed exec is reported by the child on stderr and ends it with 127 (not

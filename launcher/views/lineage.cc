@@ -123,8 +123,20 @@ class Builder {
       creator_id = node_for(res_.named(creator, ev.parent_ino, ev.parent_start_time, ev.time_ns),
                             ev.time_ns);
     ProcessNode& p = lin_->procs[id];
-    if (!p.born_ns || ev.time_ns < *p.born_ns) p.born_ns = ev.time_ns;
     auto via = ev.via.value_or("");
+    // Found in /proc, not seen being born: its birth time is unknown, and leading a session
+    // or group of its own shows it left COMMAND's, whenever it did.
+    if (via == "proc") {
+      if (ev.sid && *ev.sid == ev.pid && !p.called_setsid) {
+        p.called_setsid = true;
+        p.setsid_ns = ev.time_ns;
+      } else if (ev.pgid && *ev.pgid == ev.pid && !p.is_command && !p.called_setpgid) {
+        p.called_setpgid = true;
+        p.setpgid_ns = ev.time_ns;
+      }
+    } else if (!p.born_ns || ev.time_ns < *p.born_ns) {
+      p.born_ns = ev.time_ns;
+    }
     // The tracker reports the kernel's parent and "bpf" as the call; the shim and the launcher
     // know the creating call and the creator itself (they differ with CLONE_PARENT), so their
     // account wins over the tracker's, and any fork record over an exec's ppid (which sources

@@ -145,7 +145,9 @@ std::string format_duration(uint64_t ns) {
 
 std::string lifetime_text(const ProcessNode& p) {
   uint64_t from = p.born_ns.value_or(p.first_seen_ns);
-  if (p.ended_ns) return format_duration(*p.ended_ns - std::min(from, *p.ended_ns));
+  // Born before anything saw it (found in /proc): at least this long.
+  if (p.ended_ns)
+    return (p.born_ns ? "" : "≥") + format_duration(*p.ended_ns - std::min(from, *p.ended_ns));
   if (p.last_seen_ns > from) return "≥" + format_duration(p.last_seen_ns - from);
   return "?";
 }

@@ -585,3 +585,32 @@ TEST_F(RunReports, ForkBurstIsRecordedOrCounted) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 10 item 5: an outer run without a cgroup of its own (none) stops a nested run that
+// has one. The nested run's watchdog is let finish, so its cgroup is removed; the sandbox
+// fails the test on any cgroup left behind.
+TEST(NestedRuns, AnInnerCgroupIsRemovedWhenTheOuterRunStopsIt) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root";
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string inner_log = "/tmp/progeny-inner." + std::to_string(::getpid()) + ".jsonl";
+    int st = run_command({progeny_bin(), "run", "-q", "--contain", "none", "-k", "200ms", "-t",
+                          "500ms", "--", progeny_bin(), "run", "-q", "--contain", "cgroup", "-k",
+                          "10s", "--log", inner_log, "--", "/bin/sh", "-c",
+                          "trap '' TERM; sleep 30"},
+                         "/dev/null");
+    s.expect(exited_with(st, 124), "the outer timeout gave " + status_text(st));
+    std::string text = progeny::test::read_file(inner_log);
+    s.expect(text.find("\"mechanisms\":[") != std::string::npos &&
+                 text.find("\"cgroup\"") != std::string::npos,
+             "the inner run did not use a cgroup:\n" + text);
+    ::unlink(inner_log.c_str());
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(r.leaked_cgroups.empty()) << r.describe();
+}
+
+}  // namespace

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "launcher/os/fd.h"
@@ -110,6 +111,74 @@ bool write_file(const std::string& path, const std::string& value) {
 
 std::atomic<int> sandbox_counter{0};
 
+std::string first_line(const std::string& path, size_t max = 200) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line.substr(0, max);
+}
+
+// Every process below `outer` (the sandbox's namespace), for a timed-out sandbox: state, what
+// it waits on, its current syscall and its kernel stack, so the failure says what was stuck.
+std::vector<std::string> describe_stuck(pid_t outer) {
+  std::vector<std::string> out;
+  std::set<pid_t> below{outer};
+  bool grew = true;
+  std::vector<pid_t> all = pids_in_proc();
+  while (grew) {
+    grew = false;
+    for (pid_t p : all) {
+      if (below.count(p)) continue;
+      auto st = read_proc_stat(p);
+      if (st && below.count(st->ppid)) grew = below.insert(p).second || grew;
+    }
+  }
+  for (pid_t p : below) {
+    if (p == outer) continue;
+    auto st = read_proc_stat(p);
+    if (!st) continue;
+    std::string d = "stuck? " + describe_process(p).substr(0, 160) + " [state " + st->state +
+                    "] ppid " + std::to_string(st->ppid) + " wchan " +
+                    first_line("/proc/" + std::to_string(p) + "/wchan") + " syscall " +
+                    first_line("/proc/" + std::to_string(p) + "/syscall", 60);
+    std::ifstream stack("/proc/" + std::to_string(p) + "/stack");
+    for (std::string frame; std::getline(stack, frame) && d.size() < 900;) d += " | " + frame;
+    out.push_back(d);
+    if (out.size() >= 40) break;
+  }
+  return out;
+}
+
+constexpr const char* kUnified = "/sys/fs/cgroup/unified";
+
+// Every cgroup below dir (its path relative to dir), deepest last.
+std::vector<std::string> cgroups_below(const std::string& dir, const std::string& rel = "") {
+  std::vector<std::string> out;
+  DIR* d = ::opendir((dir + "/" + rel).c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+    std::string sub = rel.empty() ? e->d_name : rel + "/" + e->d_name;
+    out.push_back(sub);
+    for (auto& deeper : cgroups_below(dir, sub)) out.push_back(deeper);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Removes dir and the cgroups below it once they are empty (their tasks may still be
+// exiting for a moment after the namespace died).
+void remove_cgroup_dirs(const std::string& dir) {
+  auto below = cgroups_below(dir);
+  for (int tries = 0; tries < 200; ++tries) {
+    bool all = true;
+    for (auto it = below.rbegin(); it != below.rend(); ++it)
+      all &= ::rmdir((dir + "/" + *it).c_str()) == 0 || errno == ENOENT;
+    if (all && (::rmdir(dir.c_str()) == 0 || errno == ENOENT)) return;
+    ::usleep(5000);
+  }
+}
+
 }  // namespace
 
 void Scenario::fail(const std::string& what) { send_line(report_fd_, 'F', what); }
@@ -133,6 +202,7 @@ std::string SandboxResult::describe() const {
   for (const auto& f : failures) os << "FAIL: " << f << "\n";
   for (const auto& n : notes) os << "note: " << n << "\n";
   for (const auto& s : survivors) os << "survivor: " << s << "\n";
+  for (const auto& c : leaked_cgroups) os << "leaked cgroup: " << c << "\n";
   return os.str();
 }
 
@@ -153,6 +223,21 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
       for (int i = 0; i < 200 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(5000);
     }
   } remover{cg};
+  // A cgroup v2 directory of the sandbox's own, so the leaves progeny makes under "its own
+  // cgroup" land here and any it leaves behind is found (and removed) below.
+  std::string v2 = std::string(kUnified) + "/progeny-test." + std::to_string(::getpid()) + "." +
+                   std::to_string(sandbox_counter.load());
+  bool have_v2 = ::mkdir(v2.c_str(), 0755) == 0;
+  struct LeakCheck {
+    std::string path;
+    bool active;
+    SandboxResult* result;
+    ~LeakCheck() {
+      if (!active) return;
+      for (const auto& leaf : cgroups_below(path)) result->leaked_cgroups.push_back(leaf);
+      remove_cgroup_dirs(path);
+    }
+  } leak_check{v2, have_v2, &result};
   if (!write_file(cg + "/pids.max", std::to_string(opts.pids_max))) {
     result.setup_error = "cannot set pids.max in " + cg;
     return result;
@@ -172,6 +257,7 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
     rd.reset();
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(wr.get(), "prctl");
     if (!write_file(cg + "/cgroup.procs", "0")) die(wr.get(), "join pids cgroup");
+    if (have_v2 && !write_file(v2 + "/cgroup.procs", "0")) die(wr.get(), "join the v2 cgroup");
     if (::unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) die(wr.get(), "unshare");
     pid_t init = ::fork();
     if (init < 0) die(wr.get(), "fork init");
@@ -190,6 +276,7 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
     int n = ::poll(&pfd, 1, timeout_ms);
     if (n == 0) {
       result.failures.push_back("sandbox timed out after " + std::to_string(opts.timeout_s) + "s");
+      for (const auto& line : describe_stuck(outer)) result.failures.push_back(line);
       // The outer process is our own child: its death takes the init (PDEATHSIG) and with it
       // the whole namespace.
       signal_pidfd(outer_pidfd.get(), SIGKILL);

@@ -43,7 +43,13 @@ struct SandboxResult {
   std::vector<std::string> notes;
   std::vector<std::string> survivors; // processes alive after the scenario returned
   int zombies = 0;                   // of those, how many were zombies
-  bool ok() const { return ran && failures.empty() && scenario_status == 0; }
+  // cgroups a progeny run of the scenario created and did not remove (each sandbox has a
+  // cgroup v2 directory of its own, under which the launcher's leaves go): every one is a
+  // failure. They are removed after being counted.
+  std::vector<std::string> leaked_cgroups;
+  bool ok() const {
+    return ran && failures.empty() && scenario_status == 0 && leaked_cgroups.empty();
+  }
   std::string describe() const;      // everything above, for gtest messages
 };
 
