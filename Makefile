@@ -82,9 +82,9 @@ $(B)/libprogeny_core.a: $(CORE_OBJ)
 $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(LDSTATIC) $^ -o $@ $(LDLIBS_LAUNCHER)
-# The signal-gate and layout tests read the sources they check.
-$(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o: \
-  CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
+# The signal-gate, layout and CLI-docs tests read the sources they check.
+$(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o \
+  $(B)/obj/tests/unit/cli_docs_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)

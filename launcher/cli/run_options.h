@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
-namespace progeny {
+#include "launcher/cli/option_kinds.h"
+#include "launcher/cli/options.h"
 
-enum class Tristate { kAuto, kOn, kOff };
+namespace progeny {
 
 struct RunOptions {
   std::vector<std::string> command;   // COMMAND [ARG...]
@@ -30,11 +31,7 @@ struct RunOptions {
   int64_t settle_ms = 2000;           // --fail-on-runaway: time to exit on their own
 };
 
-// Parses argv after "run". On error returns false with a one-line message in *error.
-// Sets *help when --help was asked for.
-bool parse_run_options(const std::vector<std::string>& args, RunOptions* out, std::string* error,
-                       bool* help);
-
-extern const char kRunUsage[];
+// The command line of `progeny run`, filling *out. Stops at COMMAND: its options are its own.
+cli::CommandLine run_command_line(RunOptions* out);
 
 }  // namespace progeny

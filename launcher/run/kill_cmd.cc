@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "bpf/tracker.h"
+#include "launcher/cli/kill_options.h"
 #include "launcher/os/exit_codes.h"
 #include "launcher/run/commands.h"
 #include "launcher/os/parse.h"
@@ -21,18 +21,6 @@
 
 namespace progeny {
 namespace {
-
-constexpr char kKillUsage[] =
-    "Usage: progeny kill [-s SIG] [-k DURATION] [--bpf auto|on|off] [-v] PID...\n"
-    "Stops each PID and every descendant it has: SIG (default TERM) and SIGCONT to all,\n"
-    "a grace period (-k, default 5s), then SIGKILL, repeated until none is left.\n"
-    "Every signal goes through a pidfd of a process verified to descend from a named PID.\n"
-    "With the BPF tracker (root, used when it loads; --bpf off to skip it) the kill is\n"
-    "race-free: descendants are tracked in the kernel by creator, and anything they fork\n"
-    "during the kill dies at birth. Without it this is best effort: a descendant that\n"
-    "double-forks during the kill reparents to init and leaves the tree.\n"
-    "Refuses PID 1, progeny itself and its own ancestors.\n"
-    "Exit status: 0 everything named is gone, 1 something survived, 125 usage error or refusal.\n";
 
 class KillHooks : public StopHooks {
  public:
@@ -76,72 +64,13 @@ std::vector<pid_t> own_ancestors() {
 }  // namespace
 
 int kill_main(int argc, char** argv) {
+  KillOptions opts;
+  if (auto status = cli::parse_main_args(kill_command_line(&opts), argc, argv)) return *status;
   StopPolicy policy;
-  bool verbose = false;
-  std::string bpf_mode = "auto";
-  std::vector<pid_t> targets;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (options_done || a.empty() || a[0] != '-') {
-      pid_t pid = 0;
-      auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
-      if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0) {
-        std::fprintf(stderr, "progeny kill: '%s' is not a pid\n", a.c_str());
-        return kExitProgenyError;
-      }
-      targets.push_back(pid);
-      continue;
-    }
-    auto need_value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "progeny kill: option %s needs a value\n", a.c_str());
-        return nullptr;
-      }
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::fputs(kKillUsage, stdout);
-      return 0;
-    } else if (a == "-v" || a == "--verbose") {
-      verbose = true;
-    } else if (a == "-s" || a == "--signal") {
-      const char* v = need_value();
-      if (!v) return kExitProgenyError;
-      auto sig = parse_signal(v);
-      if (!sig) {
-        std::fprintf(stderr, "progeny kill: invalid signal '%s'\n", v);
-        return kExitProgenyError;
-      }
-      policy.signal = *sig;
-    } else if (a == "-k" || a == "--kill-after") {
-      const char* v = need_value();
-      if (!v) return kExitProgenyError;
-      auto ms = parse_duration_ms(v);
-      if (!ms) {
-        std::fprintf(stderr, "progeny kill: invalid duration '%s'\n", v);
-        return kExitProgenyError;
-      }
-      policy.grace_ms = *ms;
-    } else if (a == "--bpf") {
-      const char* v = need_value();
-      if (!v) return kExitProgenyError;
-      bpf_mode = v;
-      if (bpf_mode != "auto" && bpf_mode != "on" && bpf_mode != "off") {
-        std::fprintf(stderr, "progeny kill: invalid --bpf '%s' (auto, on or off)\n", v);
-        return kExitProgenyError;
-      }
-    } else if (a == "--") {
-      options_done = true;
-    } else {
-      std::fprintf(stderr, "progeny kill: unknown option '%s'\n", a.c_str());
-      return kExitProgenyError;
-    }
-  }
-  if (targets.empty()) {
-    std::fprintf(stderr, "progeny kill: no PID given (usage: progeny kill [-s SIG] [-k DURATION] PID...)\n");
-    return kExitProgenyError;
-  }
+  policy.signal = opts.signal;
+  policy.grace_ms = opts.grace_ms;
+  const bool verbose = opts.verbose;
+  const std::vector<pid_t>& targets = opts.targets;
   std::vector<pid_t> ancestors = own_ancestors();
   Membership tree(0);
   for (pid_t pid : targets) {
@@ -169,14 +98,14 @@ int kill_main(int argc, char** argv) {
   }
   // One tracker session per target, seeded with its existing descendants.
   std::vector<std::unique_ptr<bpf::Tracker>> trackers;
-  if (bpf_mode != "off") {
+  if (opts.bpf != Tristate::kOff) {
     bpf::Options topts;
     topts.kill_on_root_exit = false;  // the targets' exit must not kill anything by itself
     for (pid_t pid : targets) {
       std::string why;
       auto t = bpf::Tracker::start(pid, &why, topts);
       if (!t) {
-        if (bpf_mode == "on") {
+        if (opts.bpf == Tristate::kOn) {
           std::fprintf(stderr, "progeny kill: --bpf on: %s\n", why.c_str());
           return kExitProgenyError;
         }

@@ -763,18 +763,8 @@ class Runner : public StopHooks {
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
   RunOptions opts;
-  std::string error;
-  bool help = false;
-  if (!parse_run_options(args, &opts, &error, &help)) {
-    std::fprintf(stderr, "progeny run: %s\n", error.c_str());
-    return kExitProgenyError;
-  }
-  if (help) {
-    std::fputs(kRunUsage, stdout);
-    return 0;
-  }
+  if (auto status = cli::parse_main_args(run_command_line(&opts), argc, argv)) return *status;
   return Runner(std::move(opts)).run();
 }
 

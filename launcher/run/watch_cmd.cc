@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "bpf/tracker.h"
+#include "launcher/cli/watch_options.h"
 #include "launcher/os/exit_codes.h"
 #include "launcher/run/commands.h"
 #include "launcher/os/fd.h"
@@ -24,19 +24,6 @@
 
 namespace progeny {
 namespace {
-
-constexpr const char* kWatchUsage =
-    "Usage: progeny watch [--log FILE] PID\n"
-    "Records the lineage (fork, exec, exit) of process PID and of every process it creates\n"
-    "from now on, until PID exits. Descendants that already exist are found through /proc;\n"
-    "orphans that left the tree before the watch began cannot be found. Needs the BPF tracker\n"
-    "(root). Never signals anything.\n"
-    "\n"
-    "  --log FILE   append the JSON Lines log to FILE (default: standard output)\n"
-    "\n"
-    "Exit status: 0 when PID exited (or the watch was interrupted) and nothing was lost,\n"
-    "1 when events were lost or processes could not be tracked, 125 on usage errors or when\n"
-    "the tracker cannot load.\n";
 
 bool write_all(int fd, const std::string& s) {
   size_t off = 0;
@@ -84,34 +71,10 @@ void describe_existing(int log_fd, pid_t pid, uint64_t start_time, uint64_t ino,
 }  // namespace
 
 int watch_main(int argc, char** argv) {
-  std::string log_path;
-  pid_t root = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kWatchUsage, stdout);
-      return 0;
-    }
-    if (a == "--log") {
-      if (i + 1 >= argc) {
-        std::fputs("progeny watch: --log needs a file\n", stderr);
-        return kExitProgenyError;
-      }
-      log_path = argv[++i];
-      continue;
-    }
-    pid_t pid = 0;
-    auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), pid);
-    if (ec != std::errc() || ptr != a.data() + a.size() || pid <= 0 || i + 1 != argc) {
-      std::fprintf(stderr, "progeny watch: expected one PID, got '%s'\n%s", a.c_str(), kWatchUsage);
-      return kExitProgenyError;
-    }
-    root = pid;
-  }
-  if (root <= 0) {
-    std::fputs(kWatchUsage, stderr);
-    return kExitProgenyError;
-  }
+  WatchOptions args;
+  if (auto status = cli::parse_main_args(watch_command_line(&args), argc, argv)) return *status;
+  const pid_t root = args.pid;
+  const std::string& log_path = args.log_path;
 
   // The pidfd is taken before anything else so the exit we wait for is the one of the process
   // whose start time we recorded, not of a later process with a reused pid.

@@ -13,22 +13,6 @@ namespace progeny {
 
 namespace {
 
-constexpr const char* kSummaryHelp = R"(Usage: progeny summary [--format text|json] LOG
-
-The audit of a lineage log (progeny run --log LOG): per executable, how many processes it
-created and through which call (fork, vfork, posix_spawn, system, popen, clone, daemon, or
-bpf when only the tracker saw it), how many of its processes called setsid or setpgid, forks
-from non-main threads; over the whole run the maximum depth (COMMAND = 1), the maximum number
-of processes alive at once, the runaways (alive after COMMAND exited), and what the log lost
-(events the shim or the tracker could not deliver, unreadable lines, exits nobody observed,
-processes whose creation no record shows).
-
-  -f, --format FORMAT  text (default) or json (see progeny(1))
-  -h, --help           this help
-
-LOG may be - for standard input. Exit status: 0 shown, 125 usage error or unreadable LOG.
-)";
-
 // Creating calls in a fixed order, so columns line up across runs.
 const char* const kVias[] = {"fork", "vfork", "clone", "posix_spawn", "system",
                              "popen", "daemon", "bpf", "?"};
@@ -134,18 +118,13 @@ void render_json(const Lineage& lin, const Summary& s, std::ostream& out) {
 }  // namespace
 
 int summary_main(int argc, char** argv) {
-  auto args = parse_view_args(argc, argv, "summary", {"text", "json"}, "text",
-                              /*has_color=*/false);
-  if (!args) return kExitProgenyError;
-  if (args->help) {
-    std::fputs(kSummaryHelp, stdout);
-    return 0;
-  }
-  auto lin = load_lineage(args->log, "summary");
+  ViewArgs args;
+  if (auto status = cli::parse_main_args(summary_command_line(&args), argc, argv)) return *status;
+  auto lin = load_lineage(args.log, "summary");
   if (!lin) return kExitProgenyError;
   Summary s = summarize(*lin);
   std::ostringstream out;
-  if (args->format == "json") render_json(*lin, s, out);
+  if (args.format == "json") render_json(*lin, s, out);
   else render_text(*lin, s, out);
   std::string text = std::move(out).str();
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {

@@ -2,93 +2,83 @@
 
 #include <string.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
+#include "launcher/cli/option_kinds.h"
 #include "launcher/views/logread.h"
 
 namespace progeny {
 
 namespace {
 
-// "--name VALUE" or "--name=VALUE" (or the short form "-x VALUE"); advances *i past it.
-bool take_value(int argc, char** argv, int* i, const char* lng, const char* shrt,
-                std::optional<std::string>* out, bool* missing) {
-  std::string a = argv[*i];
-  std::string eq = std::string(lng) + "=";
-  if (a.rfind(eq, 0) == 0) {
-    *out = a.substr(eq.size());
-    return true;
-  }
-  if (a != lng && !(shrt && a == shrt)) return false;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return true;
-  }
-  *out = argv[++*i];
-  return true;
+// What both take: one LOG, options before or after it.
+cli::CommandLine view_command_line(const char* name, ViewArgs* o) {
+  cli::CommandLine cmd;
+  cmd.name = name;
+  cmd.operand_name = "LOG";
+  cmd.operand_synopsis = "LOG";
+  cmd.operand_required = true;
+  cmd.max_operands = 1;
+  cmd.operand = cli::text(&o->log);
+  return cmd;
 }
 
 }  // namespace
 
-std::optional<ViewArgs> parse_view_args(int argc, char** argv, const char* cmd,
-                                        const std::vector<std::string>& allowed,
-                                        const std::string& default_format, bool has_color) {
-  ViewArgs args;
-  args.format = default_format;
-  std::vector<std::string> positional;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (options_done || a == "-" || a.empty() || a[0] != '-') {
-      positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      options_done = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      args.help = true;
-      return args;
-    }
-    std::optional<std::string> value;
-    bool missing = false;
-    if (take_value(argc, argv, &i, "--format", "-f", &value, &missing)) {
-      if (missing) {
-        std::fprintf(stderr, "progeny %s: --format needs a value\n", cmd);
-        return std::nullopt;
-      }
-      if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
-        std::string list;
-        for (const auto& f : allowed) list += (list.empty() ? "" : "|") + f;
-        std::fprintf(stderr, "progeny %s: unknown format '%s' (one of %s)\n", cmd,
-                     value->c_str(), list.c_str());
-        return std::nullopt;
-      }
-      args.format = *value;
-    } else if (has_color && take_value(argc, argv, &i, "--color", nullptr, &value, &missing)) {
-      if (missing || (*value != "auto" && *value != "always" && *value != "never")) {
-        std::fprintf(stderr, "progeny %s: --color takes auto, always or never\n", cmd);
-        return std::nullopt;
-      }
-      args.color = *value;
-    } else {
-      std::fprintf(stderr, "progeny %s: unknown option '%s' (see progeny %s --help)\n", cmd,
-                   a.c_str(), cmd);
-      return std::nullopt;
-    }
-  }
-  if (positional.size() != 1) {
-    std::fprintf(stderr, "progeny %s: %s (usage: progeny %s [OPTIONS] LOG)\n", cmd,
-                 positional.empty() ? "no LOG given" : "more than one LOG given", cmd);
-    return std::nullopt;
-  }
-  args.log = positional[0];
-  return args;
+cli::CommandLine tree_command_line(ViewArgs* o) {
+  cli::CommandLine cmd = view_command_line("tree", o);
+  cmd.header =
+      "\n"
+      "Shows the process tree recorded in a lineage log (progeny run --log LOG), with who created\n"
+      "whom, what each process ran, how it ended, and what escaped.\n";
+  cmd.footer =
+      "LOG may be - for standard input. Marks in the text tree:\n"
+      "  [setsid] [setpgid]   the process left its session / process group\n"
+      "  [reparented]         its parent changed (orphaned, adopted by a reaper)\n"
+      "  [outlived parent]    it was alive after its creator exited\n"
+      "  [runaway]            it was alive after COMMAND exited\n"
+      "  [bpf only]           only the BPF tracker saw it (static or setuid binary, raw clone)\n"
+      "Unreadable log lines are reported on stderr with their line number and skipped.\n"
+      "\n"
+      "Exit status: 0 shown, 125 usage error or unreadable LOG.\n";
+  cmd.options = {
+      {"format", 'f', "FORMAT",
+       "text (default): one process a line, pstree-like;\n"
+       "json: the reconstructed tree as one document (see progeny(1));\n"
+       "dot: Graphviz, e.g. progeny tree --format dot LOG | dot -Tsvg;\n"
+       "perfetto: trace-event JSON for ui.perfetto.dev;\n"
+       "svg: a self-contained timeline picture for a browser",
+       cli::one_of(&o->format, {"text", "json", "dot", "perfetto", "svg"})},
+      {"color", 0, "WHEN",
+       "auto (default: colour when stdout is a terminal and NO_COLOR is\n"
+       "unset), always, never; text format only",
+       cli::one_of(&o->color, {"auto", "always", "never"})},
+  };
+  return cmd;
+}
+
+cli::CommandLine summary_command_line(ViewArgs* o) {
+  cli::CommandLine cmd = view_command_line("summary", o);
+  cmd.header =
+      "\n"
+      "The audit of a lineage log (progeny run --log LOG): per executable, how many processes it\n"
+      "created and through which call (fork, vfork, posix_spawn, system, popen, clone, daemon, or\n"
+      "bpf when only the tracker saw it), how many of its processes called setsid or setpgid, forks\n"
+      "from non-main threads; over the whole run the maximum depth (COMMAND = 1), the maximum number\n"
+      "of processes alive at once, the runaways (alive after COMMAND exited), and what the log lost\n"
+      "(events the shim or the tracker could not deliver, unreadable lines, exits nobody observed,\n"
+      "processes whose creation no record shows).\n";
+  cmd.footer =
+      "LOG may be - for standard input. Exit status: 0 shown, 125 usage error or unreadable "
+      "LOG.\n";
+  cmd.options = {
+      {"format", 'f', "FORMAT", "text (default) or json (see progeny(1))",
+       cli::one_of(&o->format, {"text", "json"})},
+  };
+  return cmd;
 }
 
 std::optional<Lineage> load_lineage(const std::string& path, const char* cmd) {

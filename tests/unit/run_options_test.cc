@@ -14,7 +14,9 @@ struct Parsed {
 
 Parsed parse(std::vector<std::string> args) {
   Parsed p{};
-  p.ok = parse_run_options(args, &p.opts, &p.error, &p.help);
+  cli::Parsed r = cli::parse(run_command_line(&p.opts), args, &p.error);
+  p.ok = r != cli::Parsed::kError;
+  p.help = r == cli::Parsed::kHelp;
   return p;
 }
 
