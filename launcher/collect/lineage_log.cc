@@ -50,6 +50,7 @@ void LineageLog::account(const Record& r) {
     if (r.ppid && *r.ppid > 0 && (from_fork || !o.creator)) {
       o.creator = static_cast<pid_t>(*r.ppid);
       o.creator_ino = r.parent_ino.value_or(0);
+      o.creator_from_fork = from_fork;
     }
     if (r.via && r.via != "bpf" && r.via != "proc") o.via = *r.via;
     if (r.path) {

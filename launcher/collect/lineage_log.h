@@ -50,8 +50,11 @@ class LineageLog {
 
   // What the records said of a process (by pidfs inode): who created it and what it ran.
   struct Origin {
+    // The creator when a fork record named it; else the parent an exec record or a /proc walk
+    // found it under (which may be an adopter: the launcher, as subreaper).
     pid_t creator = 0;
     uint64_t creator_ino = 0;
+    bool creator_from_fork = false;
     std::string via;   // the creating call
     std::string name;  // base name of its latest image
   };

@@ -29,6 +29,7 @@
 #include "launcher/run/exit_status.h"
 #include "launcher/run/leftovers.h"
 #include "launcher/os/parse.h"
+#include "launcher/os/path_search.h"
 #include "launcher/os/proc.h"
 #include "launcher/os/subreaper.h"
 #include "schema/record.h"
@@ -347,7 +348,10 @@ class Runner : public StopHooks {
     // COMMAND's group is new, its session is ours (as /proc reports it: 0 when the session's
     // leader is outside our PID namespace). Read from us: COMMAND may call setsid at once.
     if (auto st = read_proc_stat(self_)) cmd_sid_ = st->session;
-    if (opts_.verbose > 0)
+    // In a PID namespace the pid is its init's; COMMAND's is told when the init reports it.
+    if (opts_.verbose > 0 && contain_->mode() == ContainMode::pidns)
+      std::fprintf(stderr, "progeny: started the PID namespace's init as pid %d\n", cmd_pid_);
+    else if (opts_.verbose > 0)
       std::fprintf(stderr, "progeny: started %s as pid %d\n", opts_.command[0].c_str(), cmd_pid_);
     return true;
   }
@@ -515,10 +519,9 @@ class Runner : public StopHooks {
       r.path = opts_.command[0];
       r.error = err;
     } else {
-      char exe[4096];
-      std::string link = "/proc/" + std::to_string(cmd_pid_) + "/exe";
-      ssize_t len = ::readlink(link.c_str(), exe, sizeof exe);
-      r.path = len > 0 ? std::string(exe, static_cast<size_t>(len)) : opts_.command[0];
+      // execvpe searched our PATH (glibc's default when unset).
+      const char* path_var = std::getenv("PATH");
+      r.path = find_in_path(opts_.command[0], path_var ? path_var : "/bin:/usr/bin");
       r.argv = opts_.command;
       r.ppid = self_;
     }
@@ -558,6 +561,11 @@ class Runner : public StopHooks {
     log_->write(r);
     if (shim_) shim_->vouch(ino);
     if (std::string_view(role) != "command") helpers_.insert(pids->pid);
+    else
+      command_in_ns_ = pids->pid;
+    if (command_in_ns_ == pids->pid && opts_.verbose > 0)
+      std::fprintf(stderr, "progeny: started %s as pid %d (PID 3 in its namespace)\n",
+                   opts_.command[0].c_str(), pids->pid);
     if (!member) return;
     if (auto proof = Proof::descendant(pids->pid, fd, self_, members_.lookup()))
       members_.add(std::move(*proof), pids->ppid, r.parent_ino.value_or(0), 0);
@@ -574,8 +582,8 @@ class Runner : public StopHooks {
     signal_gate::send_to_group_of_command(*cmd_, SIGCONT);
   }
 
-  // Membership is the union of every mechanism's knowledge: the walk's own (Tree::scan), the
-  // shim's (checked for descent) and the tracker's map (kernel-kept). The containment adds
+  // Membership is the union of every mechanism's knowledge: the walk's own (Membership's
+  // /proc walk), the shim's (checked for descent) and the tracker's map (kernel-kept). The containment adds
   // nothing to walk: a PID namespace's init is our child, so the walk covers it, and a
   // cgroup's members come through GroupControl when the stop freezes it.
   void add_member_sources() {
@@ -608,9 +616,12 @@ class Runner : public StopHooks {
                 : stop_requested_ ? RunawayContext::Why::kRequested : RunawayContext::Why::kOutlived;
       ctx.timeout_ms = opts_.timeout_ms;
       ctx.launcher_pid = self_;
-      ctx.command_pid = cmd_pid_;
+      bool pidns = contain_->mode() == ContainMode::pidns;
+      ctx.command_pid = pidns && command_in_ns_ ? command_in_ns_ : cmd_pid_;
+      ctx.init_pid = pidns ? cmd_pid_ : 0;
       ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
       ctx.command_sid = cmd_sid_;
+      print_trace(true);  // the live lines up to now come before the report, not through it
       std::fputs(format_runaway_report(procs, ctx, kReportLines).c_str(), stderr);
     }
     return procs.size();
@@ -752,6 +763,7 @@ class Runner : public StopHooks {
   bool cmd_exited_ = false;
   bool pidns_reports_done_ = false;
   std::set<pid_t> helpers_;  // pidns: the intermediate (the init is cmd_pid_)
+  pid_t command_in_ns_ = 0;  // pidns: COMMAND (PID 3 inside), by our pid for it
   int cmd_status_ = 0;
   bool timed_out_ = false;
   bool stop_requested_ = false;

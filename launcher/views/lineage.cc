@@ -86,6 +86,7 @@ class Builder {
   void finish() {
     break_cycles();
     for (size_t i = 0; i < lin_->procs.size(); ++i) {
+      lin_->procs[i].parent_is_creator = parent_rank_[i] >= kParentFromBpfFork;
       if (auto par = lin_->procs[i].parent) lin_->procs[*par].children.push_back(i);
       else lin_->roots.push_back(i);
     }

@@ -35,8 +35,11 @@ enum class EndKind { kUnknown, kExited, kSignaled };
 struct ProcessNode {
   pid_t pid = 0;
   std::optional<uint64_t> start_time;
-  std::optional<size_t> parent;  // index of the creator, when a fork record names it
-  pid_t ppid = 0;                // creator's pid as recorded (0 = unknown)
+  // Index of the creator when a fork record names it; else of the parent an exec record or a
+  // /proc walk found it under, which may be an adopter (parent_is_creator false).
+  std::optional<size_t> parent;
+  pid_t ppid = 0;                // that parent's pid as recorded (0 = unknown)
+  bool parent_is_creator = false;
   std::vector<size_t> children;  // in birth order
   std::string via;               // how it was created (fork, vfork, ...), empty if unknown
   bool thread_fork = false;      // created by a thread other than its parent's main thread

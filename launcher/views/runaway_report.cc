@@ -53,8 +53,9 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
     std::string origin;
     if (p.pid == ctx.command_pid) {
       origin = "COMMAND itself";
-    } else if (p.ppid == ctx.launcher_pid) {
-      origin = "orphaned, adopted by progeny";
+    } else if (p.ppid == ctx.launcher_pid || (ctx.init_pid && p.ppid == ctx.init_pid)) {
+      origin = p.ppid == ctx.launcher_pid ? "orphaned, adopted by progeny"
+                                          : "orphaned, adopted by progeny's PID-namespace init";
       origin += p.creator ? "; created by " + named(p.creator) : "; creator unknown";
     } else if (p.ppid == ctx.command_pid) {
       origin = "child of COMMAND";

@@ -30,6 +30,8 @@ struct RunawayContext {
   int64_t timeout_ms = 0;
   pid_t launcher_pid = 0;
   pid_t command_pid = 0;
+  // --contain pidns: progeny's init of COMMAND's namespace, which adopts its orphans.
+  pid_t init_pid = 0;
   // -1 = unknown: escapes are then not judged. 0 is a real value: a session or group whose
   // leader lives outside this PID namespace (as /proc reports it).
   pid_t command_pgid = -1;

@@ -33,7 +33,15 @@ void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
   for (size_t i : s.runaways) {
     const ProcessNode& p = lin.procs[i];
     out << "  " << p.pid << " " << exec_chain_text(lin, i, 60);
-    if (p.parent) out << "  (created by " << lin.procs[*p.parent].pid << ")";
+    if (p.parent && p.parent_is_creator) {
+      out << "  (created by " << lin.procs[*p.parent].pid << ")";
+    } else if (p.parent) {
+      const ProcessNode& par = lin.procs[*p.parent];
+      out << "  (creator unknown; "
+          << (par.is_launcher ? std::string("adopted by progeny")
+                              : "parent when found: " + std::to_string(par.pid))
+          << ")";
+    }
     for (const auto& m : marks_of(p))
       if (m != "runaway") out << " [" << m << "]";
     out << '\n';
