@@ -80,7 +80,7 @@ Probe probe_pidfd() {
 }
 
 // Informational: no run refuses to start without it. The check asks pidfd_exit_status, the
-// call the shim's sink makes for members it did not reap, on a child the doctor reaped.
+// call the membership makes for members it did not reap, on a child the doctor reaped.
 Probe probe_pidfd_exit() {
   Probe p;
   pid_t pid = ::fork();

@@ -582,8 +582,8 @@ class Runner : public StopHooks {
     signal_gate::send_to_group_of_command(*cmd_, SIGCONT);
   }
 
-  // Membership is the union of every mechanism's knowledge: the walk's own (Membership's
-  // /proc walk), the shim's (checked for descent) and the tracker's map (kernel-kept). The containment adds
+  // Membership is the union of every mechanism's knowledge: the walk's own (Membership::scan), the
+  // shim's (checked for descent) and the tracker's map (kernel-kept). The containment adds
   // nothing to walk: a PID namespace's init is our child, so the walk covers it, and a
   // cgroup's members come through GroupControl when the stop freezes it.
   void add_member_sources() {

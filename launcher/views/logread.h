@@ -2,9 +2,9 @@
 //
 // Parsing is tolerant: a truncated, garbled or ill-typed line becomes a LogProblem with its
 // line number and the rest of the log is still read (a log cut by a crash or a full disk must
-// still be readable). Identity follows the contract: (pid, start_time) names a process, since
-// pids are reused; a record that lacks start_time belongs to the latest process with that pid
-// alive at that time.
+// still be readable). Identity follows the contract: the pidfs inode (`ino`) names a process,
+// else (pid, start_time), since pids are reused; a record that lacks both belongs to the
+// latest process with that pid alive at that time.
 #pragma once
 #include <sys/types.h>
 
