@@ -57,7 +57,7 @@ all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT)
 # Debian 12 packages for building, testing and benchmarking (non-interactive).
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
   libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
-  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng
+  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng python3-jsonschema
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
@@ -82,9 +82,10 @@ $(B)/libprogeny_core.a: $(CORE_OBJ)
 $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(LDSTATIC) $^ -o $@ $(LDLIBS_LAUNCHER)
-# The signal-gate, layout and CLI-docs tests read the sources they check.
+# The signal-gate, layout and CLI-docs tests read the sources they check, the report test
+# the schema it validates against.
 $(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o \
-  $(B)/obj/tests/unit/cli_docs_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
+  $(B)/obj/tests/unit/cli_docs_test.o $(B)/obj/tests/integration/report_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)

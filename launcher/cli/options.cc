@@ -223,7 +223,8 @@ std::string usage(const CommandLine& cmd) {
   return out;
 }
 
-std::optional<int> parse_main_args(const CommandLine& cmd, int argc, char** argv) {
+std::optional<int> parse_main_args(const CommandLine& cmd, int argc, char** argv,
+                                   std::string* error_line) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string error;
   switch (parse(cmd, args, &error)) {
@@ -235,7 +236,9 @@ std::optional<int> parse_main_args(const CommandLine& cmd, int argc, char** argv
     case Parsed::kError:
       break;
   }
-  std::fprintf(stderr, "progeny %s: %s\n", std::string(cmd.name).c_str(), error.c_str());
+  std::string line = "progeny " + std::string(cmd.name) + ": " + error;
+  std::fprintf(stderr, "%s\n", line.c_str());
+  if (error_line) *error_line = std::move(line);
   return kExitProgenyError;
 }
 

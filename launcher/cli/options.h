@@ -54,6 +54,8 @@ std::string usage(const CommandLine& cmd);
 // What a subcommand's main does first: parses argv[1..]. Returns the exit status when the
 // subcommand must end now (0 after printing --help on stdout, 125 after one line
 // "progeny NAME: ..." on stderr), nullopt when the parsed values are ready to use.
-std::optional<int> parse_main_args(const CommandLine& cmd, int argc, char** argv);
+// The usage error's line, as printed, goes to *error_line when given.
+std::optional<int> parse_main_args(const CommandLine& cmd, int argc, char** argv,
+                                   std::string* error_line = nullptr);
 
 }  // namespace progeny::cli

@@ -35,6 +35,14 @@ cli::CommandLine run_command_line(RunOptions* o) {
        "(for daemonizing programs; still bounded by --timeout)",
        flag(&o->wait_all)},
       {"log", 'l', "FILE", "write the lineage log (JSON Lines) to FILE", text(&o->log_path)},
+      {"report", 0, "FILE",
+       "write the verdict (exit status and its meaning, what was left\n"
+       "and stopped, what was lost) to FILE at the end, whatever the end",
+       text(&o->report_path)},
+      {"report-format", 0, "json|junit",
+       "--report as JSON (docs/report.schema.json, default) or as a\n"
+       "JUnit test case that fails when processes outlived COMMAND",
+       choice(&o->report_format, {{"json", ReportFormat::kJson}, {"junit", ReportFormat::kJunit}})},
       {"no-preload", 0, "", "do not inject libprogeny.so", flag(&o->preload, false)},
       {"no-reenv", 0, "", "honour environments scrubbed of progeny's variables",
        flag(&o->reenv, false)},

@@ -11,6 +11,8 @@
 
 namespace progeny {
 
+enum class ReportFormat { kJson, kJunit };  // --report-format
+
 struct RunOptions {
   std::vector<std::string> command;   // COMMAND [ARG...]
   int64_t timeout_ms = 0;             // 0: none
@@ -22,6 +24,8 @@ struct RunOptions {
   int verbose = 0;
   bool quiet = false;
   std::string log_path;               // --log FILE: lineage log (JSON Lines)
+  std::string report_path;            // --report FILE: the end-of-run verdict
+  ReportFormat report_format = ReportFormat::kJson;
   bool preload = true;                // inject libprogeny.so
   bool reenv = true;                  // restore the shim's variables in scrubbed environments
   Tristate bpf = Tristate::kAuto;

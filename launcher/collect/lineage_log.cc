@@ -41,6 +41,26 @@ const LineageLog::Origin* LineageLog::origin(uint64_t ino) const {
   return it == origins_.end() ? nullptr : &it->second;
 }
 
+std::vector<LineageLog::Creator> LineageLog::top_creators(size_t n) const {
+  std::map<uint64_t, Creator> by_ino;
+  for (const auto& [ino, o] : origins_) {
+    if (!o.creator_ino || o.creator == opts_.launcher) continue;
+    Creator& c = by_ino[o.creator_ino];
+    c.pid = o.creator;
+    c.ino = o.creator_ino;
+    ++c.created;
+  }
+  std::vector<Creator> out;
+  for (auto& [ino, c] : by_ino) {
+    if (const Origin* o = origin(ino)) c.name = o->name;
+    out.push_back(std::move(c));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Creator& a, const Creator& b) { return a.created > b.created; });
+  if (out.size() > n) out.resize(n);
+  return out;
+}
+
 void LineageLog::account(const Record& r) {
   if (!names_a_process(r.event)) return;
   if (r.ino && (r.event == "fork" || r.event == "exec") && origins_.size() < kMaxOrigins) {

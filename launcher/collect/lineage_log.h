@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "launcher/os/fd.h"
 #include "schema/record.h"
@@ -59,6 +60,16 @@ class LineageLog {
     std::string name;  // base name of its latest image
   };
   const Origin* origin(uint64_t ino) const;
+
+  // The processes that created the most others (by the records' creators; the launcher's
+  // own spawn not counted), most first, at most n.
+  struct Creator {
+    pid_t pid = 0;
+    uint64_t ino = 0;
+    std::string name;  // its Origin's, when the log knows it
+    uint64_t created = 0;
+  };
+  std::vector<Creator> top_creators(size_t n) const;
 
  private:
   LineageLog() = default;

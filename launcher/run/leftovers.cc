@@ -45,6 +45,7 @@ std::vector<RunawayProcess> describe_leftovers(Membership& members, const std::s
     if (skip.count(m->pid())) continue;
     RunawayProcess r;
     r.pid = m->pid();
+    r.ino = m->ino();
     r.start_time = m->start_time();
     // The lineage's creator (a fork record's), else the parent it was found under unless
     // that is the launcher (adopted: creator unknown).
@@ -57,6 +58,7 @@ std::vector<RunawayProcess> describe_leftovers(Membership& members, const std::s
       r.creator = m->parent;
     }
     if (procs.size() < detailed) {
+      r.described = true;
       r.argv = read_cmdline(m->pid(), 512);
       r.holds_output = holds_our_output(m->pid());
       if (auto st = read_proc_stat(m->pid())) {

@@ -28,12 +28,14 @@
 #include "launcher/os/pidfs.h"
 #include "launcher/run/exit_status.h"
 #include "launcher/run/leftovers.h"
+#include "launcher/run/report_file.h"
 #include "launcher/os/parse.h"
 #include "launcher/os/path_search.h"
 #include "launcher/os/proc.h"
 #include "launcher/os/subreaper.h"
 #include "schema/record.h"
 #include "launcher/views/runaway_report.h"
+#include "launcher/views/verdict.h"
 #include "launcher/cli/run_options.h"
 #include "launcher/run/spawn.h"
 #include "launcher/members/stop.h"
@@ -57,8 +59,8 @@ class Runner : public StopHooks {
   explicit Runner(RunOptions opts) : opts_(std::move(opts)), self_(::getpid()), members_(self_) {}
 
   int run() {
-    if (!setup()) return kExitProgenyError;
-    if (!start_command()) return kExitProgenyError;
+    if (!open_report()) return kExitProgenyError;
+    if (!setup() || !start_command()) return end_in_error();
     main_loop();
     return finish();
   }
@@ -90,17 +92,49 @@ class Runner : public StopHooks {
   }
 
  private:
+  // One of progeny's own errors that ends the run: said on stderr in one line, which the
+  // verdict keeps (the first one: what followed is its consequence).
+  bool fail(const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    if (verdict_.error.empty()) verdict_.error = line;
+    return false;
+  }
+
+  // --report FILE first, so that every failure after it is in the report.
+  bool open_report() {
+    verdict_.command = opts_.command;
+    verdict_.log_path = opts_.log_path;
+    if (opts_.report_path.empty()) return true;
+    std::string why;
+    report_ = ReportFile::open(opts_.report_path, opts_.report_format, &why);
+    if (!report_) std::fprintf(stderr, "progeny run: --report %s: %s\n", opts_.report_path.c_str(), why.c_str());
+    return report_.has_value();
+  }
+
+  void write_report() {
+    if (!report_) return;
+    verdict_.duration_ns = monotonic_ns() - started_ns_;
+    std::string why;
+    if (!report_->write(verdict_, &why))
+      std::fprintf(stderr, "progeny run: --report %s: %s\n", opts_.report_path.c_str(), why.c_str());
+  }
+
+  int end_in_error() {
+    verdict_.outcome = Verdict::Outcome::kProgenyError;
+    verdict_.exit_status = kExitProgenyError;
+    write_report();
+    return kExitProgenyError;
+  }
+
   bool setup() {
     std::string why;
     if (!become_child_subreaper(&why)) {
-      std::fprintf(stderr, "progeny: %s\n", why.c_str());
-      return false;
+      return fail("progeny: " + why);
     }
     // Every signal goes through a pidfd: without them nothing could be stopped safely, so say
     // so now rather than after COMMAND started.
     if (!signal_gate::available(&why)) {
-      std::fprintf(stderr, "progeny run: no pidfds: %s\n", why.c_str());
-      return false;
+      return fail("progeny run: no pidfds: " + why);
     }
     sigset_t handled;
     sigemptyset(&handled);
@@ -111,16 +145,14 @@ class Runner : public StopHooks {
     dispositions_.save_and_take_over();
     sigfd_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sigfd_) {
-      std::fprintf(stderr, "progeny: signalfd failed: %s\n", std::strerror(errno));
-      return false;
+      return fail(std::string("progeny: signalfd failed: ") + std::strerror(errno));
     }
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
     contain_ = Containment::make(mode, &why);
     if (!contain_) {
-      std::fprintf(stderr, "progeny run: --contain %s: %s\n", opts_.contain.c_str(), why.c_str());
-      return false;
+      return fail("progeny run: --contain " + opts_.contain + ": " + why);
     }
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
     // The cgroup watchdog is our child but not part of the run.
@@ -143,8 +175,7 @@ class Runner : public StopHooks {
     tracker_ = bpf::Tracker::start(self_, &why, topts);
     if (tracker_) return true;
     if (opts_.bpf == Tristate::kOn) {
-      std::fprintf(stderr, "progeny run: --bpf on: %s\n", why.c_str());
-      return false;
+      return fail("progeny run: --bpf on: " + why);
     }
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: going on without BPF: %s\n", why.c_str());
     return true;
@@ -161,6 +192,8 @@ class Runner : public StopHooks {
     if (!tracker_) return;
     consume_tracker();
     uint64_t lost = tracker_->lost(), untracked = tracker_->untracked();
+    verdict_.lost.bpf_events = lost;
+    verdict_.lost.bpf_untracked = untracked;
     if (lost + untracked == 0) return;
     Record r = make_record("lost", "launcher", self_);
     r.count = lost;
@@ -190,8 +223,7 @@ class Runner : public StopHooks {
     if (opts_.trace) o.tap = [this](const Record& r) { trace_.add(r); };
     std::string error;
     log_ = LineageLog::open(std::move(o), &error);
-    if (!log_) std::fprintf(stderr, "progeny run: %s\n", error.c_str());
-    return log_ != nullptr;
+    return log_ != nullptr || fail("progeny run: " + error);
   }
 
   // The shim's socket: its records go to the log, the processes it proves to the membership.
@@ -199,8 +231,7 @@ class Runner : public StopHooks {
     if (!opts_.preload) return true;
     std::string missing;
     if (!find_shim(&shim_path_, &missing)) {
-      std::fprintf(stderr, "progeny run: %s (use --no-preload)\n", missing.c_str());
-      return false;
+      return fail("progeny run: " + missing + " (use --no-preload)");
     }
     ShimSocket::Options o;
     o.launcher = self_;
@@ -222,8 +253,7 @@ class Runner : public StopHooks {
     o.member = members_.lookup();
     std::string error;
     shim_ = ShimSocket::open(std::move(o), &error);
-    if (!shim_) std::fprintf(stderr, "progeny run: %s\n", error.c_str());
-    return shim_ != nullptr;
+    return shim_ != nullptr || fail("progeny run: " + error);
   }
 
   // progeny's own environment plus what the shim needs (its only trace, documented).
@@ -308,8 +338,7 @@ class Runner : public StopHooks {
     its.it_value.tv_sec = opts_.timeout_ms / 1000;
     its.it_value.tv_nsec = (opts_.timeout_ms % 1000) * 1000000;
     if (!timerfd_ || ::timerfd_settime(timerfd_.get(), 0, &its, nullptr) != 0) {
-      std::fprintf(stderr, "progeny: cannot arm the timeout: %s\n", std::strerror(errno));
-      return false;
+      return fail(std::string("progeny: cannot arm the timeout: ") + std::strerror(errno));
     }
     return true;
   }
@@ -329,8 +358,7 @@ class Runner : public StopHooks {
     std::string why;
     Spawned s = spawn_command(req, &why);
     if (s.pid < 0) {
-      std::fprintf(stderr, "progeny: cannot start '%s': %s\n", opts_.command[0].c_str(), why.c_str());
-      return false;
+      return fail("progeny: cannot start '" + opts_.command[0] + "': " + why);
     }
     if (req.tty_fd >= 0) tty_->give_to(s.pid);
     cmd_pid_ = s.pid;
@@ -339,8 +367,7 @@ class Runner : public StopHooks {
     cmd_ = Proof::own_child(s.pid, std::move(s.pidfd));
     auto member = Proof::own_child(s.pid, std::move(second));
     if (!cmd_ || !member) {
-      std::fprintf(stderr, "progeny: cannot hold '%s' by a pidfd\n", opts_.command[0].c_str());
-      return false;
+      return fail("progeny: cannot hold '" + opts_.command[0] + "' by a pidfd");
     }
     write_spawn_record(*cmd_, contain_->mode() == ContainMode::pidns ? "pidns_init" : "command");
     if (shim_) shim_->vouch(cmd_->ino());
@@ -516,6 +543,7 @@ class Runner : public StopHooks {
     if (cmd_->ino()) r.ino = cmd_->ino();
     if (cmd_->start_time()) r.start_time = cmd_->start_time();
     if (n == sizeof err) {
+      exec_errno_ = err;
       r.path = opts_.command[0];
       r.error = err;
     } else {
@@ -601,30 +629,33 @@ class Runner : public StopHooks {
     write_stop_record("begin", members_.live().size(), 0);
   }
 
-  // Descendants still running when the stop begins: who they are and how they got away.
-  // The report names the first kReportLines; only those are described from /proc.
+  // Descendants still running when the stop begins: who they are and how they got away,
+  // into the verdict. The stderr report names the first kReportLines, --report the first
+  // kReportDescribed; only those are described from /proc, the rest are listed by identity.
   static constexpr size_t kReportLines = 20;
+  static constexpr size_t kReportDescribed = 256;
   size_t report_leftovers() {
     std::set<pid_t> skip = helpers_;
     // COMMAND when it still runs (a timeout), the PID namespace's init: not leftovers of it.
     if (cmd_exited_ || contain_->mode() == ContainMode::pidns) skip.insert(cmd_pid_);
     record_unnamed_leftovers(skip);
-    auto procs = describe_leftovers(members_, skip, *log_, opts_.quiet ? 0 : kReportLines);
-    if (!procs.empty() && !opts_.quiet) {
-      RunawayContext ctx;
-      ctx.why = timed_out_ ? RunawayContext::Why::kTimeout
-                : stop_requested_ ? RunawayContext::Why::kRequested : RunawayContext::Why::kOutlived;
-      ctx.timeout_ms = opts_.timeout_ms;
-      ctx.launcher_pid = self_;
-      bool pidns = contain_->mode() == ContainMode::pidns;
-      ctx.command_pid = pidns && command_in_ns_ ? command_in_ns_ : cmd_pid_;
-      ctx.init_pid = pidns ? cmd_pid_ : 0;
-      ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
-      ctx.command_sid = cmd_sid_;
+    size_t detailed = report_ ? kReportDescribed : opts_.quiet ? 0 : kReportLines;
+    RunawayContext& ctx = verdict_.stop;
+    ctx.why = timed_out_ ? RunawayContext::Why::kTimeout
+              : stop_requested_ ? RunawayContext::Why::kRequested : RunawayContext::Why::kOutlived;
+    ctx.timeout_ms = opts_.timeout_ms;
+    ctx.launcher_pid = self_;
+    bool pidns = contain_->mode() == ContainMode::pidns;
+    ctx.command_pid = pidns && command_in_ns_ ? command_in_ns_ : cmd_pid_;
+    ctx.init_pid = pidns ? cmd_pid_ : 0;
+    ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
+    ctx.command_sid = cmd_sid_;
+    verdict_.leftovers = describe_leftovers(members_, skip, *log_, detailed);
+    if (!opts_.quiet && !verdict_.leftovers.empty()) {
       print_trace(true);  // the live lines up to now come before the report, not through it
-      std::fputs(format_runaway_report(procs, ctx, kReportLines).c_str(), stderr);
+      std::fputs(format_runaway_report(verdict_.leftovers, ctx, kReportLines).c_str(), stderr);
     }
-    return procs.size();
+    return verdict_.leftovers.size();
   }
 
   // Leftovers no record named (the children of a static program without the tracker): what
@@ -713,6 +744,8 @@ class Runner : public StopHooks {
     tracker_.reset();
     if (shim_) {
       shim_->drain();
+      verdict_.lost.shim_records = shim_->lost();
+      verdict_.lost.shim_refused = shim_->refused();
       if (shim_->lost() || shim_->refused()) {
         Record r = make_record("lost", "launcher", self_);
         r.count = shim_->lost();
@@ -723,23 +756,62 @@ class Runner : public StopHooks {
     }
     members_exited(true);
     log_->finish();
+    verdict_.lost.unknown_exits = log_->unknown_exits();
+    verdict_.lost.log_unwritten = log_->unwritten();
+    for (const auto& c : log_->top_creators(kTopCreators))
+      verdict_.top_creators.push_back({c.pid, c.ino, c.name, c.created});
     print_trace(true);
     report_log_failure();
+    verdict_.stopped = need_stop;
+    verdict_.survivors = stop.survivors;
     if (!stop.survivors.empty()) {
       std::fprintf(stderr, "progeny: %zu process(es) could not be stopped:\n", stop.survivors.size());
       for (const auto& s : stop.survivors) std::fprintf(stderr, "progeny:   %s\n", s.c_str());
     }
-    if (timed_out_) return kExitTimeout;
-    if (!cmd_exited_) {
-      // Stopped on request while COMMAND lived on: it has been reaped by the stop.
-      return kExitProgenyError;
-    }
-    // --fail-on-runaway: COMMAND succeeded but left processes that did not end on their own
-    // within the settle (a timeout or a stop on request keeps its own status).
-    if (leftovers_ > 0 && opts_.fail_on_runaway && !stop_requested_ && WIFEXITED(cmd_status_) &&
-        WEXITSTATUS(cmd_status_) == 0)
-      return kExitRunaway;
+    decide_outcome();
+    write_report();
+    if (verdict_.outcome == Verdict::Outcome::kTimeout ||
+        verdict_.outcome == Verdict::Outcome::kRunaway ||
+        verdict_.outcome == Verdict::Outcome::kStoppedOnRequest)
+      return verdict_.exit_status;
     exit_like(cmd_status_);
+  }
+
+  static constexpr size_t kTopCreators = 5;
+
+  // How the run ends: the status progeny exits with and what it means.
+  void decide_outcome() {
+    using Outcome = Verdict::Outcome;
+    Verdict& v = verdict_;
+    if (cmd_exited_) {
+      int sig = 0;
+      int code = exit_code_for(cmd_status_, &sig);
+      v.command_signal = sig;
+      if (!sig) v.command_code = code;
+    }
+    v.exec_errno = exec_errno_;
+    if (timed_out_) {
+      v.outcome = Outcome::kTimeout;
+      v.exit_status = kExitTimeout;
+    } else if (!cmd_exited_) {
+      // Stopped on request while COMMAND lived on: it has been reaped by the stop.
+      v.outcome = Outcome::kStoppedOnRequest;
+      v.exit_status = kExitProgenyError;
+    } else if (leftovers_ > 0 && opts_.fail_on_runaway && !stop_requested_ &&
+               v.command_code == 0) {
+      // --fail-on-runaway: COMMAND succeeded but left processes that did not end on their
+      // own within the settle (a timeout or a stop on request keeps its own status).
+      v.outcome = Outcome::kRunaway;
+      v.exit_status = kExitRunaway;
+    } else if (v.command_signal) {
+      v.outcome = Outcome::kCommandSignaled;
+      v.exit_status = 128 + v.command_signal;
+    } else {
+      v.exit_status = *v.command_code;
+      v.outcome = !exec_errno_ ? Outcome::kCommandExited
+                  : v.exit_status == kExitNotFound ? Outcome::kCommandNotFound
+                                                   : Outcome::kNotExecutable;
+    }
   }
 
   RunOptions opts_;
@@ -770,13 +842,21 @@ class Runner : public StopHooks {
   bool stopping_ = false;
   bool escalate_ = false;
   size_t leftovers_ = 0;  // what the stop found still running (the report's count)
+  int exec_errno_ = 0;    // COMMAND's exec failed with it (not known in pidns mode)
+  uint64_t started_ns_ = monotonic_ns();
+  Verdict verdict_;
+  std::optional<ReportFile> report_;
 };
 
 }  // namespace
 
 int run_main(int argc, char** argv) {
   RunOptions opts;
-  if (auto status = cli::parse_main_args(run_command_line(&opts), argc, argv)) return *status;
+  std::string usage_error;
+  if (auto status = cli::parse_main_args(run_command_line(&opts), argc, argv, &usage_error)) {
+    if (!usage_error.empty() && !opts.report_path.empty()) report_usage_error(opts, usage_error);
+    return *status;
+  }
   return Runner(std::move(opts)).run();
 }
 

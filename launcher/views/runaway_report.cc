@@ -1,24 +1,31 @@
 #include "launcher/views/runaway_report.h"
 
+#include <string_view>
 #include <unordered_map>
 
 #include "launcher/views/view_util.h"
 
 namespace progeny {
 
-namespace {
-
-std::string how_escaped(const RunawayProcess& p, const RunawayContext& ctx) {
+Escape how_escaped(const RunawayProcess& p, const RunawayContext& ctx) {
+  if (!p.described) return {"unknown", "not looked at"};
   if (ctx.command_sid >= 0 && p.sid && p.sid != ctx.command_sid)
-    return p.sid == p.pid ? "called setsid" : "in session " + std::to_string(p.sid) +
-                                                  " (its leader called setsid)";
+    return p.sid == p.pid ? Escape{"setsid", "called setsid"}
+                          : Escape{"session_of_setsid", "in session " + std::to_string(p.sid) +
+                                                            " (its leader called setsid)"};
   if (ctx.command_pgid >= 0 && p.pgid && p.pgid != ctx.command_pgid)
-    return p.pgid == p.pid ? "called setpgid" : "in process group " + std::to_string(p.pgid) +
-                                                    " (its leader called setpgid)";
-  return "still in COMMAND's process group";
+    return p.pgid == p.pid ? Escape{"setpgid", "called setpgid"}
+                           : Escape{"group_of_setpgid", "in process group " + std::to_string(p.pgid) +
+                                                            " (its leader called setpgid)"};
+  return {"none", "still in COMMAND's process group"};
 }
 
-}  // namespace
+const char* origin_kind(const RunawayProcess& p, const RunawayContext& ctx) {
+  if (p.pid == ctx.command_pid) return "command";
+  if (p.ppid == ctx.launcher_pid || (ctx.init_pid && p.ppid == ctx.init_pid)) return "adopted";
+  if (p.ppid == ctx.command_pid) return "child_of_command";
+  return "descendant";
+}
 
 std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
                                   const RunawayContext& ctx, size_t max_lines) {
@@ -51,13 +58,14 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
   for (size_t i = 0; i < procs.size() && i < max_lines; ++i) {
     const RunawayProcess& p = procs[i];
     std::string origin;
-    if (p.pid == ctx.command_pid) {
+    std::string_view kind = origin_kind(p, ctx);
+    if (kind == "command") {
       origin = "COMMAND itself";
-    } else if (p.ppid == ctx.launcher_pid || (ctx.init_pid && p.ppid == ctx.init_pid)) {
+    } else if (kind == "adopted") {
       origin = p.ppid == ctx.launcher_pid ? "orphaned, adopted by progeny"
                                           : "orphaned, adopted by progeny's PID-namespace init";
       origin += p.creator ? "; created by " + named(p.creator) : "; creator unknown";
-    } else if (p.ppid == ctx.command_pid) {
+    } else if (kind == "child_of_command") {
       origin = "child of COMMAND";
     } else {
       origin = "child of " + named(p.ppid);
@@ -65,7 +73,7 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
     }
     out += "progeny:   " + std::to_string(p.pid) + " " +
            (p.argv.empty() ? std::string("[no command line]") : command_text(p.argv, 60)) +
-           ": " + how_escaped(p, ctx) + "; " + origin +
+           ": " + how_escaped(p, ctx).text + "; " + origin +
            (p.holds_output ? "; holds progeny's stdout/stderr open" : "") + "\n";
   }
   if (procs.size() > max_lines)

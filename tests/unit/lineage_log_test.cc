@@ -107,5 +107,38 @@ TEST(LineageLog, TapSeesEveryRecordWithoutAFile) {
   EXPECT_EQ(seen, 3U);
 }
 
+// The verdict's cost list: who created the most, by identity, the launcher's own spawn left out.
+TEST(LineageLog, TopCreatorsMostFirstWithoutTheLauncher) {
+  LineageLog::Options o;
+  o.launcher = 1;
+  std::string why;
+  auto log = LineageLog::open(std::move(o), &why);
+  ASSERT_TRUE(log) << why;
+  auto child_of = [&](pid_t pid, uint64_t ino, pid_t creator, uint64_t creator_ino) {
+    Record r = fork_of(pid, ino);
+    r.ppid = creator;
+    r.parent_ino = creator_ino;
+    log->write(r);
+  };
+  child_of(10, 1000, 1, 1);  // COMMAND, spawned by the launcher
+  Record exec = make_record("exec", "shim", 10);
+  exec.ino = 1000;
+  exec.path = "/usr/bin/make";
+  log->write(exec);
+  child_of(11, 1001, 10, 1000);
+  child_of(12, 1002, 10, 1000);
+  child_of(13, 1003, 10, 1000);
+  child_of(14, 1004, 11, 1001);
+  auto top = log->top_creators(5);
+  ASSERT_EQ(top.size(), 2U);
+  EXPECT_EQ(top[0].pid, 10);
+  EXPECT_EQ(top[0].ino, 1000U);
+  EXPECT_EQ(top[0].name, "make");
+  EXPECT_EQ(top[0].created, 3U);
+  EXPECT_EQ(top[1].pid, 11);
+  EXPECT_EQ(top[1].created, 1U);
+  EXPECT_EQ(log->top_creators(1).size(), 1U);
+}
+
 }  // namespace
 }  // namespace progeny

@@ -47,6 +47,17 @@ TEST(RunOptions, ValuesSeparateOrWithEquals) {
   EXPECT_EQ(p.opts.log_path, "out.jsonl");
 }
 
+TEST(RunOptions, ReportFileAndFormat) {
+  auto p = parse({"--report", "verdict.xml", "--report-format", "junit", "true"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.report_path, "verdict.xml");
+  EXPECT_EQ(p.opts.report_format, ReportFormat::kJunit);
+  EXPECT_EQ(parse({"true"}).opts.report_format, ReportFormat::kJson);
+  auto bad = parse({"--report-format", "xml", "true"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("json"), std::string::npos) << bad.error;
+}
+
 TEST(RunOptions, Defaults) {
   auto p = parse({"true"});
   ASSERT_TRUE(p.ok);

@@ -132,6 +132,7 @@ RunawayProcess leftover(pid_t pid, std::vector<std::string> argv, pid_t ppid, pi
   RunawayProcess p;
   p.pid = pid;
   p.start_time = 1;
+  p.described = true;
   p.argv = std::move(argv);
   p.ppid = ppid;
   p.pgid = pgid;

@@ -1,0 +1,118 @@
+// The verdict of `progeny run --report`: its JSON and JUnit forms from one model, with hostile
+// strings escaped. (That the JSON validates against docs/report.schema.json and the XML parses
+// is checked on real runs, tests/integration/report_test.cc.)
+#include "launcher/views/verdict.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace progeny {
+namespace {
+
+const std::string kHostile = "x\x1b[2J\x01\xff\"<&>'\n";
+
+Verdict leaky() {
+  Verdict v;
+  v.outcome = Verdict::Outcome::kCommandExited;
+  v.exit_status = 0;
+  v.command_code = 0;
+  v.command = {"/bin/sh", "-c", kHostile};
+  v.stopped = true;
+  v.stop.launcher_pid = 100;
+  v.stop.command_pid = 101;
+  v.stop.command_pgid = 101;
+  v.stop.command_sid = 90;
+  RunawayProcess p;
+  p.pid = 103;
+  p.ino = 7777;
+  p.start_time = 42;
+  p.described = true;
+  p.argv = {"sleep", kHostile};
+  p.ppid = 100;
+  p.pgid = 103;
+  p.sid = 103;
+  p.creator = 102;
+  p.creator_name = "sh";
+  v.leftovers.push_back(p);
+  RunawayProcess counted;
+  counted.pid = 104;
+  counted.ino = 7778;
+  v.leftovers.push_back(counted);
+  return v;
+}
+
+TEST(Verdict, JsonNamesEachLeftoverByIdentityAndHowItEscaped) {
+  auto doc = nlohmann::json::parse(verdict_json(leaky()));
+  EXPECT_EQ(doc["schema"], "progeny-report/1");
+  EXPECT_EQ(doc["exit"]["status"], 0);
+  EXPECT_EQ(doc["exit"]["outcome"], "command_exited");
+  EXPECT_TRUE(doc["exit"]["error"].is_null());
+  EXPECT_EQ(doc["stop"]["why"], "outlived");
+  ASSERT_EQ(doc["leftovers"].size(), 2U);
+  const auto& l = doc["leftovers"][0];
+  EXPECT_EQ(l["pid"], 103);
+  EXPECT_EQ(l["ino"], 7777);
+  EXPECT_EQ(l["start_time"], 42);
+  EXPECT_EQ(l["escape"]["kind"], "setsid");
+  EXPECT_EQ(l["escape"]["text"], "called setsid");
+  EXPECT_EQ(l["origin"], "adopted");
+  EXPECT_EQ(l["creator"]["pid"], 102);
+  EXPECT_EQ(l["creator"]["name"], "sh");
+  // The hostile argument survives, escaped: the invalid byte replaced, the rest intact.
+  std::string arg = l["argv"][1];
+  EXPECT_EQ(arg, "x\x1b[2J\x01\xEF\xBF\xBD\"<&>'\n");
+  // The one not read from /proc: its identity, nothing guessed.
+  const auto& c = doc["leftovers"][1];
+  EXPECT_EQ(c["ino"], 7778);
+  EXPECT_TRUE(c["argv"].is_null());
+  EXPECT_EQ(c["escape"]["kind"], "unknown");
+}
+
+TEST(Verdict, JsonTellsProgenysOwn125FromCommands) {
+  Verdict own;
+  own.error = "progeny run: --contain pidns: not here";
+  auto doc = nlohmann::json::parse(verdict_json(own));
+  EXPECT_EQ(doc["exit"]["status"], 125);
+  EXPECT_EQ(doc["exit"]["outcome"], "progeny_error");
+  EXPECT_EQ(doc["exit"]["error"], own.error);
+  Verdict theirs;
+  theirs.outcome = Verdict::Outcome::kCommandExited;
+  theirs.exit_status = 125;
+  theirs.command_code = 125;
+  doc = nlohmann::json::parse(verdict_json(theirs));
+  EXPECT_EQ(doc["exit"]["status"], 125);
+  EXPECT_EQ(doc["exit"]["outcome"], "command_exited");
+  EXPECT_EQ(doc["exit"]["command_code"], 125);
+  EXPECT_TRUE(doc["exit"]["error"].is_null());
+}
+
+TEST(Verdict, JunitFailsOnlyOnLeftoversAndEscapesEverything) {
+  std::string leak = verdict_junit(leaky());
+  EXPECT_NE(leak.find("<failure type=\"leak\" message=\"2 processes outlived COMMAND (pid 101); stopping:\">"),
+            std::string::npos) << leak;
+  EXPECT_NE(leak.find("failures=\"1\""), std::string::npos);
+  // No raw control byte, quote or markup from argv reaches the document.
+  for (char c : leak) {
+    auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(c == '\n' || (u >= 0x20 && u != 0x7F && u < 0x80)) << "byte " << int(u);
+  }
+  EXPECT_EQ(leak.find("x\x1b"), std::string::npos);
+  EXPECT_NE(leak.find("&quot;&lt;&amp;&gt;&apos;"), std::string::npos) << leak;
+
+  Verdict clean = leaky();
+  clean.leftovers.clear();
+  std::string ok = verdict_junit(clean);
+  EXPECT_EQ(ok.find("<failure"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("failures=\"0\""), std::string::npos) << ok;
+  EXPECT_EQ(ok.find("<error"), std::string::npos) << ok;
+
+  Verdict own;
+  own.error = "progeny run: --bpf on: no BPF";
+  std::string err = verdict_junit(own);
+  EXPECT_NE(err.find("<error type=\"progeny_error\" message=\"progeny run: --bpf on: no BPF\"/>"),
+            std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace progeny
