@@ -15,10 +15,6 @@ unsigned source_bit(const std::string& s) {
 
 bool is_stop_reason(const std::string& r) { return r == "stop" || r == "kill" || r == "timeout"; }
 
-// Two sources (the shim's constructor and the tracker) report the same exec a little apart;
-// the same path from another source within this window is one exec, not two.
-constexpr uint64_t kSameExecWindowNs = 50'000'000;
-
 class Builder {
  public:
   explicit Builder(Lineage* lin) : lin_(lin) {}
@@ -73,6 +69,8 @@ class Builder {
         seen(t, ev.time_ns);
         lin_->procs[t].alive_ns = std::max(lin_->procs[t].alive_ns, ev.time_ns);
       }
+    } else if (ev.event == "stop") {
+      if (ev.phase == "begin" && !lin_->stop_begin_ns) lin_->stop_begin_ns = ev.time_ns;
     } else if (ev.event == "lost") {
       uint64_t count = ev.count.value_or(0);
       std::string what = ev.what.value_or("");
@@ -101,7 +99,6 @@ class Builder {
     const auto& ids = res_.identities();
     while (procs.size() < ids.size()) {
       parent_rank_.push_back(kNoParent);
-      exec_source_.emplace_back();
       ProcessNode n;
       n.pid = ids[procs.size()].pid;
       n.first_seen_ns = n.last_seen_ns = t;
@@ -164,19 +161,28 @@ class Builder {
 
   void on_exec(size_t id, const LogEvent& ev) {
     ProcessNode& p = lin_->procs[id];
-    ExecStep step{ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated};
-    bool merged = false;
-    if (!p.execs.empty()) {
-      ExecStep& last = p.execs.back();
-      bool near = ev.time_ns - last.time_ns <= kSameExecWindowNs;
-      if (near && exec_source_[id] != ev.source && base_name(last.path) == base_name(step.path)) {
-        // The shim's account carries the full argv; the tracker's may carry only the comm.
-        if (last.argv.size() < step.argv.size()) last.argv = step.argv;
-        merged = true;
+    // Each source reports every exec of the process it sees, in order, but the sources'
+    // records arrive apart (the shim's constructor runs after the tracker's hook; a loaded
+    // machine delays either by many milliseconds). So an exec is the earliest step of the
+    // same image that this source has not reported yet, whatever the time between them.
+    unsigned bit = source_bit(ev.source);
+    ExecStep* same = nullptr;
+    for (ExecStep& e : p.execs)
+      if (!(e.sources & bit) && base_name(e.path) == base_name(ev.path.value_or("?"))) {
+        same = &e;
+        break;
       }
+    if (same) {
+      // The shim's account carries the full argv; the tracker's may carry only the comm.
+      if (same->argv.size() < ev.argv.size()) {
+        same->argv = ev.argv;
+        same->argv_truncated = ev.argv_truncated;
+      }
+      same->time_ns = std::min(same->time_ns, ev.time_ns);
+      same->sources |= bit;
+    } else {
+      p.execs.push_back({ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated, bit});
     }
-    if (!merged) p.execs.push_back(std::move(step));
-    exec_source_[id] = ev.source;
     auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
     if (parent_rank_[id] == kNoParent) {
@@ -269,7 +275,10 @@ class Builder {
     }
     p.reparented = p.adopted_by.has_value() || p.outlived_parent;
     auto cexit = lin_->command_exit_ns;
-    if (cexit && !p.is_command && alive_until > *cexit) p.runaway = true;
+    if (cexit && !p.is_command && alive_until > *cexit) {
+      auto stop = lin_->stop_begin_ns;
+      p.runaway = !stop || alive_until >= *stop || (!p.ended_ns || *p.ended_ns >= *stop);
+    }
     std::stable_sort(p.children.begin(), p.children.end(), [this](size_t a, size_t b) {
       const auto& pa = lin_->procs[a];
       const auto& pb = lin_->procs[b];
@@ -283,7 +292,6 @@ class Builder {
   static constexpr char kNoParent = 0, kParentFromExec = 1, kParentFromBpfFork = 2,
                         kParentFromFork = 3;
   std::vector<char> parent_rank_;
-  std::vector<std::string> exec_source_;  // by node: source of its latest exec record
   std::optional<std::pair<uint64_t, uint64_t>> wall_;  // (wall_ns, time_ns) of the start
 };
 

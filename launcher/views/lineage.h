@@ -22,6 +22,7 @@ struct ExecStep {
   std::string path;
   std::vector<std::string> argv;
   bool argv_truncated = false;
+  unsigned sources = 0;  // which sources reported this exec (kSource* bits)
 };
 
 struct SignalSent {  // by progeny's launcher
@@ -93,6 +94,9 @@ struct Lineage {
   std::optional<size_t> launcher;
   std::optional<size_t> command;
   std::optional<uint64_t> command_exit_ns;
+  // When progeny's stop began (a `stop` record, phase begin): a runaway is what still ran
+  // then, as --fail-on-runaway judges; what ended on its own before (within the settle) is not.
+  std::optional<uint64_t> stop_begin_ns;
   uint64_t t0_ns = 0;   // earliest record
   uint64_t t1_ns = 0;   // latest record
   std::optional<uint64_t> wall_at_t0_ns;  // from the launcher's start record

@@ -29,7 +29,9 @@ void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
   out << "\nMax depth: " << s.max_depth << "    Max alive at once: " << s.max_alive
       << "\nEscapes: " << s.setsid << " called setsid, " << s.setpgid << " called setpgid, "
       << s.daemon << " created by daemon()\nForks from non-main threads: " << s.thread_forks
-      << "\nRunaways (alive after COMMAND exited): " << s.runaways.size() << '\n';
+      << (lin.stop_begin_ns ? "\nRunaways (still running when progeny's stop began): "
+                            : "\nRunaways (alive after COMMAND exited): ")
+      << s.runaways.size() << '\n';
   for (size_t i : s.runaways) {
     const ProcessNode& p = lin.procs[i];
     out << "  " << p.pid << " " << exec_chain_text(lin, i, 60);

@@ -265,7 +265,7 @@ TEST_F(Command, StaticWithoutTheTrackerIsNamedAndItsRunawayCounted) {
                "an adopted orphan's creator is made up:\n" + err);
       expect_nothing_left(s);
       std::string sum = summary_of(log);
-      s.expect(sum.find("Runaways (alive after COMMAND exited): 1\n") != std::string::npos,
+      s.expect(sum.find("Runaways (still running when progeny's stop began): 1\n") != std::string::npos,
                "the summary does not count the runaway:\n" + sum);
       s.expect(sum.find("Max alive at once: 2\n") != std::string::npos ||
                    sum.find("Max alive at once: 1\n") != std::string::npos,

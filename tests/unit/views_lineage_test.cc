@@ -108,6 +108,45 @@ TEST(ViewsIdentity, ShimAndBpfReportsOfOneProcessMerge) {
   EXPECT_FALSE(p.bpf_only);
 }
 
+// The same exec reported by two sources far apart (a loaded machine) is one step; an exec
+// chain of one image (sh -c 'exec sh -c ...') stays two, whatever the order of arrival.
+TEST(ViewsIdentity, OneExecFromTwoSourcesIsOneStepHoweverLate) {
+  LogWriter w;
+  w.fork("shim", 71, 1, 1.0, "fork");
+  w.exec("bpf", 71, 2.0, "/usr/bin/setsid", {"setsid", "sleep", "5"});
+  w.exec("bpf", 71, 2.5, "/usr/bin/sleep", {"sleep", "5"});
+  w.exec("shim", 71, 300, "/usr/bin/setsid", {"setsid", "sleep", "5"}, 1);
+  w.exec("shim", 71, 301, "/usr/bin/sleep", {"sleep", "5"}, 1);
+  w.fork("shim", 72, 1, 1.0, "fork");
+  w.exec("shim", 72, 2.0, "/bin/sh", {"sh", "-c", "exec sh -c true"}, 1);
+  w.exec("shim", 72, 2.1, "/bin/sh", {"sh", "-c", "true"}, 1);
+  w.exec("bpf", 72, 2.2, "/bin/sh", {"sh", "-c", "exec sh -c true"});
+  w.exec("bpf", 72, 2.3, "/bin/sh", {"sh", "-c", "true"});
+  Lineage lin = w.lineage();
+  ASSERT_EQ(node(lin, 71).execs.size(), 2u);
+  EXPECT_EQ(node(lin, 71).execs[1].path, "/usr/bin/sleep");
+  ASSERT_EQ(node(lin, 72).execs.size(), 2u);
+  EXPECT_EQ(node(lin, 72).execs[1].argv, (std::vector<std::string>{"sh", "-c", "true"}));
+}
+
+// A run's runaways are what still ran when progeny's stop began; a process that outlived
+// COMMAND but ended on its own before (within --fail-on-runaway's settle) is not one.
+TEST(ViewsRunaways, AreWhatStillRanWhenTheStopBegan) {
+  LogWriter w;
+  w.start(100, {"progeny", "run", "--", "sh"});
+  w.add("fork", "launcher", 101, 0.1).update({{"ppid", 100}, {"via", "spawn"}, {"role", "command"}});
+  w.fork("shim", 102, 101, 1, "fork");
+  w.fork("shim", 103, 101, 1, "fork");
+  w.exit_code("launcher", 101, 10, 0);
+  w.exit_code("bpf", 102, 500, 0);  // a resource tracker finishing within the settle
+  w.add("stop", "launcher", 100, 2010).update({{"phase", "begin"}, {"members", 1}});
+  w.signal(100, 103, 2011, "TERM", "stop");
+  w.exit_signal("launcher", 103, 2012, 15);
+  Lineage lin = w.lineage();
+  EXPECT_FALSE(node(lin, 102).runaway);
+  EXPECT_TRUE(node(lin, 103).runaway);
+}
+
 TEST(ViewsIdentity, ParentLoopsInAHostileLogAreCut) {
   LogWriter w;
   w.fork("shim", 80, 81, 1, "fork");
