@@ -15,9 +15,12 @@ unsigned source_bit(const std::string& s) {
 
 bool is_stop_reason(const std::string& r) { return r == "stop" || r == "kill" || r == "timeout"; }
 
-// Two sources (the shim's constructor and the tracker) report the same exec a little apart;
-// the same path from another source within this window is one exec, not two.
-constexpr uint64_t kSameExecWindowNs = 50'000'000;
+// Up to three sources report the same exec (the tracker at the kernel's exec, the launcher
+// for COMMAND, the shim from the new image's constructor), apart by however long the new
+// image took to load: 90 ms under strace on a busy machine, so no time window is safe. A
+// source's record of the image the latest exec step already shows, when that step has no
+// record from this source yet, is that same exec; the same source reporting the same path
+// again is a new exec (a process can exec one program twice, each source sees both).
 
 class Builder {
  public:
@@ -100,7 +103,7 @@ class Builder {
     const auto& ids = res_.identities();
     while (procs.size() < ids.size()) {
       parent_rank_.push_back(kNoParent);
-      exec_source_.emplace_back();
+      exec_sources_.push_back(0);
       ProcessNode n;
       n.pid = ids[procs.size()].pid;
       n.first_seen_ns = n.last_seen_ns = t;
@@ -165,17 +168,20 @@ class Builder {
     ProcessNode& p = lin_->procs[id];
     ExecStep step{ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated};
     bool merged = false;
+    unsigned source = source_bit(ev.source);
     if (!p.execs.empty()) {
       ExecStep& last = p.execs.back();
-      bool near = ev.time_ns - last.time_ns <= kSameExecWindowNs;
-      if (near && exec_source_[id] != ev.source && base_name(last.path) == base_name(step.path)) {
+      if (!(exec_sources_[id] & source) && base_name(last.path) == base_name(step.path)) {
         // The shim's account carries the full argv; the tracker's may carry only the comm.
         if (last.argv.size() < step.argv.size()) last.argv = step.argv;
         merged = true;
       }
     }
-    if (!merged) p.execs.push_back(std::move(step));
-    exec_source_[id] = ev.source;
+    if (!merged) {
+      p.execs.push_back(std::move(step));
+      exec_sources_[id] = 0;
+    }
+    exec_sources_[id] |= source;
     auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
     if (parent_rank_[id] == kNoParent) {
@@ -282,7 +288,7 @@ class Builder {
   static constexpr char kNoParent = 0, kParentFromExec = 1, kParentFromBpfFork = 2,
                         kParentFromFork = 3;
   std::vector<char> parent_rank_;
-  std::vector<std::string> exec_source_;  // by node: source of its latest exec record
+  std::vector<unsigned> exec_sources_;  // by node: sources (kSource* bits) of its latest exec step
   std::optional<std::pair<uint64_t, uint64_t>> wall_;  // (wall_ns, time_ns) of the start
 };
 
