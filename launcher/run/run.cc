@@ -29,6 +29,7 @@
 #include "launcher/run/exit_status.h"
 #include "launcher/run/leftovers.h"
 #include "launcher/os/parse.h"
+#include "launcher/os/path_search.h"
 #include "launcher/os/proc.h"
 #include "launcher/os/subreaper.h"
 #include "schema/record.h"
@@ -515,10 +516,7 @@ class Runner : public StopHooks {
       r.path = opts_.command[0];
       r.error = err;
     } else {
-      char exe[4096];
-      std::string link = "/proc/" + std::to_string(cmd_pid_) + "/exe";
-      ssize_t len = ::readlink(link.c_str(), exe, sizeof exe);
-      r.path = len > 0 ? std::string(exe, static_cast<size_t>(len)) : opts_.command[0];
+      r.path = path_search(opts_.command[0]);
       r.argv = opts_.command;
       r.ppid = self_;
     }
