@@ -388,7 +388,9 @@ int main(int argc, char** argv) {
               "log's tree (as `progeny tree` builds it) against strace's subtree of COMMAND. "
               "\"(N blind)\": inside a documented blind spot of the shim (static or setuid image "
               "and its subtree, raw SYS_fork/clone3 child), counted only in modes without the "
-              "tracker. \"unexplained\" is everything else and should be 0.\n");
+              "tracker. \"unexplained\" is everything else and should be 0. \"recorded without "
+              "strace\": the same workload run again without strace (other pids); equal to "
+              "\"recorded\" when ptrace changes nothing progeny sees.\n");
   if (::access(kStrace.c_str(), X_OK) != 0) {
     std::printf("\n%s is not installed: nothing to compare with.\n", kStrace.c_str());
     return 0;
