@@ -29,7 +29,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -354,6 +353,7 @@ void run_mode(Scenario& s, const Mode& m, const std::string& dir) {
                                      "signal=none", "--decode-pids=pidns", "-o", trace, "--"};
     auto run = progeny_argv(m, log, w.argv);
     argv.insert(argv.end(), run.begin(), run.end());
+    ::unlink(log.c_str());  // no stale log of the previous workload can pass for this one's
     int st = progeny::test::run_command(argv, out);
     bench::StraceTruth truth;
     auto loaded = load_log(log);
@@ -363,6 +363,7 @@ void run_mode(Scenario& s, const Mode& m, const std::string& dir) {
     }
     mechanisms = loaded->mechanisms;
     compare(*loaded, truth, m.shim_only, c);
+    ::unlink(log.c_str());
     progeny::test::run_command(run, out);
     if (auto plain = load_log(log)) c.without_strace = recorded(*plain);
     std::printf("| %s | %zu | %zu | %s | %zu | %s | %s | %s | %zu | %zu |\n", w.name.c_str(), c.truth,

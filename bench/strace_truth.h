@@ -12,7 +12,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -53,10 +52,6 @@ class StraceTruth {
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end() || nth >= it->second.size()) return std::nullopt;
     return it->second[nth];
-  }
-  size_t incarnations(pid_t pid) const {
-    auto it = by_pid_.find(pid);
-    return it == by_pid_.end() ? 0 : it->second.size();
   }
   // `root` and everything it created, transitively.
   std::vector<size_t> subtree(size_t root) const {
