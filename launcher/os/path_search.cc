@@ -3,22 +3,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 namespace progeny {
 
-std::string find_in_path(const std::string& name, const std::string& path_var) {
-  if (name.empty() || name.find('/') != std::string::npos) return name;
-  size_t from = 0;
-  for (;;) {
-    size_t colon = path_var.find(':', from);
-    std::string dir = path_var.substr(from, colon == std::string::npos ? colon : colon - from);
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-    struct stat st {};
+std::string path_search(const std::string& file) {
+  if (file.empty() || file.find('/') != std::string::npos) return file;
+  const char* env = std::getenv("PATH");
+  std::string path = env ? env : "/bin:/usr/bin";
+  for (size_t from = 0; from <= path.size();) {
+    size_t to = path.find(':', from);
+    if (to == std::string::npos) to = path.size();
+    std::string dir = path.substr(from, to - from);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + file;
+    struct stat st{};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0)
-      return dir.empty() ? name : candidate;
-    if (colon == std::string::npos) return name;
-    from = colon + 1;
+      return dir.empty() ? file : candidate;
+    from = to + 1;
   }
+  return file;
 }
 
 }  // namespace progeny

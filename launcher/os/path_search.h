@@ -1,14 +1,15 @@
-// Where execvp would find a command: the path the launcher records for COMMAND's exec, the
-// same one the shim and the tracker report (the file exec'd, not /proc/PID/exe's target, which
-// names what a symlink such as /usr/bin/sh points to).
+// The file execvp(3) runs for a command name, found the way it searches PATH, so that the
+// launcher's record of COMMAND's exec names the path the kernel was given, as the tracker's
+// and the shim's records do (reading /proc/PID/exe instead gives the symlink's target, e.g.
+// /usr/bin/dash for /bin/sh, and races with COMMAND's next exec).
 #pragma once
 #include <string>
 
 namespace progeny {
 
-// `name` itself when it contains a slash; else the first executable regular file `dir/name`
-// for dir in `path_var` (":"-separated, an empty entry meaning the current directory, as
-// execvp reads it); else `name`.
-std::string find_in_path(const std::string& name, const std::string& path_var);
+// `file` itself when it contains a '/'; else the first PATH entry (glibc's default
+// "/bin:/usr/bin" when PATH is unset, an empty entry meaning the current directory) holding
+// an executable regular file of that name; else `file`.
+std::string path_search(const std::string& file);
 
 }  // namespace progeny

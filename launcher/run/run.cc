@@ -547,9 +547,7 @@ class Runner : public StopHooks {
       r.path = opts_.command[0];
       r.error = err;
     } else {
-      // execvpe searched our PATH (glibc's default when unset).
-      const char* path_var = std::getenv("PATH");
-      r.path = find_in_path(opts_.command[0], path_var ? path_var : "/bin:/usr/bin");
+      r.path = path_search(opts_.command[0]);
       r.argv = opts_.command;
       r.ppid = self_;
     }

@@ -105,4 +105,20 @@ TEST(ViewsRealLog, SetpgidEscapeesAreMarked) {
            });
 }
 
+// Every source's record of COMMAND's exec names the path the kernel was given (/bin/sh, a
+// symlink to dash here; `sh` found in PATH), so the views show each exec once: the launcher
+// used to name /proc/PID/exe's target, a step of its own.
+TEST(ViewsRealLog, CommandsExecsShowOnceEach) {
+  for (std::string sh : {"/bin/sh", "sh"})
+    views_of({sh, "-c", "exec /bin/true"},
+             [&](Scenario& s, const nlohmann::json& tree, const nlohmann::json&) {
+               if (!s.expect(!tree["command"].is_null(), "no COMMAND found")) return;
+               const auto& execs = tree["processes"][tree["command"].get<size_t>()]["exec"];
+               std::string paths;
+               for (const auto& e : execs) paths += " " + e["path"].get<std::string>();
+               s.expect(execs.size() == 2 && paths.ends_with("/sh /bin/true"),
+                        sh + ": COMMAND's exec steps:" + paths);
+             });
+}
+
 }  // namespace
