@@ -145,6 +145,8 @@ TEST(ViewsRunaways, AreWhatStillRanWhenTheStopBegan) {
   Lineage lin = w.lineage();
   EXPECT_FALSE(node(lin, 102).runaway);
   EXPECT_TRUE(node(lin, 103).runaway);
+}
+
 // Under strace on a busy machine the shim's constructor ran 87 ms after the kernel's exec
 // (measured by bench/lineage_bench): the sources' reports are still one exec.
 TEST(ViewsIdentity, ReportsOfOneExecMergeHoweverFarApart) {
