@@ -1,9 +1,11 @@
 #include "launcher/collect/lineage_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "launcher/os/log_file.h"
 
@@ -23,8 +25,14 @@ bool names_a_process(const std::string& event) {
 std::unique_ptr<LineageLog> LineageLog::open(Options opts, std::string* why) {
   std::unique_ptr<LineageLog> log(new LineageLog());
   if (!opts.path.empty()) {
-    log->fd_ = open_log_file(opts.path, LogOpen::kReplace, why);
+    log->fd_ = open_log_file(opts.path, opts.append ? LogOpen::kAppend : LogOpen::kReplace, why);
     if (!log->fd_) return nullptr;
+  } else if (opts.to_stdout) {
+    log->fd_.reset(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
+    if (!log->fd_) {
+      *why = std::string("cannot write the log to standard output: ") + std::strerror(errno);
+      return nullptr;
+    }
   }
   log->opts_ = std::move(opts);
   return log;
@@ -131,7 +139,7 @@ void LineageLog::flush() {
 void LineageLog::finish() {
   uint64_t now = monotonic_ns();
   for (const auto& [key, s] : seen_) {
-    if (s.exited) continue;
+    if (s.exited || !opts_.every_process_ends) continue;
     Record r = exit_record("launcher", s.pid, key.ino, s.start_time, nullptr, now);
     out_ += to_line(r);
     if (opts_.tap) opts_.tap(r);

@@ -27,6 +27,11 @@ class LineageLog {
  public:
   struct Options {
     std::string path;  // empty: no file (the tap and the bookkeeping still work)
+    bool append = false;     // `progeny watch` adds to a log; `run` replaces it
+    bool to_stdout = false;  // no path: the records go to standard output (`watch`)
+    // A run's stop ends every process, so one without an exit had it unobserved; a watch
+    // ends with what it watches still running, which have no exit yet.
+    bool every_process_ends = true;
     pid_t launcher = 0;
     // Sees every record as it is written (`progeny run --trace`).
     std::function<void(const Record&)> tap;

@@ -191,17 +191,6 @@ std::optional<std::string> cgroup_dir_for(const std::vector<Cgroup2Mount>& mount
   return std::nullopt;
 }
 
-std::vector<pid_t> parse_nspid(std::string_view status) {
-  for (std::string_view line : split(status, '\n')) {
-    if (line.substr(0, 6) != "NSpid:") continue;
-    std::string fields(line.substr(6));
-    for (char& c : fields)
-      if (c == '\t') c = ' ';
-    return parse_pid_list(fields);
-  }
-  return {};
-}
-
 std::optional<LeafParent> find_leaf_parent(std::string* why) {
   std::string mountinfo, own;
   if (!read_text(AT_FDCWD, "/proc/self/mountinfo", &mountinfo) ||

@@ -32,9 +32,6 @@ std::optional<std::string> parse_own_cgroup_v2(std::string_view proc_cgroup);
 // The directory of cgroup `path` through one of `mounts` (the first whose root contains it).
 std::optional<std::string> cgroup_dir_for(const std::vector<Cgroup2Mount>& mounts,
                                           std::string_view path);
-// Parses "NSpid:" of /proc/PID/status text: the pid in each nested PID namespace, outermost
-// (the namespace of that /proc) first. Empty when absent.
-std::vector<pid_t> parse_nspid(std::string_view status);
 
 // Where this process may create leaves: the directory of its own v2 cgroup, opened. As root
 // any cgroup works (see docs/containment.md for the "no internal processes" rule); otherwise

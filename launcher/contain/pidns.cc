@@ -260,16 +260,4 @@ bool read_pidns_report(int status_fd, PidnsReport* report) {
   return n == static_cast<ssize_t>(sizeof *report);
 }
 
-pid_t ns_pid_of(pid_t host_pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(host_pid));
-  Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return 0;
-  char buf[4096];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n <= 0) return 0;
-  std::vector<pid_t> ns = parse_nspid(std::string_view(buf, static_cast<size_t>(n)));
-  return ns.empty() ? 0 : ns.back();
-}
-
 }  // namespace progeny

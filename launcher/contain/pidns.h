@@ -50,8 +50,4 @@ struct PidnsReport {
 // namespace was killed: then the init's own status is all there is).
 bool read_pidns_report(int status_fd, PidnsReport* report);
 
-// The pid host_pid has in its innermost PID namespace (last field of NSpid in
-// /proc/PID/status), 0 when unknown. Lineage reports both: host pid and this.
-pid_t ns_pid_of(pid_t host_pid);
-
 }  // namespace progeny

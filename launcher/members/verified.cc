@@ -101,7 +101,14 @@ std::optional<VerifiedProcess> Proof::kernel_member(pid_t pid, uint64_t start_ti
   if (ino) {
     Fd fd = open_pidfd_by_ino(ino);
     auto pids = fd ? pidfd_pids(fd.get()) : std::nullopt;
-    if (!pids || pids->pid != pid || !progeny::alive(fd)) return std::nullopt;
+    if (fd && (!pids || pids->pid != pid)) return std::nullopt;
+    if (!fd) {
+      // pidfs without file handles (Linux 6.9-6.12): a pidfd opened by pid is the process
+      // named only if its inode is the identity; a reused pid has another.
+      fd = open_pidfd(pid);
+      if (!fd || pidfd_ino(fd.get()) != ino) return std::nullopt;
+    }
+    if (!progeny::alive(fd)) return std::nullopt;
     return VerifiedProcess(pid, ino, start_time, std::move(fd));
   }
   Fd fd = open_pidfd(pid);

@@ -13,10 +13,10 @@
 
 #include "bpf/tracker.h"
 #include "launcher/cli/watch_options.h"
+#include "launcher/collect/lineage_log.h"
 #include "launcher/os/exit_codes.h"
 #include "launcher/run/commands.h"
 #include "launcher/os/fd.h"
-#include "launcher/os/log_file.h"
 #include "launcher/os/pidfs.h"
 #include "launcher/os/proc.h"
 #include "schema/record.h"
@@ -24,17 +24,6 @@
 
 namespace progeny {
 namespace {
-
-bool write_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 std::string exe_path(pid_t pid) {
   char link[64], buf[4096];
@@ -46,7 +35,7 @@ std::string exe_path(pid_t pid) {
 // What /proc knows of a process that existed before the watch: its current parent (its
 // creator is no longer knowable: `via` says "proc"), groups, and what it runs. `role`:
 // "command" for the watched process itself.
-void describe_existing(int log_fd, pid_t pid, uint64_t start_time, uint64_t ino,
+void describe_existing(LineageLog& log, pid_t pid, uint64_t start_time, uint64_t ino,
                        const char* role) {
   auto st = read_proc_stat(pid);
   if (!st || st->start_time != start_time) return;
@@ -64,8 +53,8 @@ void describe_existing(int log_fd, pid_t pid, uint64_t start_time, uint64_t ino,
   exec.path = exe_path(pid);
   exec.argv = read_cmdline(pid);
   exec.ppid = st->ppid;
-  write_all(log_fd, to_line(fork));
-  write_all(log_fd, to_line(exec));
+  log.write(fork);
+  log.write(exec);
 }
 
 }  // namespace
@@ -84,16 +73,21 @@ int watch_main(int argc, char** argv) {
     std::fprintf(stderr, "progeny watch: no process %d\n", static_cast<int>(root));
     return kExitProgenyError;
   }
-  Fd log_fd;
-  if (!log_path.empty()) {
-    std::string why;
-    log_fd = open_log_file(log_path, LogOpen::kAppend, &why);
-    if (!log_fd) {
-      std::fprintf(stderr, "progeny watch: %s\n", why.c_str());
-      return kExitProgenyError;
-    }
+  // The one writer (launcher/collect/lineage_log.h): records cut to 4 KiB, one exit per
+  // process and source, a write failure reported. What still runs when the watch ends has no
+  // exit yet: no `unknown` exits are made up for it.
+  LineageLog::Options lopts;
+  lopts.path = log_path;
+  lopts.append = true;
+  lopts.to_stdout = log_path.empty();
+  lopts.every_process_ends = false;
+  lopts.launcher = ::getpid();
+  std::string why;
+  auto log = LineageLog::open(std::move(lopts), &why);
+  if (!log) {
+    std::fprintf(stderr, "progeny watch: %s\n", why.c_str());
+    return kExitProgenyError;
   }
-  const int out = log_fd ? log_fd.get() : STDOUT_FILENO;
 
   // INT/TERM/HUP end the watch cleanly (final events and the loss count still get written).
   sigset_t mask;
@@ -102,7 +96,6 @@ int watch_main(int argc, char** argv) {
   if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return kExitProgenyError;
   Fd sig_fd(::signalfd(-1, &mask, SFD_CLOEXEC));
 
-  std::string why;
   bpf::Options opts;
   opts.kill_on_root_exit = false;  // watching must never kill what it watches
   opts.batch_wakeups = false;      // someone may be reading the log as it grows
@@ -120,11 +113,12 @@ int watch_main(int argc, char** argv) {
   start.argv = read_cmdline(root);
   start.version = PROGENY_VERSION;
   start.mechanisms = {"bpf"};
-  write_all(out, to_line(start));
-  describe_existing(out, root, root_stat->start_time, pidfd_ino(root_fd.get()), "command");
-  for (const auto& m : tracker->members()) describe_existing(out, m.pid, m.start_time, m.ino, nullptr);
+  log->write(start);
+  describe_existing(*log, root, root_stat->start_time, pidfd_ino(root_fd.get()), "command");
+  for (const auto& m : tracker->members()) describe_existing(*log, m.pid, m.start_time, m.ino, nullptr);
+  log->flush();
 
-  auto sink = [out](const Record& r) { write_all(out, to_line(r)); };
+  auto sink = [&log](const Record& r) { log->write(r); };
   for (;;) {
     pollfd fds[3] = {{tracker->event_fd(), POLLIN, 0},
                      {root_fd.get(), POLLIN, 0},
@@ -132,6 +126,7 @@ int watch_main(int argc, char** argv) {
     int n = ::poll(fds, sig_fd ? 3 : 2, -1);
     if (n < 0 && errno != EINTR) break;
     tracker->consume(sink);
+    log->flush();  // someone may be reading the log as it grows
     // The kernel queues the root's exit event before its pidfd turns readable, so the
     // consume above has already written it.
     if (fds[1].revents || (sig_fd && fds[2].revents)) break;
@@ -144,14 +139,21 @@ int watch_main(int argc, char** argv) {
     Record r = make_record("lost", "launcher", ::getpid());
     r.count = lost;
     r.what = "bpf";
-    write_all(out, to_line(r));
+    log->write(r);
     std::fprintf(stderr, "progeny watch: %llu events lost (ring buffer full)\n",
                  static_cast<unsigned long long>(lost));
   }
   if (untracked > 0)
     std::fprintf(stderr, "progeny watch: %llu processes could not be tracked (members map full)\n",
                  static_cast<unsigned long long>(untracked));
-  return lost > 0 || untracked > 0 ? 1 : 0;
+  log->finish();
+  if (log->error())
+    std::fprintf(stderr,
+                 "progeny watch: the log is incomplete: writing failed after %llu bytes (%s); "
+                 "%llu record(s) after that were not written\n",
+                 static_cast<unsigned long long>(log->bytes()), std::strerror(log->error()),
+                 static_cast<unsigned long long>(log->unwritten()));
+  return lost > 0 || untracked > 0 || log->error() ? 1 : 0;
 }
 
 }  // namespace progeny

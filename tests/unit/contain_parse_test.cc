@@ -70,13 +70,6 @@ TEST(ContainCgroupDir, MapsThroughTheMountRoot) {
   EXPECT_FALSE(cgroup_dir_for(root, "/../sibling").has_value());
 }
 
-TEST(ContainNspid, OutermostFirst) {
-  EXPECT_EQ(parse_nspid("Name:\tsh\nNSpid:\t4711\t3\nNSpgid:\t1\n"),
-            (std::vector<pid_t>{4711, 3}));
-  EXPECT_EQ(parse_nspid("NSpid:\t12\n"), (std::vector<pid_t>{12}));
-  EXPECT_TRUE(parse_nspid("Name:\tsh\n").empty());
-}
-
 TEST(ContainMode, Names) {
   ContainMode m = ContainMode::none;
   for (const char* name : {"auto", "cgroup", "pidns", "none"}) {
