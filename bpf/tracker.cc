@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,6 +87,26 @@ std::vector<std::string> split_argv(const char* data, size_t len) {
 
 std::string bounded(const char* s, size_t cap) { return std::string(s, ::strnlen(s, cap)); }
 
+// Microseconds since the last call, for StartPhases.
+class PhaseClock {
+ public:
+  PhaseClock() : last_(now()) {}
+  double lap() {
+    double t = now();
+    double d = t - last_;
+    last_ = t;
+    return d;
+  }
+
+ private:
+  static double now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  }
+  double last_;
+};
+
 }  // namespace
 
 std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Options& opts) {
@@ -96,6 +117,7 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
     *why = "process " + std::to_string(root) + " not found";
     return nullptr;
   }
+  PhaseClock clock;
   std::unique_ptr<Tracker> t(new Tracker());
   t->skel_ = progeny_bpf__open();
   if (!t->skel_) {
@@ -110,8 +132,10 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
   if (int err = bpf_map__set_max_entries(t->skel_->maps.members, opts.max_members))
     return *why = failure("bad members map size", err, libbpf_last), nullptr;
   if (opts.batch_wakeups) t->skel_->rodata->wake_bytes = bpf_map__max_entries(t->skel_->maps.events) / 4;
+  t->phases_.open_us = clock.lap();
   if (int err = progeny_bpf__load(t->skel_))
     return *why = failure("cannot load the BPF program", err, libbpf_last), nullptr;
+  t->phases_.load_us = clock.lap();
 
   int rc = seed(t->skel_, root, root_stat->start_time, true);
   if (rc != PROGENY_SEED_OK) {
@@ -120,8 +144,10 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
                                      : std::string("cannot find the caller's PID namespace");
     return nullptr;
   }
+  t->phases_.seed_us = clock.lap();
   if (int err = progeny_bpf__attach(t->skel_))
     return *why = failure("cannot attach the BPF tracepoints", err, libbpf_last), nullptr;
+  t->phases_.attach_us = clock.lap();
 
   // Existing descendants: from here on the kernel tracks what every seeded process creates,
   // and /proc shows what each created before it was seeded, so seeding each process before
@@ -140,6 +166,7 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
   t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), &Tracker::on_event, t.get(),
                             nullptr);
   if (!t->rb_) return *why = failure("cannot open the ring buffer", errno, libbpf_last), nullptr;
+  t->phases_.walk_us = clock.lap();
   return t;
 }
 
@@ -247,6 +274,22 @@ uint64_t Tracker::counter(uint32_t slot) const {
   uint64_t sum = 0;
   for (__u64 v : values) sum += v;
   return sum;
+}
+
+std::vector<ProgramStats> Tracker::program_stats() const {
+  std::vector<ProgramStats> out;
+  for (const bpf_program* p : {skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit,
+                               skel_->progs.on_free}) {
+    bpf_prog_info info{};
+    __u32 len = sizeof info;
+    ProgramStats st{bpf_program__name(p)};
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0) {
+      st.run_cnt = info.run_cnt;
+      st.run_time_ns = info.run_time_ns;
+    }
+    out.push_back(st);
+  }
+  return out;
 }
 
 uint64_t Tracker::lost() const { return counter(PROGENY_CNT_LOST); }

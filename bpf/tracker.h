@@ -43,6 +43,23 @@ struct Options {
   std::vector<pid_t> exclude;
 };
 
+// How long each step of Tracker::start took, in microseconds (the benchmark prints them).
+struct StartPhases {
+  double open_us = 0;    // the object opened, options set
+  double load_us = 0;    // maps created, programs verified and loaded
+  double seed_us = 0;    // the root registered (the caller's PID namespace learned)
+  double attach_us = 0;  // the tracepoints attached
+  double walk_us = 0;    // existing descendants seeded, the ring buffer opened
+};
+
+// One program's cumulative cost, counted while BPF run-time statistics are enabled
+// (kernel.bpf_stats_enabled, or an fd from bpf_enable_stats).
+struct ProgramStats {
+  std::string name;
+  uint64_t run_cnt = 0;
+  uint64_t run_time_ns = 0;
+};
+
 // Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a
 // malformed or unknown event.
 std::optional<Record> event_to_record(const void* data, size_t size);
@@ -80,6 +97,9 @@ class Tracker {
   // Children of members the kernel could not add to the map (map full): they are not
   // tracked, so the caller must report this; normally 0.
   uint64_t untracked() const;
+  const StartPhases& start_phases() const { return phases_; }
+  // Each attached program's run count and time so far (0 while statistics are off).
+  std::vector<ProgramStats> program_stats() const;
 
  private:
   Tracker() = default;
@@ -89,6 +109,7 @@ class Tracker {
   progeny_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   const std::function<void(const Record&)>* sink_ = nullptr;  // set during consume()
+  StartPhases phases_;
 };
 
 }  // namespace progeny::bpf
