@@ -106,6 +106,8 @@ Burst run_burst(Scenario& s, const std::string& contain, int count) {
   }
   for (const auto& [ino, counts] : all)
     if (burst.count(ino)) b.per_process[ino] = counts;
+  for (const char* f : {"/run.jsonl", "/go", "/done", "/end"}) ::unlink((dir + f).c_str());
+  ::rmdir(dir.c_str());
   b.ran = true;
   return b;
 }
