@@ -1,9 +1,12 @@
-// BPF tracker benchmarks (issue 4), inside the test sandbox:
-//  1. skeleton open+load+attach time (Tracker::start, which also seeds the root);
-//  2. per-process overhead: a fork+exit+wait loop (a tracked workload process) with and without
+// BPF tracker benchmarks (issues 4 and 11), inside the test sandbox:
+//  1. cold start: the whole Tracker::start (open, load, seed, attach, walk), split by phase;
+//  2. `progeny run -- /bin/true` with and without the tracker, against tini and timeout,
+//     interleaved round by round so drifting machine load hits every row alike;
+//  3. the programs' own run time per process, from the kernel's BPF statistics;
+//  4. per-process overhead: a fork+exit+wait loop (a tracked workload process) with and without
 //     a tracker attached, its events consumed meanwhile as the launcher would (records built,
 //     not written);
-//  3. stop latency on the 1110-process tree with 111 setsid escapees: begin_stop, then SIGKILL
+//  5. stop latency on the 1110-process tree with 111 setsid escapees: begin_stop, then SIGKILL
 //     through pidfds of the map's verified members until the map is empty (compare with the
 //     cgroup.kill row of launcher_bench).
 #include <fcntl.h>
@@ -13,9 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -35,22 +42,83 @@ namespace {
 using bench::median;
 using bench::now_us;
 
+// CPU time of this process (the kernel's work in its syscalls included): unlike the wall
+// clock, it does not grow with the other jobs that share this machine.
+double cpu_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+double min_of(const std::vector<double>& v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+
 void start_time(Scenario& s, int runs) {
-  std::vector<double> t;
+  std::vector<double> total, cpu, open, load, seed, attach, walk;
   for (int i = 0; i < runs; ++i) {
     std::string why;
-    double a = now_us();
+    double a = now_us(), c = cpu_us();
     auto tracker = Tracker::start(::getpid(), &why);
-    t.push_back(now_us() - a);
+    total.push_back(now_us() - a);
+    cpu.push_back(cpu_us() - c);
     if (!tracker) {
       s.fail("tracker: " + why);
       return;
     }
+    const auto& p = tracker->start_phases();
+    open.push_back(p.open_us);
+    load.push_back(p.load_us);
+    seed.push_back(p.seed_us);
+    attach.push_back(p.attach_us);
+    walk.push_back(p.walk_us);
   }
-  std::printf("\n## Tracker start: open+load+seed+attach (%d runs)\n\n", runs);
-  std::printf("| median | min | max |\n|---|---|---|\n| %.1f ms | %.1f ms | %.1f ms |\n",
-              median(t) / 1000, *std::min_element(t.begin(), t.end()) / 1000,
-              *std::max_element(t.begin(), t.end()) / 1000);
+  std::printf("\n## Tracker cold start: the whole Tracker::start (%d runs)\n\n", runs);
+  std::printf("| phase | median | min | max |\n|---|---|---|---|\n");
+  auto row = [](const char* name, const std::vector<double>& v) {
+    std::printf("| %s | %.2f ms | %.2f ms | %.2f ms |\n", name, median(v) / 1000, min_of(v) / 1000,
+                max_of(v) / 1000);
+  };
+  row("open (object, options)", open);
+  row("load (maps, verifier)", load);
+  row("seed (root)", seed);
+  row("attach", attach);
+  row("walk (descendants) + ring buffer", walk);
+  row("**total** (wall)", total);
+  row("total CPU time (user + kernel, this process)", cpu);
+}
+
+// `progeny run -- /bin/true` with and without the tracker, tini and timeout: one run of each
+// per round, the order rotated each round, medians side by side.
+void run_overhead(Scenario& s, int rounds) {
+  std::string progeny = progeny::test::build_path("bin/progeny");
+  struct Row {
+    const char* name;
+    std::vector<std::string> argv;
+    std::vector<double> t;
+  };
+  std::vector<Row> rows = {
+      {"/bin/true (bare)", {"/bin/true"}, {}},
+      {"progeny run --bpf off -- /bin/true", {progeny, "run", "--bpf", "off", "--", "/bin/true"}, {}},
+      {"progeny run --bpf on -- /bin/true", {progeny, "run", "--bpf", "on", "--", "/bin/true"}, {}},
+      {"timeout 10 /bin/true", {"/usr/bin/timeout", "10", "/bin/true"}, {}},
+  };
+  if (::access("/usr/bin/tini", X_OK) == 0)
+    rows.push_back({"tini -s -- /bin/true", {"/usr/bin/tini", "-s", "--", "/bin/true"}, {}});
+  for (int r = 0; r < rounds; ++r)
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Row& row = rows[(i + static_cast<size_t>(r)) % rows.size()];
+      double a = now_us();
+      int st = progeny::test::run_command(row.argv, "/dev/null");
+      row.t.push_back(now_us() - a);
+      if (st != 0) s.fail(std::string(row.name) + ": exit status " + std::to_string(st));
+    }
+  double bare = median(rows[0].t);
+  std::printf("\n## `progeny run -- /bin/true`, tracker on and off, tini, timeout (%d interleaved rounds)\n\n",
+              rounds);
+  std::printf("| command | median | min | added vs bare |\n|---|---|---|---|\n");
+  for (const auto& row : rows)
+    std::printf("| %s | %.2f ms | %.2f ms | %+.2f ms |\n", row.name, median(row.t) / 1000,
+                min_of(row.t) / 1000, (median(row.t) - bare) / 1000);
 }
 
 // Microseconds per fork+_exit+waitpid over n iterations (the --fork-loop mode).
@@ -100,6 +168,35 @@ double timed_workload(int n, Tracker* t) {
   return std::atof(out.c_str());
 }
 
+// The kernel's own account of each program's run time (BPF run-time statistics, enabled only
+// while the fd from bpf_enable_stats is open) over a fork+exit+wait loop of n processes.
+void program_cost(Scenario& s, int n) {
+  progeny::Fd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
+  if (!stats) {
+    std::printf("\n## Program run time per process: unavailable (bpf_enable_stats: %s)\n",
+                std::strerror(errno));
+    return;
+  }
+  std::string why;
+  auto t = Tracker::start(::getpid(), &why);
+  if (!t) {
+    s.fail("tracker: " + why);
+    return;
+  }
+  timed_workload(n, t.get());
+  std::printf("\n## Program run time per process (bpf_enable_stats, %d × fork+exit+wait)\n\n", n);
+  std::printf("| program | runs | ns per run | ns per process |\n|---|---|---|---|\n");
+  uint64_t total = 0;
+  for (const auto& p : t->program_stats()) {
+    total += p.run_time_ns;
+    std::printf("| %s | %llu | %.0f | %.0f |\n", p.name.c_str(),
+                static_cast<unsigned long long>(p.run_cnt),
+                p.run_cnt ? static_cast<double>(p.run_time_ns) / static_cast<double>(p.run_cnt) : 0.0,
+                static_cast<double>(p.run_time_ns) / n);
+  }
+  std::printf("| **all** | | | %.0f |\n", static_cast<double>(total) / n);
+}
+
 void fork_overhead(Scenario& s, int n, int rounds) {
   std::vector<double> off, on;
   uint64_t lost = 0;
@@ -141,8 +238,10 @@ void stop_latency(Scenario& s) {
   for (; rounds < 100000; ++rounds) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    // A member leaves the map at its exit; the tree is stopped once the sandbox has reaped
+    // the last of them too.
     auto ms = t->members();
-    if (ms.empty()) break;
+    if (ms.empty() && Scenario(-1).others().empty()) break;
     for (const auto& m : ms)
       if (auto k = progeny::Proof::kernel_member(m.pid, m.start_time, m.ino))
         progeny::signal_gate::send(*k, SIGKILL);
@@ -152,7 +251,7 @@ void stop_latency(Scenario& s) {
   ::close(c.out_fd);
   std::printf("\n## Stop latency with the tracker: fork_bomb 10 3 10 (%zu members, setsid escapees)\n\n",
               members);
-  std::printf("| method | stop request → map empty (all reaped) | survivors |\n|---|---|---|\n");
+  std::printf("| method | stop request → map empty and all reaped | survivors |\n|---|---|---|\n");
   std::printf("| tracker: begin_stop + pidfd SIGKILL of members | %.1f ms (%d rounds) | %zu |\n", ms,
               rounds, Scenario(-1).others().size());
 }
@@ -165,10 +264,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   int n = argc > 1 ? std::atoi(argv[1]) : 10000;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each table out as it is made, even if killed
   auto r = progeny::test::run_in_sandbox(
       [&](Scenario& s) {
-        start_time(s, 20);
-        fork_overhead(s, n, 3);
+        start_time(s, 60);
+        run_overhead(s, 60);
+        program_cost(s, n);
+        fork_overhead(s, n, 5);
         stop_latency(s);
         std::fflush(stdout);
         return 0;

@@ -37,7 +37,7 @@ __u64 stopping;
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536); /* user space resizes before load */
+  __uint(max_entries, 16384); /* user space resizes before load */
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, __u32);
   __type(value, struct progeny_member);
@@ -47,6 +47,15 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 1 << 20); /* user space resizes before load */
 } events SEC(".maps");
+
+/* Where an exec event is built before the part of it that is used is copied to the ring
+ * (bpf_ringbuf_reserve needs a constant size). Per CPU: the programs run with migration off. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct progeny_exec_event);
+} exec_scratch SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -110,12 +119,14 @@ static __always_inline struct progeny_member *member_of(struct task_struct *t) {
   return 0;
 }
 
-static __always_inline void submit(void *e) {
-  __u64 flags = BPF_RB_FORCE_WAKEUP;
-  if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wake_bytes)
-    flags = BPF_RB_NO_WAKEUP;
-  bpf_ringbuf_submit(e, flags);
+/* Wake the reader, unless batching and fewer than wake_bytes wait (this record's included). */
+static __always_inline __u64 wake_flags(__u64 size) {
+  if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size < wake_bytes)
+    return BPF_RB_NO_WAKEUP;
+  return BPF_RB_FORCE_WAKEUP;
 }
+
+static __always_inline void submit(void *e) { bpf_ringbuf_submit(e, wake_flags(0)); }
 
 static __always_inline void fill_hdr(struct progeny_event_hdr *h, __u32 kind, __u32 pid,
                                      __u64 ticks, __u64 ino) {
@@ -136,7 +147,7 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
 
   __u32 key = (__u32)child->tgid;
   struct progeny_member m = {
-      .start_ticks = start_ticks(child), .ino = pid_ino(child), .vpid = vnr(child->thread_pid)};
+      .start_ticks = start_ticks(child), .ino = pid_ino(child), .vpid = vnr(BPF_CORE_READ(child, thread_pid))};
   if (bpf_map_update_elem(&members, &key, &m, BPF_ANY)) count(PROGENY_CNT_UNTRACKED);
   /* Read `stopping` only after the insert is visible (a locked add is a full barrier on x86,
    * the only target the build supports): either this program sees the flag set by a stopping
@@ -154,7 +165,7 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
   fill_hdr(&e->hdr, PROGENY_EV_FORK, m.vpid, m.start_ticks, m.ino);
   e->parent_ino = pid_ino(creator);
   e->ppid = vtgid(creator);
-  e->tid = vnr(creator->thread_pid);
+  e->tid = vnr(BPF_CORE_READ(creator, thread_pid));
   e->pgid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_PGID]));
   e->sid = vnr(BPF_CORE_READ(child, signal, pids[PIDTYPE_SID]));
   submit(e);
@@ -167,25 +178,26 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   if (!is_root(p) && !member_of(p)) return 0;
   __u32 vpid = vtgid(p);
   if (!vpid) return 0;
-  struct progeny_exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(PROGENY_CNT_LOST);
-    return 0;
-  }
+  __u32 zero = 0;
+  struct progeny_exec_event *e = bpf_map_lookup_elem(&exec_scratch, &zero);
+  if (!e) return 0;
   fill_hdr(&e->hdr, PROGENY_EV_EXEC, vpid, start_ticks(p), pid_ino(p));
   e->ppid = vtgid(BPF_CORE_READ(p, real_parent));
   bpf_get_current_comm(e->comm, sizeof(e->comm));
-  if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename)) < 0)
-    e->path[0] = 0;
-  /* The new image's argv block, straight from its stack (current is the exec'ing task). */
+  long n = bpf_probe_read_kernel_str(e->data, PROGENY_PATH_LEN, BPF_CORE_READ(bprm, filename));
+  __u32 path_len = n > 0 ? (__u32)(n - 1) & (PROGENY_PATH_LEN - 1) : 0; /* without its NUL */
+  /* The new image's argv block, straight from its stack (current is the exec'ing task),
+   * right after the path. */
   unsigned long start = BPF_CORE_READ(p, mm, arg_start);
   unsigned long end = BPF_CORE_READ(p, mm, arg_end);
   __u64 len = end > start ? end - start : 0;
   e->argv_truncated = len > PROGENY_ARGV_LEN;
   if (len > PROGENY_ARGV_LEN) len = PROGENY_ARGV_LEN;
-  if (len && bpf_probe_read_user(e->argv, len, (const void *)start)) len = 0;
-  e->argv_len = (__u32)len;
-  submit(e);
+  if (len && bpf_probe_read_user(e->data + path_len, len, (const void *)start)) len = 0;
+  e->path_len = (__u16)path_len;
+  e->argv_len = (__u16)len;
+  __u64 size = PROGENY_EXEC_FIXED + path_len + len;
+  if (bpf_ringbuf_output(&events, e, size, wake_flags(size))) count(PROGENY_CNT_LOST);
   return 0;
 }
 
@@ -211,7 +223,14 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     __sync_fetch_and_add(&stopping, 1);
     bpf_for_each_map_elem(&members, kill_member, 0, 0);
   }
-  if (!root && !member_of(p)) return 0;
+  if (!root) {
+    if (!member_of(p)) return 0;
+    /* Its last thread is gone: it can fork and exec no more, and a zombie needs no signal.
+     * Every program runs in process context (none in softirq), so the delete never meets a
+     * bucket this CPU already holds. */
+    __u32 key = (__u32)BPF_CORE_READ(p, tgid);
+    bpf_map_delete_elem(&members, &key);
+  }
   __u32 vpid = vnr(BPF_CORE_READ(p, signal, pids[PIDTYPE_TGID]));
   if (!vpid) return 0;
   struct progeny_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -226,19 +245,6 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   else
     e->status = p->exit_code;
   submit(e);
-  return 0;
-}
-
-/* A process stays a member (zombie included) until it is reaped and freed, so the stop
- * sequence sees zombies and a pid is never reused while it is still in the map. */
-SEC("tp_btf/sched_process_free")
-int BPF_PROG(on_free, struct task_struct *p) {
-  /* After a multithreaded exec the old leader is freed too; it carries the process's pid and
-   * start time but is no longer its own group leader. */
-  if (p->pid != p->tgid || p->group_leader != p) return 0;
-  __u32 key = (__u32)p->tgid;
-  struct progeny_member *m = bpf_map_lookup_elem(&members, &key);
-  if (m && m->start_ticks == start_ticks(p)) bpf_map_delete_elem(&members, &key);
   return 0;
 }
 

@@ -14,7 +14,8 @@
  * can bound the copy with a mask. */
 #define PROGENY_ARGV_LEN 1024
 
-/* members map: key = the process's host tgid (what the BPF side sees). */
+/* members map: key = the process's host tgid (what the BPF side sees). An entry lives from
+ * the process's birth (or seeding) to its last thread's exit. */
 struct progeny_member {
   __u64 start_ticks; /* start time in clock ticks since boot, /proc/PID/stat field 22 */
   __u64 ino;         /* pidfs inode (task->thread_pid->ino, Linux 6.9+), 0 without pidfs */
@@ -53,16 +54,19 @@ struct progeny_fork_event {
   __u32 sid;
 };
 
+/* Variable length: only PROGENY_EXEC_FIXED + path_len + argv_len bytes are sent, so the
+ * ring's capacity goes by what an exec really carries, not by the largest one. */
 struct progeny_exec_event {
   struct progeny_event_hdr hdr;
   __u32 ppid;
-  __u32 argv_len;       /* bytes of argv copied (NUL-separated, last one NUL-terminated) */
+  __u16 path_len;       /* bytes of path at the start of data (no NUL) */
+  __u16 argv_len;       /* bytes of argv right after it (NUL-separated, last NUL-terminated) */
   __u8 argv_truncated;  /* the argv block was longer than PROGENY_ARGV_LEN */
   __u8 pad[7];
   char comm[PROGENY_COMM_LEN];
-  char path[PROGENY_PATH_LEN];
-  char argv[PROGENY_ARGV_LEN];
+  char data[PROGENY_PATH_LEN + PROGENY_ARGV_LEN];
 };
+#define PROGENY_EXEC_FIXED 64 /* offsetof(struct progeny_exec_event, data) */
 
 struct progeny_exit_event {
   struct progeny_event_hdr hdr;

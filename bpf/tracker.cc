@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,9 +13,9 @@
 #include <algorithm>
 #include <deque>
 
+#include "bpf/light_skeleton.h"
 #include "bpf/progeny_bpf.h"
 #include "launcher/os/proc.h"
-#include "progeny.skel.h"
 
 namespace progeny::bpf {
 namespace {
@@ -59,14 +60,14 @@ std::string failure(const char* what, int err, const std::string& libbpf_last) {
 }
 
 // Runs the `seed` program in the caller's context; returns a progeny_seed_result, or -errno.
-int seed(progeny_bpf* skel, pid_t vpid, uint64_t start_ticks, bool as_root) {
+int seed(int prog_fd, pid_t vpid, uint64_t start_ticks, bool as_root) {
   progeny_seed_args args{};
   args.caller_vpid = static_cast<__u32>(::getpid());
   args.vpid = static_cast<__u32>(vpid);
   args.start_ticks = start_ticks;
   args.as_root = as_root ? 1 : 0;
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof args);
-  int err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.seed), &run);
+  int err = bpf_prog_test_run_opts(prog_fd, &run);
   if (err) return -errno;
   return static_cast<int>(run.retval);
 }
@@ -86,7 +87,50 @@ std::vector<std::string> split_argv(const char* data, size_t len) {
 
 std::string bounded(const char* s, size_t cap) { return std::string(s, ::strnlen(s, cap)); }
 
+// Microseconds since the last call, for StartPhases.
+class PhaseClock {
+ public:
+  PhaseClock() : last_(now()) {}
+  double lap() {
+    double t = now();
+    double d = t - last_;
+    last_ = t;
+    return d;
+  }
+
+ private:
+  static double now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  }
+  double last_;
+};
+
+// The ring's size as the kernel wants it: a power of two, at least a page.
+uint32_t ring_size(size_t wanted) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t size = page;
+  while (size < wanted && size < (size_t{1} << 30)) size <<= 1;
+  return static_cast<uint32_t>(size);
+}
+
+// The verifier's or loader's last words, for the one-line reason.
+std::string last_line(const char* log) {
+  std::string text(log);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
 }  // namespace
+
+const size_t kForkRecordBytes = ring_record_bytes(sizeof(progeny_fork_event));
+const size_t kExitRecordBytes = ring_record_bytes(sizeof(progeny_exit_event));
+
+size_t exec_record_bytes(size_t path_len, size_t argv_len) {
+  return ring_record_bytes(PROGENY_EXEC_FIXED + std::min<size_t>(path_len, PROGENY_PATH_LEN - 1) +
+                           std::min<size_t>(argv_len, PROGENY_ARGV_LEN));
+}
 
 std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Options& opts) {
   std::string libbpf_last;
@@ -96,32 +140,43 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
     *why = "process " + std::to_string(root) + " not found";
     return nullptr;
   }
-  std::unique_ptr<Tracker> t(new Tracker());
-  t->skel_ = progeny_bpf__open();
-  if (!t->skel_) {
-    *why = failure("cannot open the BPF object", errno, libbpf_last);
-    return nullptr;
-  }
+  PhaseClock clock;
+  progeny_skel_config config{};
   long ticks = ::sysconf(_SC_CLK_TCK);
-  t->skel_->rodata->tick_ns = ticks > 0 ? 1000000000ULL / static_cast<uint64_t>(ticks) : 0;
-  t->skel_->rodata->kill_on_root_exit = opts.kill_on_root_exit;
-  if (int err = bpf_map__set_max_entries(t->skel_->maps.events, static_cast<__u32>(opts.ring_bytes)))
-    return *why = failure("bad ring buffer size", err, libbpf_last), nullptr;
-  if (int err = bpf_map__set_max_entries(t->skel_->maps.members, opts.max_members))
-    return *why = failure("bad members map size", err, libbpf_last), nullptr;
-  if (opts.batch_wakeups) t->skel_->rodata->wake_bytes = bpf_map__max_entries(t->skel_->maps.events) / 4;
-  if (int err = progeny_bpf__load(t->skel_))
+  config.tick_ns = ticks > 0 ? 1000000000ULL / static_cast<uint64_t>(ticks) : 0;
+  config.kill_on_root_exit = opts.kill_on_root_exit;
+  config.ring_bytes = ring_size(opts.ring_bytes);
+  config.max_members = opts.max_members;
+  if (opts.batch_wakeups) config.wake_bytes = config.ring_bytes / 4;
+  std::unique_ptr<Tracker> t(new Tracker());
+  t->ring_bytes_ = config.ring_bytes;
+  t->skel_ = progeny_skel_open(&config);
+  if (!t->skel_) return *why = failure("cannot open the BPF object", ENOMEM, ""), nullptr;
+  t->phases_.open_us = clock.lap();
+  if (int err = progeny_skel_load(t->skel_, nullptr, 0)) {
+    // Once more with the verifier's log, only to say why (a missing kfunc, a rejected
+    // program); the fast path never asks the kernel for a log.
+    std::vector<char> log(1 << 16);
+    progeny_skel_destroy(t->skel_);
+    t->skel_ = progeny_skel_open(&config);
+    if (t->skel_ && progeny_skel_load(t->skel_, log.data(), static_cast<__u32>(log.size())) != 0)
+      libbpf_last = last_line(log.data());
     return *why = failure("cannot load the BPF program", err, libbpf_last), nullptr;
+  }
+  progeny_skel_get_fds(t->skel_, &t->fds_);
+  t->phases_.load_us = clock.lap();
 
-  int rc = seed(t->skel_, root, root_stat->start_time, true);
+  int rc = seed(t->fds_.seed, root, root_stat->start_time, true);
   if (rc != PROGENY_SEED_OK) {
     *why = rc < 0 ? failure("cannot run the BPF seed program", rc, libbpf_last)
            : rc == PROGENY_SEED_GONE ? "process " + std::to_string(root) + " exited"
                                      : std::string("cannot find the caller's PID namespace");
     return nullptr;
   }
-  if (int err = progeny_bpf__attach(t->skel_))
+  t->phases_.seed_us = clock.lap();
+  if (int err = progeny_skel_attach(t->skel_))
     return *why = failure("cannot attach the BPF tracepoints", err, libbpf_last), nullptr;
+  t->phases_.attach_us = clock.lap();
 
   // Existing descendants: from here on the kernel tracks what every seeded process creates,
   // and /proc shows what each created before it was seeded, so seeding each process before
@@ -133,13 +188,13 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
     for (pid_t c : read_children(p)) {
       if (std::find(opts.exclude.begin(), opts.exclude.end(), c) != opts.exclude.end()) continue;
       auto st = read_proc_stat(c);
-      if (st && seed(t->skel_, c, st->start_time, false) == PROGENY_SEED_OK) queue.push_back(c);
+      if (st && seed(t->fds_.seed, c, st->start_time, false) == PROGENY_SEED_OK) queue.push_back(c);
     }
   }
 
-  t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), &Tracker::on_event, t.get(),
-                            nullptr);
+  t->rb_ = ring_buffer__new(t->fds_.events, &Tracker::on_event, t.get(), nullptr);
   if (!t->rb_) return *why = failure("cannot open the ring buffer", errno, libbpf_last), nullptr;
+  t->phases_.walk_us = clock.lap();
   return t;
 }
 
@@ -147,7 +202,7 @@ bool tracker_available(std::string* why) { return Tracker::start(::getpid(), why
 
 Tracker::~Tracker() {
   ring_buffer__free(rb_);
-  progeny_bpf__destroy(skel_);
+  progeny_skel_destroy(skel_);
 }
 
 int Tracker::event_fd() const { return ring_buffer__epoll_fd(rb_); }
@@ -179,11 +234,14 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
     r.sid = e->sid;
     return r;
   }
-  if (h->kind == PROGENY_EV_EXEC && size >= sizeof(progeny_exec_event)) {
+  if (h->kind == PROGENY_EV_EXEC && size >= PROGENY_EXEC_FIXED) {
     const auto* e = static_cast<const progeny_exec_event*>(data);
+    if (size < PROGENY_EXEC_FIXED + size_t{e->path_len} + e->argv_len ||
+        e->path_len >= PROGENY_PATH_LEN || e->argv_len > PROGENY_ARGV_LEN)
+      return std::nullopt;
     Record r = identified("exec");
-    r.path = bounded(e->path, sizeof e->path);
-    r.argv = split_argv(e->argv, std::min<size_t>(e->argv_len, sizeof e->argv));
+    r.path = bounded(e->data, e->path_len);
+    r.argv = split_argv(e->data + e->path_len, e->argv_len);
     r.argv_truncated = e->argv_truncated;
     r.ppid = e->ppid;
     r.comm = bounded(e->comm, sizeof e->comm);
@@ -206,7 +264,7 @@ int Tracker::on_event(void* self, void* data, size_t size) {
 
 std::vector<Member> Tracker::members() const {
   std::vector<Member> out;
-  int fd = bpf_map__fd(skel_->maps.members);
+  int fd = fds_.members;
   // In batches: a fork rush starves every syscall of CPU, so one per entry (get_next_key,
   // lookup) took seconds for a few thousand members; a batch takes a few calls in all.
   constexpr uint32_t kBatch = 4096;
@@ -220,11 +278,8 @@ std::vector<Member> Tracker::members() const {
                                    values.data(), &count, nullptr);
     first = false;
     int e = err ? errno : 0;
-    // A member freed meanwhile is simply gone. An entry whose free the kernel could not
-    // record (a hash-map delete fails with -EBUSY when the RCU callback that frees a task
-    // lands on a CPU whose program holds that bucket's lock, as in a fork rush) stays until
-    // its pid is reused (the map holds more keys than pid_max): the caller's open by
-    // identity skips it.
+    // An entry goes when its process's last thread exits; one that exits while we read is
+    // still listed, and the caller's open by identity skips it.
     for (__u32 i = 0; i < count; ++i)
       if (values[i].vpid != 0)
         out.push_back({static_cast<pid_t>(values[i].vpid), values[i].start_ticks, values[i].ino});
@@ -236,17 +291,34 @@ std::vector<Member> Tracker::members() const {
 void Tracker::begin_stop() {
   // Sequentially consistent so the flag is visible before the caller's next members() call:
   // a fork the kernel handles after this either sees the flag or is already in the map.
-  __atomic_store_n(&skel_->bss->stopping, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(progeny_skel_stopping(skel_), 1, __ATOMIC_SEQ_CST);
 }
 
 uint64_t Tracker::counter(uint32_t slot) const {
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return 0;
   std::vector<__u64> values(static_cast<size_t>(ncpu));
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &slot, values.data()) != 0) return 0;
+  if (bpf_map_lookup_elem(fds_.counters, &slot, values.data()) != 0) return 0;
   uint64_t sum = 0;
   for (__u64 v : values) sum += v;
   return sum;
+}
+
+std::vector<ProgramStats> Tracker::program_stats() const {
+  std::vector<ProgramStats> out;
+  const std::pair<const char*, int> progs[] = {
+      {"on_fork", fds_.on_fork}, {"on_exec", fds_.on_exec}, {"on_exit", fds_.on_exit}};
+  for (const auto& [name, fd] : progs) {
+    bpf_prog_info info{};
+    __u32 len = sizeof info;
+    ProgramStats st{name};
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+      st.run_cnt = info.run_cnt;
+      st.run_time_ns = info.run_time_ns;
+    }
+    out.push_back(st);
+  }
+  return out;
 }
 
 uint64_t Tracker::lost() const { return counter(PROGENY_CNT_LOST); }

@@ -14,7 +14,8 @@
 
 #include "schema/record.h"
 
-struct progeny_bpf;  // the generated skeleton (build/bpf/progeny.skel.h)
+#include "bpf/light_skeleton.h"
+
 struct ring_buffer;  // libbpf
 
 namespace progeny::bpf {
@@ -26,11 +27,12 @@ struct Member {
 };
 
 struct Options {
-  // Ring buffer size in bytes; libbpf rounds it up to a power-of-two number of pages.
+  // Ring buffer size in bytes, rounded up to a power of two of at least a page. It is the
+  // capacity: a consumer that stalls loses (and counts) only what does not fit in it.
   size_t ring_bytes = size_t{1} << 20;
-  // Most processes tracked at once (live or zombie). Entries are allocated on demand; only
-  // the hash buckets are sized up front.
-  uint32_t max_members = 65536;
+  // Most processes tracked at once (alive: an entry goes at its process's exit). Entries are
+  // allocated on demand; the hash buckets (16 bytes each) are made, and cost time, at load.
+  uint32_t max_members = 16384;
   // When the root's last thread exits, SIGKILL every member in the kernel. The launcher wants
   // this (a SIGKILLed launcher takes its whole tree down); `progeny watch` does not.
   bool kill_on_root_exit = true;
@@ -42,6 +44,32 @@ struct Options {
   // launcher's death must leave it alive to remove its cgroup).
   std::vector<pid_t> exclude;
 };
+
+// How long each step of Tracker::start took, in microseconds (the benchmark prints them).
+struct StartPhases {
+  double open_us = 0;    // the object opened, options set
+  double load_us = 0;    // maps created, programs verified and loaded
+  double seed_us = 0;    // the root registered (the caller's PID namespace learned)
+  double attach_us = 0;  // the tracepoints attached
+  double walk_us = 0;    // existing descendants seeded, the ring buffer opened
+};
+
+// One program's cumulative cost, counted while BPF run-time statistics are enabled
+// (kernel.bpf_stats_enabled, or an fd from bpf_enable_stats).
+struct ProgramStats {
+  std::string name;
+  uint64_t run_cnt = 0;
+  uint64_t run_time_ns = 0;
+};
+
+// Ring-buffer bytes one record takes: the event (bpf/progeny_bpf.h) plus the ring's 8-byte
+// header, rounded up to 8. What the README's capacity is computed from.
+constexpr size_t ring_record_bytes(size_t event_bytes) { return (event_bytes + 8 + 7) / 8 * 8; }
+extern const size_t kForkRecordBytes;
+extern const size_t kExitRecordBytes;
+// An exec record's bytes for a path and argv block of these lengths (each cut as the kernel
+// side cuts it).
+size_t exec_record_bytes(size_t path_len, size_t argv_len);
 
 // Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a
 // malformed or unknown event.
@@ -80,6 +108,11 @@ class Tracker {
   // Children of members the kernel could not add to the map (map full): they are not
   // tracked, so the caller must report this; normally 0.
   uint64_t untracked() const;
+  const StartPhases& start_phases() const { return phases_; }
+  // The ring buffer's real size (Options::ring_bytes rounded up).
+  size_t ring_bytes() const { return ring_bytes_; }
+  // Each attached program's run count and time so far (0 while statistics are off).
+  std::vector<ProgramStats> program_stats() const;
 
  private:
   Tracker() = default;
@@ -87,8 +120,11 @@ class Tracker {
   static int on_event(void* self, void* data, size_t size);
 
   progeny_bpf* skel_ = nullptr;
+  progeny_skel_fds fds_{};
+  size_t ring_bytes_ = 0;
   ring_buffer* rb_ = nullptr;
   const std::function<void(const Record&)>* sink_ = nullptr;  // set during consume()
+  StartPhases phases_;
 };
 
 }  // namespace progeny::bpf

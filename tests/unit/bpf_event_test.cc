@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstring>
+#include <string>
 
 #include "bpf/progeny_bpf.h"
 #include "bpf/tracker.h"
@@ -44,16 +46,29 @@ TEST(BpfEvent, ForkNamesCreatorThreadGroupAndSession) {
   EXPECT_EQ(j["sid"], 5);
 }
 
-TEST(BpfEvent, ExecSplitsArgvAndKeepsPathAndComm) {
+static_assert(offsetof(progeny_exec_event, data) == PROGENY_EXEC_FIXED,
+              "the kernel side sends PROGENY_EXEC_FIXED bytes before the path");
+
+// An exec event as the kernel side sends it: the path, then the argv block, and only as many
+// bytes of data as they take.
+struct SentExec {
   progeny_exec_event e{};
-  e.hdr = hdr(PROGENY_EV_EXEC, 30);
-  e.ppid = 3;
-  std::strcpy(e.path, "/bin/busybox");
-  std::strcpy(e.comm, "busybox");
-  const char argv[] = "sh\0-c\0echo hi\0";
-  std::memcpy(e.argv, argv, sizeof argv - 1);
-  e.argv_len = sizeof argv - 1;
-  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+  size_t size = PROGENY_EXEC_FIXED;
+  SentExec(__u32 pid, const std::string& path, const std::string& argv) {
+    e.hdr = hdr(PROGENY_EV_EXEC, pid);
+    std::memcpy(e.data, path.data(), path.size());
+    std::memcpy(e.data + path.size(), argv.data(), argv.size());
+    e.path_len = static_cast<__u16>(path.size());
+    e.argv_len = static_cast<__u16>(argv.size());
+    size += path.size() + argv.size();
+  }
+};
+
+TEST(BpfEvent, ExecSplitsArgvAndKeepsPathAndComm) {
+  SentExec x(30, "/bin/busybox", std::string("sh\0-c\0echo hi\0", 14));
+  x.e.ppid = 3;
+  std::strcpy(x.e.comm, "busybox");
+  auto r = progeny::bpf::event_to_record(&x.e, x.size);
   ASSERT_TRUE(r);
   json j = parse(*r);
   EXPECT_EQ(j["event"], "exec");
@@ -65,32 +80,52 @@ TEST(BpfEvent, ExecSplitsArgvAndKeepsPathAndComm) {
 }
 
 TEST(BpfEvent, TruncatedExecKeepsTheCutLastArgumentAndSaysSo) {
-  progeny_exec_event e{};
-  e.hdr = hdr(PROGENY_EV_EXEC, 31);
-  std::memset(e.argv, 'a', sizeof e.argv);
-  e.argv[1] = '\0';
-  e.argv_len = sizeof e.argv;
-  e.argv_truncated = 1;
-  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+  std::string argv(PROGENY_ARGV_LEN, 'a');
+  argv[1] = '\0';
+  SentExec x(31, "/x", argv);
+  x.e.argv_truncated = 1;
+  auto r = progeny::bpf::event_to_record(&x.e, x.size);
   ASSERT_TRUE(r);
   json j = parse(*r);
+  EXPECT_EQ(j["path"], "/x");
   ASSERT_EQ(j["argv"].size(), 2u);
   EXPECT_EQ(j["argv"][0], "a");
-  EXPECT_EQ(j["argv"][1].get<std::string>().size(), sizeof e.argv - 2);
+  EXPECT_EQ(j["argv"][1].get<std::string>().size(), size_t{PROGENY_ARGV_LEN} - 2);
   EXPECT_EQ(j["argv_truncated"], true);
 }
 
-TEST(BpfEvent, UnterminatedPathAndCommStayInsideTheirFields) {
-  progeny_exec_event e{};
-  e.hdr = hdr(PROGENY_EV_EXEC, 32);
-  std::memset(e.comm, 'c', sizeof e.comm);
-  std::memset(e.path, 'p', sizeof e.path);
-  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+TEST(BpfEvent, UnterminatedCommAndLongestPathStayInsideTheirFields) {
+  SentExec x(32, std::string(PROGENY_PATH_LEN - 1, 'p'), "");
+  std::memset(x.e.comm, 'c', sizeof x.e.comm);
+  auto r = progeny::bpf::event_to_record(&x.e, x.size);
   ASSERT_TRUE(r);
   json j = parse(*r);
-  EXPECT_EQ(j["comm"].get<std::string>(), std::string(sizeof e.comm, 'c'));
-  EXPECT_EQ(j["path"].get<std::string>(), std::string(sizeof e.path, 'p'));
+  EXPECT_EQ(j["comm"].get<std::string>(), std::string(sizeof x.e.comm, 'c'));
+  EXPECT_EQ(j["path"].get<std::string>(), std::string(PROGENY_PATH_LEN - 1, 'p'));
   EXPECT_FALSE(j.contains("argv"));  // an empty list is left out, as every absent field
+}
+
+TEST(BpfEvent, ExecLengthsBeyondWhatWasSentAreRejected) {
+  SentExec x(33, "/bin/true", std::string("true\0", 5));
+  EXPECT_TRUE(progeny::bpf::event_to_record(&x.e, x.size));
+  EXPECT_FALSE(progeny::bpf::event_to_record(&x.e, x.size - 1));
+  x.e.path_len = PROGENY_PATH_LEN;  // longer than the kernel side ever sends
+  EXPECT_FALSE(progeny::bpf::event_to_record(&x.e, sizeof x.e));
+  x.e.path_len = 9;
+  x.e.argv_len = PROGENY_ARGV_LEN + 1;
+  EXPECT_FALSE(progeny::bpf::event_to_record(&x.e, sizeof x.e));
+}
+
+TEST(BpfEvent, RecordSizesAreWhatTheRingHolds) {
+  // The ring's 8-byte header, and every record rounded up to 8.
+  EXPECT_EQ(progeny::bpf::kForkRecordBytes, sizeof(progeny_fork_event) + 8);
+  EXPECT_EQ(progeny::bpf::kExitRecordBytes, sizeof(progeny_exit_event) + 8);
+  EXPECT_EQ(progeny::bpf::exec_record_bytes(9, 10), size_t{PROGENY_EXEC_FIXED} + 8 + 24);
+  // Cut as the kernel side cuts: a path of at most 255 bytes, an argv block of 1 KiB.
+  EXPECT_EQ(progeny::bpf::exec_record_bytes(100000, 100000),
+            progeny::bpf::exec_record_bytes(PROGENY_PATH_LEN - 1, PROGENY_ARGV_LEN));
+  EXPECT_EQ(progeny::bpf::exec_record_bytes(PROGENY_PATH_LEN - 1, PROGENY_ARGV_LEN),
+            size_t{PROGENY_EXEC_FIXED} + 8 + 1280);
 }
 
 TEST(BpfEvent, ExitCodeAndSignalFollowWaitStatus) {
