@@ -119,6 +119,10 @@ class Popen(subprocess.Popen):
                 shutil.rmtree(self._report_dir, ignore_errors=True)
             if self.report and self.report.outcome == "progeny_error":
                 raise ProgenyError(self.report.error or self.report.meaning, self.report)
+            if self.report is None and self.returncode == 125:
+                # Refused before it could write one (the report file itself): its stderr
+                # has the line, which this module does not parse.
+                raise ProgenyError("progeny exited 125 without writing its report")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self.returncode is None and self.poll() is None:

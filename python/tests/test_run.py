@@ -71,6 +71,14 @@ class RunTest(unittest.TestCase):
         self.assertEqual(r.returncode, 127)
         self.assertEqual(r.outcome, "command_not_found")
 
+    def test_progeny_error_without_a_report_is_still_an_error(self) -> None:
+        # A second --report that cannot be opened: progeny refuses before writing any.
+        with self.assertRaises(progeny.ProgenyError) as cm:
+            progeny.run(["true"], progeny_options=["--report", "/nonexistent/dir/r.json"],
+                        capture_output=True)
+        self.assertIn("without writing its report", cm.exception.message)
+        self.assertIsNone(cm.exception.report)
+
     def test_progeny_error_carries_the_launchers_message(self) -> None:
         with self.assertRaises(progeny.ProgenyError) as cm:
             progeny.run(["true"], progeny_options=["--contain", "bogus"], capture_output=True)
