@@ -49,13 +49,20 @@ FIX_BIN     := $(FIX_SRC:tests/fixtures/%.cc=$(B)/tests/fixtures/%)
 BENCH_SRC   := $(wildcard bench/*.cc)
 BENCH_BIN   := $(BENCH_SRC:bench/%.cc=$(B)/bench/%)
 
+# The Python package (python/progeny), copied into the build tree; its tests import it there.
+PY_SRC      := $(wildcard python/progeny/*.py) python/progeny/py.typed
+PY_BUILD    := $(PY_SRC:python/%=$(B)/python/%)
+PYTHON      ?= /usr/bin/python3
+# Where `make install` puts it: the purelib directory $(PYTHON) searches for PREFIX.
+PY_INSTALL   = $(shell $(PYTHON) python/install_dir.py $(PREFIX))
+
 PROGENY  := $(B)/bin/progeny
 SHIM_SO  := $(B)/lib/progeny/libprogeny.so
 UNIT     := $(B)/tests/unit_tests
 IT       := $(B)/tests/integration_tests
 
-.PHONY: all deps test test-long unit integration check bench install clean
-all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT)
+.PHONY: all deps test test-long pytest unit integration check bench install clean
+all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT) $(PY_BUILD)
 
 # Debian 12 packages for building, testing and benchmarking (non-interactive).
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
@@ -109,6 +116,11 @@ $(B)/bench/%: bench/%.cc $(B)/obj/tests/sandbox/sandbox.o $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $< $(B)/obj/tests/sandbox/sandbox.o $(B)/libprogeny_core.a -o $@ $(LDLIBS_LAUNCHER)
 
+# --- Python package ---
+$(B)/python/%: python/%
+	@mkdir -p $(@D)
+	cp $< $@
+
 # --- shim ---
 $(B)/shimobj/%.o: %.cc
 	@mkdir -p $(@D)
@@ -124,6 +136,12 @@ test: all
 	$(UNIT) --gtest_brief=1
 	tests/check_shim_linkage.sh $(SHIM_SO)
 	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1 --gtest_filter='-Long/*'
+	$(MAKE) pytest
+# The Python tests, under progeny itself (bounded: whatever a failing test leaves is stopped;
+# PROGENY_BINARY is set inside, as progeny run drops every PROGENY_ variable of an outer run).
+pytest: $(PROGENY) $(SHIM_SO) $(PY_BUILD)
+	$(PROGENY) run -q --timeout 10m -- env PYTHONDONTWRITEBYTECODE=1 PROGENY_BINARY=$(abspath $(PROGENY)) \
+	  PYTHONPATH=$(abspath $(B))/python $(PYTHON) -m unittest discover -s python/tests -t python
 test-long: all
 	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1 --gtest_filter='Long/*'
 unit: $(UNIT)
@@ -148,6 +166,10 @@ bench: all
 install: $(PROGENY) $(SHIM_SO)
 	install -s -D -m 0755 $(PROGENY) $(DESTDIR)$(PREFIX)/bin/progeny
 	install -s -D -m 0755 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/progeny/libprogeny.so
+	for f in $(PY_SRC:python/progeny/%=%); do \
+	  install -D -m 0644 python/progeny/$$f $(DESTDIR)$(PY_INSTALL)/progeny/$$f; done
+	printf '"""Written by make install."""\nBINARY = "%s"\n' '$(PREFIX)/bin/progeny' \
+	  > $(DESTDIR)$(PY_INSTALL)/progeny/_installed.py
 	if [ -f docs/progeny.1 ]; then install -D -m 0644 docs/progeny.1 $(DESTDIR)$(PREFIX)/share/man/man1/progeny.1; fi
 
 clean:

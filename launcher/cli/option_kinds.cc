@@ -126,6 +126,20 @@ Setter process_id(pid_t* target) {
   return [target](std::string_view v, std::string* error) { return parse_pid(v, target, error); };
 }
 
+Setter descriptor(int* target) {
+  return [target](std::string_view v, std::string* error) {
+    int fd = -1;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), fd);
+    // 0-2 are COMMAND's standard streams: taking one over would leave COMMAND without it.
+    if (ec != std::errc() || ptr != v.data() + v.size() || fd < 3) {
+      *error = quoted(v) + " is not a descriptor above the standard streams (3 or more)";
+      return false;
+    }
+    *target = fd;
+    return true;
+  };
+}
+
 Setter process_ids(std::vector<pid_t>* target) {
   return [target](std::string_view v, std::string* error) {
     pid_t pid = 0;

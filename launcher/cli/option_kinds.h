@@ -31,6 +31,7 @@ Setter one_of(std::string* target, std::vector<std::string> names);
 // Comma-separated names, each one of `names`, appended; repeating the option adds more.
 Setter each_of(std::vector<std::string>* target, std::vector<std::string> names);
 Setter process_id(pid_t* target);
+Setter descriptor(int* target);                 // an inherited descriptor, 3 and up
 Setter process_ids(std::vector<pid_t>* target);
 
 // "'x' is not one of a, b, c": the complaint of the choice kinds.

@@ -18,7 +18,8 @@ cli::CommandLine run_command_line(RunOptions* o) {
       "Durations: 500ms, 2s, 1.5m, 1h, bare number = seconds. Signals: TERM, SIGTERM, 15.\n"
       "Exit status: COMMAND's own; if COMMAND died of a signal, progeny dies of the same signal;\n"
       "124 timeout; 125 progeny's own error; 126 COMMAND not executable; 127 COMMAND not found;\n"
-      "3 with --fail-on-runaway when COMMAND succeeded but left descendants behind.\n";
+      "3 with --fail-on-runaway when COMMAND succeeded but left descendants behind;\n"
+      "125 also after a stop asked on --control-fd while COMMAND ran (the report says which).\n";
   cmd.options = {
       {"timeout", 't', "DURATION", "stop the whole tree DURATION after COMMAND started, exit 124",
        duration_ms(&o->timeout_ms)},
@@ -57,6 +58,10 @@ cli::CommandLine run_command_line(RunOptions* o) {
        "with --fail-on-runaway: how long descendants may take to exit\n"
        "on their own after COMMAND before they count (default 2s)",
        duration_ms(&o->settle_ms)},
+      {"control-fd", 0, "N",
+       "read stop requests from inherited descriptor N: a line \"stop\" runs\n"
+       "the stop sequence on the whole tree, \"kill\" SIGKILLs it; EOF is no request",
+       descriptor(&o->control_fd)},
       {"verbose", 'v', "", "say what progeny does (each stop step, who got which signal)",
        counter(&o->verbose)},
       {"quiet", 'q', "", "no notice when descendants had to be stopped", flag(&o->quiet)},

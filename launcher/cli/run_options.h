@@ -33,6 +33,7 @@ struct RunOptions {
   bool trace = false;                 // print each event on stderr
   bool fail_on_runaway = false;
   int64_t settle_ms = 2000;           // --fail-on-runaway: time to exit on their own
+  int control_fd = -1;                // --control-fd N: stop requests (launcher/run/control_channel.h)
 };
 
 // The command line of `progeny run`, filling *out. Stops at COMMAND: its options are its own.

@@ -20,6 +20,7 @@
 
 #include "bpf/tracker.h"
 #include "launcher/run/commands.h"
+#include "launcher/run/control_channel.h"
 #include "launcher/contain/containment.h"
 #include "launcher/collect/lineage_log.h"
 #include "launcher/collect/shim_path.h"
@@ -36,6 +37,7 @@
 #include "schema/record.h"
 #include "launcher/views/runaway_report.h"
 #include "launcher/views/verdict.h"
+#include "launcher/views/view_util.h"
 #include "launcher/cli/run_options.h"
 #include "launcher/run/spawn.h"
 #include "launcher/members/stop.h"
@@ -128,6 +130,7 @@ class Runner : public StopHooks {
 
   bool setup() {
     std::string why;
+    if (!adopt_control_channel()) return false;
     if (!become_child_subreaper(&why)) {
       return fail("progeny: " + why);
     }
@@ -164,6 +167,36 @@ class Runner : public StopHooks {
     raised.rlim_cur = raised.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &raised);
     return open_log() && open_shim_socket() && start_tracker();
+  }
+
+  // --control-fd first: whatever fails later, COMMAND never inherits it.
+  bool adopt_control_channel() {
+    if (opts_.control_fd < 0) return true;
+    std::string why;
+    control_ = ControlChannel::adopt(opts_.control_fd, &why);
+    return control_.has_value() ||
+           fail("progeny run: --control-fd " + std::to_string(opts_.control_fd) + ": " + why);
+  }
+
+  // A request on the control channel: the same stop as a timeout's, from the main loop (or,
+  // during the stop, "kill" cuts the grace short as a second TERM does).
+  void read_control() {
+    std::vector<std::string> unknown;
+    ControlChannel::Request req = control_->read(&unknown);
+    for (const auto& line : unknown)
+      std::fprintf(stderr, "progeny: --control-fd: ignored '%s' (not stop or kill)\n",
+                   printable(line).c_str());
+    if (req == ControlChannel::Request::kNone) return;
+    bool kill = req == ControlChannel::Request::kKill;
+    if (opts_.verbose > 0)
+      std::fprintf(stderr, "progeny: %s requested on --control-fd\n", kill ? "kill" : "stop");
+    if (stopping_) {
+      escalate_ = escalate_ || kill;
+      return;
+    }
+    if (!stop_requested_) command_ran_at_request_ = !cmd_exited_;
+    stop_requested_ = true;
+    kill_requested_ = kill_requested_ || kill;
   }
 
   bool start_tracker() {
@@ -405,6 +438,8 @@ class Runner : public StopHooks {
       fds.push_back({contain_->status_fd(), POLLIN, 0});
     size_t exec_at = fds.size();
     if (exec_report_) fds.push_back({exec_report_.get(), POLLIN, 0});
+    size_t control_at = fds.size();
+    if (control_ && control_->open()) fds.push_back({control_->fd(), POLLIN, 0});
     // Trace lines wait for their reorder window: wake up to print them.
     if (trace_.pending() && (timeout_ms < 0 || timeout_ms > 50)) timeout_ms = 50;
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
@@ -412,6 +447,7 @@ class Runner : public StopHooks {
     consume_tracker();
     if (n > 0) handle_events(fds, timer_at, shim_at, status_at);
     if (exec_at < fds.size() && fds[exec_at].revents) command_exec_decided();
+    if (control_at < fds.size() && fds[control_at].revents) read_control();
     // Whatever the shims sent before a member died is read before its children are judged.
     if (shim_) shim_->on_readable();
     members_exited(false);
@@ -715,7 +751,7 @@ class Runner : public StopHooks {
       if (tracker_) tracker_->begin_stop();
       add_member_sources();
       StopPolicy policy;
-      policy.signal = opts_.stop_signal;
+      policy.signal = kill_requested_ ? SIGKILL : opts_.stop_signal;
       policy.grace_ms = opts_.kill_after_ms;
       if (opts_.verbose > 0) std::fprintf(stderr, "progeny: stopping every descendant\n");
       stop = stop_tree(members_, policy, *this, contain_->group());
@@ -791,8 +827,9 @@ class Runner : public StopHooks {
     if (timed_out_) {
       v.outcome = Outcome::kTimeout;
       v.exit_status = kExitTimeout;
-    } else if (!cmd_exited_) {
-      // Stopped on request while COMMAND lived on: it has been reaped by the stop.
+    } else if (!cmd_exited_ || command_ran_at_request_) {
+      // Stopped on request (--control-fd) while COMMAND lived on: it has been reaped by the
+      // stop, its status is the stop's doing, not its own.
       v.outcome = Outcome::kStoppedOnRequest;
       v.exit_status = kExitProgenyError;
     } else if (leftovers_ > 0 && opts_.fail_on_runaway && !stop_requested_ &&
@@ -839,6 +876,9 @@ class Runner : public StopHooks {
   bool stop_requested_ = false;
   bool stopping_ = false;
   bool escalate_ = false;
+  bool kill_requested_ = false;          // --control-fd "kill" before the stop began
+  bool command_ran_at_request_ = false;  // the stop on request found COMMAND running
+  std::optional<ControlChannel> control_;
   size_t leftovers_ = 0;  // what the stop found still running (the report's count)
   int exec_errno_ = 0;    // COMMAND's exec failed with it (not known in pidns mode)
   uint64_t started_ns_ = monotonic_ns();

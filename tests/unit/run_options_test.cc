@@ -47,6 +47,18 @@ TEST(RunOptions, ValuesSeparateOrWithEquals) {
   EXPECT_EQ(p.opts.log_path, "out.jsonl");
 }
 
+TEST(RunOptions, ControlFdAboveTheStandardStreams) {
+  auto p = parse({"--control-fd", "7", "true"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.control_fd, 7);
+  EXPECT_EQ(parse({"true"}).opts.control_fd, -1);
+  for (const char* bad : {"0", "2", "-1", "x", "3x", ""}) {
+    auto b = parse({"--control-fd", bad, "true"});
+    EXPECT_FALSE(b.ok) << bad;
+  }
+  EXPECT_NE(parse({"--control-fd", "1", "true"}).error.find("standard streams"), std::string::npos);
+}
+
 TEST(RunOptions, ReportFileAndFormat) {
   auto p = parse({"--report", "verdict.xml", "--report-format", "junit", "true"});
   ASSERT_TRUE(p.ok) << p.error;
