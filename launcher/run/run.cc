@@ -499,6 +499,9 @@ class Runner : public StopHooks {
       } else if (!cmd_exited_ || opts_.forward_group) {
         // Once COMMAND is gone only its process group can still be reached.
         forward(sig);
+        // --wait: asked to end while COMMAND still ran (it may be a daemon's parent about to
+        // exit), the user wants the rest ended too once COMMAND has had the signal.
+        if (!cmd_exited_ && ends_run && opts_.wait_all) stop_when_command_ends_ = true;
       }
     }
   }
@@ -563,6 +566,7 @@ class Runner : public StopHooks {
   void command_ended(int status) {
     cmd_exited_ = true;
     cmd_status_ = status;
+    if (stop_when_command_ends_) stop_requested_ = true;
     // The terminal is ours again before anything else happens (the stop, reports).
     tty_->take_back();
   }
@@ -874,6 +878,7 @@ class Runner : public StopHooks {
   int cmd_status_ = 0;
   bool timed_out_ = false;
   bool stop_requested_ = false;
+  bool stop_when_command_ends_ = false;  // see read_signals
   bool stopping_ = false;
   bool escalate_ = false;
   bool kill_requested_ = false;          // --control-fd "kill" before the stop began

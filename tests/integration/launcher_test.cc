@@ -217,6 +217,26 @@ TEST_F(RunBehaviour, ForwardsSignalsToCommand) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
+// --wait: a TERM that reaches COMMAND before it exits (a daemon's parent, still exiting when
+// the daemon already serves) ends the run too: forwarded to COMMAND, then the tree stopped.
+TEST_F(RunBehaviour, WaitRunAskedToEndWhileCommandRunsStopsTheTreeAfterIt) {
+  auto r = run_in_sandbox([&](Scenario& s) {
+    auto c = progeny::test::start_command(
+        {progeny_bin(), "run", "-q", "--wait", "--timeout", "60s", "--", "/bin/sh", "-c",
+         "trap 'exit 0' TERM; (setsid sleep 60 &); echo READY; "
+         "while :; do sleep 0.02; done"});
+    std::string seen;
+    s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 10000, &seen), "no READY: " + seen);
+    ::kill(c.pid, SIGTERM);  // progeny, our own child
+    int st = progeny::test::wait_status(c.pid, 20000);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st) + " (still waiting for the daemon?)");
+    if (st == -1) ::kill(c.pid, SIGKILL);
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
 TEST_F(RunBehaviour, ForwardGroupReachesTheWholeGroup) {
   auto r = run_in_sandbox([&](Scenario& s) {
     // The background child stays in COMMAND's group and reports the USR1 it gets. Its
