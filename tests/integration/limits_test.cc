@@ -193,6 +193,29 @@ TEST_F(Limits, ABusyLoopIsHeldToHalfACpuAndTheThrottlingReported) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
+// --contain pidns: the limits hold COMMAND (PID 3) and below; the init and the intermediate
+// are progeny's own and stay outside, so the cap is COMMAND's tree's alone.
+TEST_F(Limits, InAPidNamespaceTheCapHoldsCommandsTree) {
+  REQUIRE_CONTROLLER("pids");
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string rep = tmp("pidns.json"), out = tmp("pidns.out");
+    int st = run_command({progeny_bin(), "run", "--contain", "pidns", "--limit", "pids=16",
+                          "--timeout", "2s", "--report", rep, "--", fixture("fork_bomb"), "4", "3"},
+                         out);
+    s.expect(exited_with(st, 124), status_text(st) + "\n" + read_file(out));
+    auto l = limit_of(rep, "pids");
+    s.expect(l.is_object() && l["hit"] == true && count(l, "max") > 0, "pids: " + l.dump());
+    s.expect(!l["counts"].contains("peak") || count(l, "peak") == 16, "peak: " + l.dump());
+    std::string bad = schema_errors(rep);
+    s.expect(bad.empty(), bad);
+    ::unlink(rep.c_str());
+    ::unlink(out.c_str());
+    expect_nothing_left(s);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
 // One line on stderr, exit 125, COMMAND never started.
 void expect_refused(Scenario& s, const std::vector<std::string>& limit_args, const std::string& says) {
   std::string out = tmp("refused.out"), marker = tmp("refused.ran");
