@@ -101,7 +101,7 @@ $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 # The signal-gate, layout and CLI-docs tests read the sources they check, the report test
 # the schema it validates against.
 $(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o \
-  $(B)/obj/tests/unit/cli_docs_test.o $(B)/obj/tests/integration/report_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
+  $(B)/obj/tests/unit/cli_docs_test.o $(B)/obj/tests/integration/report_test.o $(B)/obj/tests/integration/limits_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)

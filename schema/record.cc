@@ -78,6 +78,9 @@ const Field kFields[] = {
     {"refused", &Record::refused},
     {"untracked", &Record::untracked},
     {PROGENY_F_LOST, &Record::lost},
+    {"limit", &Record::limit},
+    {"backend", &Record::backend},
+    {"hit", &Record::hit},
 };
 
 // --- writer ---

@@ -19,7 +19,7 @@ uint64_t realtime_ns();
 
 struct Record {
   // Every record.
-  std::string event;   // start fork exec exec_failed setsid setpgid exit signal timeout stop lost
+  std::string event;   // start fork fork_failed exec exec_failed setsid setpgid exit signal timeout stop lost limit
   std::string source;  // launcher shim bpf
   pid_t pid = 0;       // in the launcher's PID namespace
   uint64_t time_ns = 0;  // CLOCK_MONOTONIC, taken where the event happened
@@ -56,6 +56,10 @@ struct Record {
   std::optional<uint64_t> members, survivors, count, refused, untracked;
   // A shim's count of earlier records it could not send.
   std::optional<uint64_t> lost;
+  // limit (what: pids, memory, cpu): the value enforced, by which backend, whether the kernel
+  // acted on it (count: its main counter), and the process it names (target_*).
+  std::optional<std::string> limit, backend;
+  bool hit = false;
 };
 
 // A record of `event` from `source` about `pid`, at time_ns (now when 0).

@@ -132,6 +132,17 @@ void report_exec_failed(const char* path, int err) {
   send_event(j);
 }
 
+void report_fork_failed(const char* via, int err) {
+  if (!g.active) return;
+  int saved = errno;
+  Json j("fork_failed", getpid());
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
+  j.str(PROGENY_F_VIA, via);
+  j.num(PROGENY_F_ERRNO, err);
+  send_event(j);
+  errno = saved;
+}
+
 namespace {
 
 void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
@@ -229,6 +240,8 @@ pid_t forked(pid_t (*f)()) {
     errno = saved;
   } else if (r > 0) {
     report_fork(r, "fork");
+  } else {
+    report_fork_failed("fork", errno);
   }
   return r;
 }
@@ -260,6 +273,7 @@ EXPORT int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) {
   int r = f(clone_trampoline, stack, flags, &ctx, ptid, tls, ctid);
   t_vfork_child = false;
   if (r > 0) report_fork(r, "clone");
+  if (r < 0) report_fork_failed("clone", errno);
   return r;
 }
 
@@ -278,6 +292,7 @@ extern "C" __attribute__((used)) pid_t progeny_vfork_parent(pid_t pid) {
 }
 extern "C" __attribute__((used)) pid_t progeny_vfork_error(int err) {
   t_vfork_child = false;
+  report_fork_failed("vfork", err);
   errno = err;
   return -1;
 }
@@ -296,6 +311,7 @@ int spawn_common(Fn which, pid_t* pid, const char* path, const posix_spawn_file_
   pid_t* out = pid ? pid : &local;
   int r = f(out, path, fa, attr, argv, repair_env(envp, &fix));
   if (r == 0) report_fork(*out, via);
+  if (r == EAGAIN) report_fork_failed(via, r);
   return r;
 }
 }  // namespace

@@ -131,5 +131,7 @@ void save_env(char** envp);
 // Reports a fork seen in the parent.
 void report_fork(pid_t child, const char* via);
 void report_exec_failed(const char* path, int err);
+// Reports a process creation the kernel refused (EAGAIN at a pids limit): the forker.
+void report_fork_failed(const char* via, int err);
 
 }  // namespace progeny::shim

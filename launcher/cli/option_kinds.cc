@@ -106,6 +106,10 @@ Setter one_of(std::string* target, std::vector<std::string> names) {
   };
 }
 
+Setter limits(LimitSpec* target) {
+  return [target](std::string_view v, std::string* error) { return parse_limits(v, target, error); };
+}
+
 Setter each_of(std::vector<std::string>* target, std::vector<std::string> names) {
   return [target, names = std::move(names)](std::string_view v, std::string* error) {
     for (size_t start = 0;;) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "launcher/cli/options.h"
+#include "launcher/os/limit_spec.h"
 
 namespace progeny {
 
@@ -30,6 +31,8 @@ Setter append(std::vector<std::string>* target);  // every value, in order, even
 Setter one_of(std::string* target, std::vector<std::string> names);
 // Comma-separated names, each one of `names`, appended; repeating the option adds more.
 Setter each_of(std::vector<std::string>* target, std::vector<std::string> names);
+// launcher/os/limit_spec.h's "pids=N,memory=SIZE,cpu=FRACTION", added to *target.
+Setter limits(LimitSpec* target);
 Setter process_id(pid_t* target);
 Setter descriptor(int* target);                 // an inherited descriptor, 3 and up
 Setter process_ids(std::vector<pid_t>* target);

@@ -51,6 +51,11 @@ cli::CommandLine run_command_line(RunOptions* o) {
        choice(&o->bpf, {{"auto", Tristate::kAuto}, {"on", Tristate::kOn}, {"off", Tristate::kOff}})},
       {"contain", 0, "auto|cgroup|pidns|none", "kernel containment (default auto)",
        one_of(&o->contain, {"auto", "cgroup", "pidns", "none"})},
+      {"limit", 0, "KEY=VALUE[,...]",
+       "hold COMMAND's tree to pids=N (processes at once), memory=SIZE\n"
+       "(64M: OOM-kill past it), cpu=FRACTION (0.5: half a CPU); exit 125\n"
+       "when the host cannot enforce one (progeny doctor says which)",
+       limits(&o->limits), /*repeatable=*/true},
       {"trace", 0, "", "print each lineage event on stderr", flag(&o->trace)},
       {"fail-on-runaway", 0, "", "exit 3 when COMMAND succeeded but left descendants running",
        flag(&o->fail_on_runaway)},

@@ -30,6 +30,7 @@ struct RunOptions {
   bool reenv = true;                  // restore the shim's variables in scrubbed environments
   Tristate bpf = Tristate::kAuto;
   std::string contain = "auto";       // auto|cgroup|pidns|none
+  LimitSpec limits;                   // --limit
   bool trace = false;                 // print each event on stderr
   bool fail_on_runaway = false;
   int64_t settle_ms = 2000;           // --fail-on-runaway: time to exit on their own

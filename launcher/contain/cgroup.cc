@@ -151,6 +151,10 @@ std::string random_suffix() {
 
 }  // namespace
 
+int cgroup_write_at(int dirfd, const char* file, const char* text) { return write_at(dirfd, file, text); }
+bool cgroup_read_at(int dirfd, const char* file, std::string* out) { return read_text(dirfd, file, out); }
+std::string new_cgroup_name() { return "progeny-" + std::to_string(::getpid()) + "-" + random_suffix(); }
+
 std::vector<Cgroup2Mount> parse_cgroup2_mounts(std::string_view mountinfo) {
   std::vector<Cgroup2Mount> out;
   for (std::string_view line : split(mountinfo, '\n')) {
@@ -239,7 +243,7 @@ CgroupLeaf::CgroupLeaf(Fd parent, Fd dir, std::string name, std::string path)
       path_(std::move(path)) {}
 
 std::unique_ptr<CgroupLeaf> CgroupLeaf::create(LeafParent parent, std::string* why) {
-  std::string name = "progeny-" + std::to_string(::getpid()) + "-" + random_suffix();
+  std::string name = new_cgroup_name();
   if (::mkdirat(parent.fd.get(), name.c_str(), 0755) != 0) {
     *why = "cannot create cgroup " + parent.path + "/" + name + ": " + std::strerror(errno);
     return nullptr;

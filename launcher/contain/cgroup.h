@@ -85,6 +85,14 @@ class CgroupLeaf {
   bool removed_ = false;
 };
 
+// The control-file access every cgroup progeny made shares (v2 leaf, v1 limit groups): always
+// relative to the directory descriptor of such a cgroup. write: 0 or an errno,
+// async-signal-safe. read: false when the file cannot be read.
+int cgroup_write_at(int dirfd, const char* file, const char* text);
+bool cgroup_read_at(int dirfd, const char* file, std::string* out);
+// "progeny-PID-RANDOM": the name of a cgroup of this run, unique among runs.
+std::string new_cgroup_name();
+
 // Removes the cgroup `name` under parentfd and every cgroup below it, deepest first, using
 // only openat/unlinkat (async-signal-safe, no allocation: the watchdog uses it after fork).
 // Returns 0 or an errno.

@@ -19,6 +19,9 @@ whether it works here:
   bpf         the BPF tracker loads and attaches (--bpf on; --bpf auto uses it)
   cgroup      a cgroup v2 leaf and its watchdog can be made (--contain cgroup; auto uses it)
   pidns       a PID namespace, with a user namespace if not root (--contain pidns)
+  pids        a cgroup v1 pids group can be made and set (--limit pids=N)
+  memory      a cgroup v1 memory group can be made and set (--limit memory=SIZE)
+  cpu         a cgroup v1 cpu group can be made and set (--limit cpu=FRACTION)
 
 One line per check: ok or missing, what was found or why not, then what follows for
 progeny; last, what progeny run with its defaults will use.

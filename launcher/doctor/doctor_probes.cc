@@ -10,6 +10,7 @@
 #include "bpf/tracker.h"
 #include "launcher/collect/shim_path.h"
 #include "launcher/contain/containment.h"
+#include "launcher/contain/limits.h"
 #include "launcher/members/signal_gate.h"
 #include "launcher/os/subreaper.h"
 #include "launcher/os/sys.h"
@@ -166,6 +167,24 @@ Probe probe_pidns() {
   return p;
 }
 
+// --limit KEY=...: made for real (a group of that controller, configured, removed), as a run
+// would (the same values as `--limit pids=1000`, `memory=1G`, `cpu=1`, so a refusal's reason
+// is word for word the run's). Not in the defaults line: no limit applies unless asked for.
+Probe probe_limit(const char* key, const char* what) {
+  Probe p;
+  p.ok = LimitGroups::available(key, &p.detail);
+  if (p.ok) {
+    p.detail += " (a group was made and removed)";
+    p.consequence = std::string("--limit ") + key + "=... works: " + what;
+  } else {
+    p.consequence = std::string("--limit ") + key + "=... exits 125";
+  }
+  return p;
+}
+Probe probe_limit_pids() { return probe_limit("pids", "forks past N fail with EAGAIN, the forker is named"); }
+Probe probe_limit_memory() { return probe_limit("memory", "the tree is OOM-killed past SIZE, the victim is named"); }
+Probe probe_limit_cpu() { return probe_limit("cpu", "the tree is throttled to FRACTION of a CPU"); }
+
 struct Check {
   const char* name;
   Probe (*run)();
@@ -173,7 +192,8 @@ struct Check {
 constexpr Check kChecks[] = {{"subreaper", probe_subreaper}, {"pidfd", probe_pidfd},
                              {"pidfd_exit", probe_pidfd_exit}, {"preload", probe_preload},
                              {"bpf", probe_bpf},             {"cgroup", probe_cgroup},
-                             {"pidns", probe_pidns}};
+                             {"pidns", probe_pidns},          {"pids", probe_limit_pids},
+                             {"memory", probe_limit_memory},  {"cpu", probe_limit_cpu}};
 
 }  // namespace
 

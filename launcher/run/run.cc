@@ -22,6 +22,7 @@
 #include "launcher/run/commands.h"
 #include "launcher/run/control_channel.h"
 #include "launcher/contain/containment.h"
+#include "launcher/contain/limits.h"
 #include "launcher/collect/lineage_log.h"
 #include "launcher/collect/shim_path.h"
 #include "launcher/collect/shim_socket.h"
@@ -29,6 +30,7 @@
 #include "launcher/os/pidfs.h"
 #include "launcher/run/exit_status.h"
 #include "launcher/run/leftovers.h"
+#include "launcher/run/limit_watch.h"
 #include "launcher/run/report_file.h"
 #include "launcher/os/parse.h"
 #include "launcher/os/path_search.h"
@@ -158,6 +160,10 @@ class Runner : public StopHooks {
       return fail("progeny run: --contain " + opts_.contain + ": " + why);
     }
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
+    if (!opts_.limits.empty()) {
+      limits_ = LimitGroups::make(opts_.limits, &why);
+      if (!limits_) return fail("progeny run: --limit " + why);
+    }
     // The cgroup watchdog is our child but not part of the run.
     if (contain_->watchdog_pid() > 0) members_.exclude(contain_->watchdog_pid());
     // One descriptor per member: raise the soft limit as far as allowed (COMMAND gets the
@@ -253,7 +259,11 @@ class Runner : public StopHooks {
     LineageLog::Options o;
     o.path = opts_.log_path;
     o.launcher = self_;
-    if (opts_.trace) o.tap = [this](const Record& r) { trace_.add(r); };
+    if (opts_.trace || limits_)
+      o.tap = [this](const Record& r) {
+        if (opts_.trace) trace_.add(r);
+        if (limits_) limit_watch_.on_record(r);
+      };
     std::string error;
     log_ = LineageLog::open(std::move(o), &error);
     return log_ != nullptr || fail("progeny run: " + error);
@@ -388,6 +398,7 @@ class Runner : public StopHooks {
     req.pdeathsig = opts_.pdeathsig;
     req.tty_fd = tty_->active() ? tty_->fd() : -1;
     req.contain = contain_.get();
+    if (limits_) req.limit_fds = limits_->enter_fds();
     std::string why;
     Spawned s = spawn_command(req, &why);
     if (s.pid < 0) {
@@ -793,6 +804,7 @@ class Runner : public StopHooks {
       }
     }
     members_exited(true);
+    report_limits();
     log_->finish();
     verdict_.lost.unknown_exits = log_->unknown_exits();
     verdict_.lost.log_unwritten = log_->unwritten();
@@ -816,6 +828,56 @@ class Runner : public StopHooks {
   }
 
   static constexpr size_t kTopCreators = 5;
+  static constexpr size_t kNamedPerLimit = 5;
+
+  // --limit, once everything has ended: the kernel's counters and whom each limit hit, into
+  // the verdict, the log (a `limit` record each) and, when one bit, stderr; then the groups
+  // are removed.
+  void report_limits() {
+    if (!limits_) return;
+    uint64_t oom_kills = limits_->oom_kills();
+    for (LimitUse& u : limits_->usage()) {
+      Verdict::Limit l;
+      l.name = u.name;
+      l.value = u.value;
+      l.backend = u.backend;
+      l.group = u.group;
+      l.hit = u.hit;
+      l.counts = u.counts;
+      std::vector<LimitWatch::Process> named;
+      if (u.name == "pids" && u.hit) {
+        l.role = "forker";
+        named = limit_watch_.forkers(kNamedPerLimit);
+      } else if (u.name == "memory" && oom_kills > 0) {
+        l.role = "oom_victim";
+        named = limit_watch_.oom_victims(oom_kills);
+      }
+      for (const LimitWatch::Process& p : named) {
+        const LineageLog::Origin* o = p.ino ? log_->origin(p.ino) : nullptr;
+        l.named.push_back({p.pid, p.ino, o && !o->name.empty() ? o->name : p.comm, p.count});
+      }
+      Record r = make_record("limit", "launcher", self_);
+      r.what = l.name;
+      r.limit = l.value;
+      r.backend = l.backend;
+      r.hit = l.hit;
+      for (const auto& [k, v] : l.counts)
+        if (k == (l.name == "pids" ? "max" : l.name == "memory" ? "oom_kill" : "nr_throttled"))
+          r.count = v;
+      if (!l.role.empty()) r.role = l.role;
+      if (!l.named.empty()) {
+        r.target_pid = l.named[0].pid;
+        if (l.named[0].ino) r.target_ino = l.named[0].ino;
+      } else if (!l.role.empty()) {
+        r.reason = "unknown";
+      }
+      log_->write(r);
+      verdict_.limits.push_back(std::move(l));
+    }
+    if (!opts_.quiet) std::fputs(format_limit_report(verdict_.limits).c_str(), stderr);
+    std::string why;
+    if (!limits_->remove(&why)) std::fprintf(stderr, "progeny: %s\n", why.c_str());
+  }
 
   // How the run ends: the status progeny exits with and what it means.
   void decide_outcome() {
@@ -859,6 +921,8 @@ class Runner : public StopHooks {
   Fd sigfd_, timerfd_;
   std::unique_ptr<Terminal> tty_;
   std::unique_ptr<Containment> contain_;
+  std::unique_ptr<LimitGroups> limits_;
+  LimitWatch limit_watch_;
   std::unique_ptr<LineageLog> log_;
   std::unique_ptr<ShimSocket> shim_;
   std::unique_ptr<bpf::Tracker> tracker_;

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "launcher/contain/containment.h"
+#include "launcher/contain/limits.h"
 #include "launcher/run/exit_status.h"
 #include "launcher/members/signal_gate.h"
 #include "launcher/os/sys.h"
@@ -20,6 +21,11 @@ namespace {
 // After fork in the (single-threaded) launcher: only what must happen in the child.
 [[noreturn]] void child(const SpawnRequest& req, pid_t parent, char* const* argv,
                         char* const* envp, int exec_report) {
+  if (!enter_limit_groups(req.limit_fds.data(), req.limit_fds.size())) {
+    static const char msg[] = "progeny: cannot move COMMAND into its --limit cgroups\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(kExitProgenyError);
+  }
   // In a PID namespace the init leads the group (and owns the terminal) already.
   if (!req.contain || req.contain->child_sets_own_group()) {
     ::setpgid(0, 0);

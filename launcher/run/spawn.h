@@ -35,6 +35,9 @@ struct SpawnRequest {
   int tty_fd = -1;               // >= 0: make COMMAND's group the terminal's foreground group
   Containment* contain = nullptr; // starts the process (cgroup leaf, PID namespace) if set
   const rlimit* nofile = nullptr; // RLIMIT_NOFILE to restore (progeny raised its own)
+  // --limit: the cgroup.procs descriptors COMMAND enters before anything else it does, so
+  // nothing of it ever runs outside its limits (launcher/contain/limits.h).
+  std::vector<int> limit_fds;
 };
 
 struct Spawned {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "launcher/views/runaway_report.h"
@@ -58,7 +59,32 @@ struct Verdict {
     uint64_t processes = 0;
   };
   std::vector<Creator> top_creators;
+
+  // --limit: each limit, whether the kernel acted on it, its counters, and whom it hit.
+  struct Limit {
+    std::string name;     // pids, memory, cpu
+    std::string value;    // as enforced: "64", "67108864" (bytes), "0.5"
+    std::string backend;  // "cgroup v1"
+    std::string group;    // the group's directory (removed at the end)
+    bool hit = false;
+    std::vector<std::pair<std::string, uint64_t>> counts;  // the kernel's counters
+    // Whom it hit: pids: the forkers refused at the cap (role "forker", once the cap refused
+    // one); memory: the OOM victims ("oom_victim", once the group OOM-killed); empty role:
+    // nobody to name (cpu throttles the whole group). A role with nobody named: "unknown".
+    std::string role;
+    struct Process {
+      pid_t pid = 0;
+      uint64_t ino = 0;
+      std::string name;
+      uint64_t count = 0;  // forker: creations refused
+    };
+    std::vector<Process> named;
+  };
+  std::vector<Limit> limits;
 };
+
+// "progeny: limit pids=64 hit (cgroup v1): ..." for each limit that hit, newline-ended.
+std::string format_limit_report(const std::vector<Verdict::Limit>& limits);
 
 // "command_exited", "timeout", ...: the outcome as the JSON names it.
 const char* outcome_name(Verdict::Outcome o);

@@ -71,7 +71,22 @@ std::string verdict_json(const Verdict& v) {
   for (const auto& p : v.leftovers) leftovers.push_back(leftover_json(p, v.stop));
   doc["leftovers"] = std::move(leftovers);
   doc["survivors"] = v.survivors;
-  doc["limits"] = ojson::array();
+  ojson limits = ojson::array();
+  for (const auto& l : v.limits) {
+    ojson counts = ojson::object();
+    for (const auto& [k, n] : l.counts) counts[k] = n;
+    ojson named = ojson::array();
+    for (const auto& p : l.named)
+      named.push_back({{"pid", p.pid}, {"ino", id_or_null(p.ino)},
+                       {"name", p.name.empty() ? ojson(nullptr) : ojson(p.name)},
+                       {"count", p.count}});
+    bool unknown = l.hit && !l.role.empty() && l.named.empty();
+    limits.push_back({{"name", l.name}, {"value", l.value}, {"backend", l.backend},
+                      {"group", l.group}, {"hit", l.hit}, {"counts", std::move(counts)},
+                      {"role", l.role.empty() ? ojson(nullptr) : ojson(l.role)},
+                      {"named", std::move(named)}, {"unknown", unknown}});
+  }
+  doc["limits"] = std::move(limits);
   doc["lost"] = {{"shim_records", v.lost.shim_records}, {"shim_refused", v.lost.shim_refused},
                  {"bpf_events", v.lost.bpf_events},     {"bpf_untracked", v.lost.bpf_untracked},
                  {"unknown_exits", v.lost.unknown_exits}, {"log_unwritten", v.lost.log_unwritten}};

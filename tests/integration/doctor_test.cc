@@ -54,6 +54,9 @@ const Mechanism kMechanisms[] = {
     {"bpf", {"--bpf", "on", "--no-preload", "--contain", "none"}},
     {"cgroup", {"--contain", "cgroup", "--no-preload", "--bpf", "off"}},
     {"pidns", {"--contain", "pidns", "--no-preload", "--bpf", "off"}},
+    {"pids", {"--limit", "pids=1000", "--no-preload", "--contain", "none", "--bpf", "off"}},
+    {"memory", {"--limit", "memory=1G", "--no-preload", "--contain", "none", "--bpf", "off"}},
+    {"cpu", {"--limit", "cpu=1", "--no-preload", "--contain", "none", "--bpf", "off"}},
 };
 // What every run asks first, in the run's order.
 const std::vector<std::string> kEveryRunNeeds = {"subreaper", "pidfd"};

@@ -179,6 +179,34 @@ void remove_cgroup_dirs(const std::string& dir) {
   }
 }
 
+// A directory of the sandbox's own in `controller`'s v1 hierarchy, under this process's
+// cgroup there, so the limit groups progeny makes land in it and any it leaves is found.
+// Empty when the host has no such hierarchy (or it is not ours to write).
+std::string make_v1_dir(const char* controller, const std::string& name) {
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string list = "," + line.substr(a + 1, b - a - 1) + ",";
+    if (list.find("," + std::string(controller) + ",") == std::string::npos) continue;
+    std::string own = line.substr(b + 1);
+    std::string dir = std::string("/sys/fs/cgroup/") + controller + (own == "/" ? "" : own) + "/" + name;
+    return ::mkdir(dir.c_str(), 0755) == 0 ? dir : "";
+  }
+  return "";
+}
+
+// Reports every cgroup left below `path` and removes them with it.
+struct LeakCheck {
+  std::string path;
+  SandboxResult* result;
+  ~LeakCheck() {
+    if (path.empty()) return;
+    for (const auto& leaf : cgroups_below(path)) result->leaked_cgroups.push_back(path + "/" + leaf);
+    remove_cgroup_dirs(path);
+  }
+};
+
 }  // namespace
 
 void Scenario::fail(const std::string& what) { send_line(report_fd_, 'F', what); }
@@ -228,16 +256,11 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
   std::string v2 = std::string(kUnified) + "/progeny-test." + std::to_string(::getpid()) + "." +
                    std::to_string(sandbox_counter.load());
   bool have_v2 = ::mkdir(v2.c_str(), 0755) == 0;
-  struct LeakCheck {
-    std::string path;
-    bool active;
-    SandboxResult* result;
-    ~LeakCheck() {
-      if (!active) return;
-      for (const auto& leaf : cgroups_below(path)) result->leaked_cgroups.push_back(leaf);
-      remove_cgroup_dirs(path);
-    }
-  } leak_check{v2, have_v2, &result};
+  LeakCheck leak_check{have_v2 ? v2 : "", &result};
+  // --limit's v1 groups: under the sandbox's pids cgroup, and its own memory and cpu ones.
+  std::string tag = "progeny-test." + std::to_string(::getpid()) + "." + std::to_string(sandbox_counter.load());
+  std::string mem = make_v1_dir("memory", tag), cpu = make_v1_dir("cpu", tag);
+  LeakCheck pids_check{cg, &result}, mem_check{mem, &result}, cpu_check{cpu, &result};
   if (!write_file(cg + "/pids.max", std::to_string(opts.pids_max))) {
     result.setup_error = "cannot set pids.max in " + cg;
     return result;
@@ -258,6 +281,8 @@ SandboxResult run_in_sandbox(const std::function<int(Scenario&)>& fn, const Sand
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(wr.get(), "prctl");
     if (!write_file(cg + "/cgroup.procs", "0")) die(wr.get(), "join pids cgroup");
     if (have_v2 && !write_file(v2 + "/cgroup.procs", "0")) die(wr.get(), "join the v2 cgroup");
+    if (!mem.empty() && !write_file(mem + "/cgroup.procs", "0")) die(wr.get(), "join the memory cgroup");
+    if (!cpu.empty() && !write_file(cpu + "/cgroup.procs", "0")) die(wr.get(), "join the cpu cgroup");
     if (::unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) die(wr.get(), "unshare");
     pid_t init = ::fork();
     if (init < 0) die(wr.get(), "fork init");

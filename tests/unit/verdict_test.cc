@@ -87,6 +87,29 @@ TEST(Verdict, JsonTellsProgenysOwn125FromCommands) {
   EXPECT_TRUE(doc["exit"]["error"].is_null());
 }
 
+TEST(Verdict, JsonSaysWhichLimitHitWhomOrThatNobodyCouldBeNamed) {
+  Verdict v;
+  v.limits.push_back({"pids", "64", "cgroup v1", "/sys/fs/cgroup/pids/progeny-1-ab", true,
+                      {{"max", 12}}, "forker", {{55, 5555, kHostile, 12}}});
+  v.limits.push_back({"memory", "67108864", "cgroup v1", "/m", true, {{"oom_kill", 1}},
+                      "oom_victim", {}});
+  v.limits.push_back({"cpu", "0.5", "cgroup v1", "/c", false, {{"nr_throttled", 0}}, "", {}});
+  auto doc = nlohmann::json::parse(verdict_json(v));
+  ASSERT_EQ(doc["limits"].size(), 3U);
+  const auto& pids = doc["limits"][0];
+  EXPECT_EQ(pids["name"], "pids");
+  EXPECT_EQ(pids["hit"], true);
+  EXPECT_EQ(pids["counts"]["max"], 12);
+  EXPECT_EQ(pids["role"], "forker");
+  EXPECT_EQ(pids["named"][0]["pid"], 55);
+  EXPECT_EQ(pids["named"][0]["ino"], 5555);
+  EXPECT_EQ(pids["named"][0]["count"], 12);
+  EXPECT_EQ(pids["unknown"], false);
+  EXPECT_EQ(doc["limits"][1]["unknown"], true);  // it OOM-killed, no record said whom
+  EXPECT_TRUE(doc["limits"][2]["role"].is_null());
+  EXPECT_EQ(doc["limits"][2]["unknown"], false);
+}
+
 TEST(Verdict, JunitFailsOnlyOnLeftoversAndEscapesEverything) {
   std::string leak = verdict_junit(leaky());
   EXPECT_NE(leak.find("<failure type=\"leak\" message=\"2 processes outlived COMMAND (pid 101); stopping:\">"),

@@ -9,6 +9,7 @@
 
 #include "bpf/tracker.h"
 #include "launcher/contain/containment.h"
+#include "launcher/contain/limits.h"
 #include "launcher/doctor/commands.h"
 #include "launcher/os/exit_codes.h"
 #include "launcher/views/commands.h"
@@ -209,6 +210,8 @@ TEST(ViewsDoctor, EachVerdictIsWhatTheMechanismItselfSays) {
     if (p.name == "bpf") expected = bpf::Tracker::start(getpid(), &why) != nullptr;
     if (p.name == "cgroup") expected = Containment::make(ContainMode::cgroup, &why) != nullptr;
     if (p.name == "pidns") expected = Containment::make(ContainMode::pidns, &why) != nullptr;
+    if (p.name == "pids" || p.name == "memory" || p.name == "cpu")
+      expected = LimitGroups::available(p.name, &why);
     EXPECT_EQ(p.ok, expected) << p.name << ": " << p.detail << " / " << why;
   }
 }
@@ -250,7 +253,8 @@ TEST(ViewsDoctor, DefaultsLineFollowsEachResult) {
             "progeny run with defaults will use: child subreaper; --bpf auto → off");
   // Each check's own line, ok and missing: what the defaults do with it.
   for (const auto& p : run_probes()) {
-    if (p.name == "pidfd_exit" || p.name == "pidns") {
+    if (p.name == "pidfd_exit" || p.name == "pidns" || p.name == "pids" || p.name == "memory" ||
+        p.name == "cpu") {
       EXPECT_TRUE(p.with_defaults.empty()) << p.name << ": the defaults never ask for it";
     } else {
       EXPECT_FALSE(p.with_defaults.empty()) << p.name;
