@@ -16,38 +16,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/contain/mountinfo.h"
 #include "launcher/os/proc.h"
 #include "launcher/members/signal_gate.h"
 
 namespace progeny {
 namespace {
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(sep, i);
-    if (j == std::string_view::npos) j = s.size();
-    out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_octal(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
-        s[i + 3] >= '0' && s[i + 3] <= '7') {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 bool read_text(int dirfd, const char* path, std::string* out) {
   Fd fd(::openat(dirfd, path, O_RDONLY | O_CLOEXEC));
@@ -80,7 +54,7 @@ int write_at(int dirfd, const char* file, const char* text) {
 
 // Value of `key` in a flat keyed file such as cgroup.events ("populated 1\nfrozen 0\n").
 std::optional<int> keyed_value(std::string_view text, std::string_view key) {
-  for (std::string_view line : split(text, '\n')) {
+  for (std::string_view line : split_fields(text, '\n')) {
     if (line.size() > key.size() + 1 && line.substr(0, key.size()) == key &&
         line[key.size()] == ' ') {
       int v = 0;
@@ -157,23 +131,13 @@ std::string new_cgroup_name() { return "progeny-" + std::to_string(::getpid()) +
 
 std::vector<Cgroup2Mount> parse_cgroup2_mounts(std::string_view mountinfo) {
   std::vector<Cgroup2Mount> out;
-  for (std::string_view line : split(mountinfo, '\n')) {
-    // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
-    std::vector<std::string_view> f = split(line, ' ');
-    size_t dash = 0;
-    for (size_t i = 6; i < f.size(); ++i)
-      if (f[i] == "-") {
-        dash = i;
-        break;
-      }
-    if (dash == 0 || dash + 1 >= f.size() || f[dash + 1] != "cgroup2") continue;
-    out.push_back({unescape_octal(f[4]), unescape_octal(f[3])});
-  }
+  for (MountEntry& m : parse_mountinfo(mountinfo))
+    if (m.fstype == "cgroup2") out.push_back({std::move(m.mount_point), std::move(m.root)});
   return out;
 }
 
 std::optional<std::string> parse_own_cgroup_v2(std::string_view proc_cgroup) {
-  for (std::string_view line : split(proc_cgroup, '\n'))
+  for (std::string_view line : split_fields(proc_cgroup, '\n'))
     if (line.substr(0, 3) == "0::") return std::string(line.substr(3));
   return std::nullopt;
 }

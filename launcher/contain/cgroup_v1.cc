@@ -10,40 +10,18 @@
 #include <charconv>
 #include <cstring>
 
+#include "launcher/contain/mountinfo.h"
+
 namespace progeny {
 namespace {
 
 // CGROUP_SUPER_MAGIC of <linux/magic.h>, which also defines names glibc's headers clash with.
 constexpr long kCgroupV1Magic = 0x27e0eb;
 
-std::vector<std::string_view> fields_of(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (size_t i = 0;;) {
-    size_t j = s.find(sep, i);
-    out.push_back(s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
-    if (j == std::string_view::npos) return out;
-    i = j + 1;
-  }
-}
-
 bool lists(std::string_view comma_list, std::string_view name) {
-  for (std::string_view f : fields_of(comma_list, ','))
+  for (std::string_view f : split_fields(comma_list, ','))
     if (f == name) return true;
   return false;
-}
-
-// mountinfo's \ooo escapes (space, tab, newline, backslash).
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -51,25 +29,15 @@ std::string unescape(std::string_view s) {
 std::vector<Cgroup2Mount> parse_cgroup1_mounts(std::string_view mountinfo,
                                                std::string_view controller) {
   std::vector<Cgroup2Mount> out;
-  for (std::string_view line : fields_of(mountinfo, '\n')) {
-    // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
-    std::vector<std::string_view> f = fields_of(line, ' ');
-    size_t dash = 0;
-    for (size_t i = 6; i < f.size(); ++i)
-      if (f[i] == "-") {
-        dash = i;
-        break;
-      }
-    if (dash == 0 || dash + 3 >= f.size() || f[dash + 1] != "cgroup") continue;
-    if (!lists(f[dash + 3], controller)) continue;
-    out.push_back({unescape(f[4]), unescape(f[3])});
-  }
+  for (MountEntry& m : parse_mountinfo(mountinfo))
+    if (m.fstype == "cgroup" && lists(m.super_options, controller))
+      out.push_back({std::move(m.mount_point), std::move(m.root)});
   return out;
 }
 
 std::optional<std::string> parse_own_cgroup_v1(std::string_view proc_cgroup,
                                                 std::string_view controller) {
-  for (std::string_view line : fields_of(proc_cgroup, '\n')) {
+  for (std::string_view line : split_fields(proc_cgroup, '\n')) {
     size_t a = line.find(':');
     size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
     if (b == std::string_view::npos) continue;
@@ -79,7 +47,7 @@ std::optional<std::string> parse_own_cgroup_v1(std::string_view proc_cgroup,
 }
 
 std::optional<uint64_t> keyed_u64(std::string_view text, std::string_view key) {
-  for (std::string_view line : fields_of(text, '\n')) {
+  for (std::string_view line : split_fields(text, '\n')) {
     if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ')
       continue;
     uint64_t v = 0;
