@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "tests/unit/call_main.h"
 #include "launcher/cli/run_options.h"
 #include "launcher/doctor/commands.h"
 #include "launcher/os/exit_codes.h"
@@ -209,23 +210,8 @@ TEST(CliCommands, DoctorRequireRepeatsAndSplitsOnCommas) {
   EXPECT_EQ(error, "option --require needs a value (CHECK)");
 }
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result call(int (*fn)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  int status = fn(static_cast<int>(args.size()), argv.data());
-  fflush(stdout);
-  std::string out = testing::internal::GetCapturedStdout();
-  std::string err = testing::internal::GetCapturedStderr();
-  return {status, out, err};
-}
+using progeny::test::call;
+using progeny::test::Result;
 
 // Through each subcommand's main: --help is the generated usage, a usage error one line and
 // 125. Only paths that end before any process work.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/unit/call_main.h"
 #include "bpf/tracker.h"
 #include "launcher/contain/containment.h"
 #include "launcher/contain/limits.h"
@@ -22,23 +23,8 @@
 namespace progeny {
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result call(int (*fn)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  int status = fn(static_cast<int>(args.size()), argv.data());
-  fflush(stdout);
-  std::string out = testing::internal::GetCapturedStdout();
-  std::string err = testing::internal::GetCapturedStderr();
-  return {status, out, err};
-}
+using progeny::test::call;
+using progeny::test::Result;
 
 class ViewsCli : public ::testing::Test {
  protected:
