@@ -3,11 +3,12 @@
 FUZZ_SECONDS ?= 30
 FUZZ_BIN     := $(B)/fuzz/logread_fuzz
 FUZZ_SRC     := $(addprefix launcher/views/,logread.cc lineage.cc summary.cc trace_format.cc \
-  view_util.cc tree_text.cc tree_json.cc tree_dot.cc tree_perfetto.cc tree_svg.cc)
+  view_util.cc tree_text.cc tree_json.cc tree_dot.cc tree_perfetto.cc tree_svg.cc) schema/record.cc \
+  launcher/os/parse.cc
 FUZZ_FLAGS   := -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) $(wildcard launcher/*/*.h)
+$(FUZZ_BIN): tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) $(wildcard launcher/*/*.h schema/*.h)
 	@mkdir -p $(@D)
 	$(CLANG)++ $(FUZZ_FLAGS) tests/fuzz/logread_fuzz.cc $(FUZZ_SRC) -o $@
 

@@ -11,6 +11,7 @@
 #include "launcher/views/summary.h"
 #include "launcher/views/trace_format.h"
 #include "launcher/views/tree_views.h"
+#include "schema/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
@@ -18,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   progeny::LogContents c = progeny::read_log(in);
   progeny::TraceFormatter tf;
   std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) (void)tf.format(line);
+  for (std::string line; std::getline(lines, line);)
+    if (std::string why; auto r = progeny::parse_record(line, &why)) (void)tf.format(*r);
   progeny::Lineage lin = progeny::build_lineage(c.events, c.problems.size());
   std::ostringstream out;
   progeny::render_text(lin, out, true);
