@@ -14,6 +14,7 @@ struct progeny_bpf *progeny_skel_open(const struct progeny_skel_config *config) 
   skel->rodata->tick_ns = config->tick_ns;
   skel->rodata->wake_bytes = config->wake_bytes;
   skel->rodata->kill_on_root_exit = config->kill_on_root_exit;
+  skel->rodata->pids_cap = config->pids_cap;
   /* The loader program creates each map with these sizes instead of the object's. */
   skel->maps.events.max_entries = config->ring_bytes;
   skel->maps.members.max_entries = config->max_members;
@@ -39,6 +40,7 @@ void progeny_skel_get_fds(const struct progeny_bpf *skel, struct progeny_skel_fd
   fds->on_fork = skel->progs.on_fork.prog_fd;
   fds->on_exec = skel->progs.on_exec.prog_fd;
   fds->on_exit = skel->progs.on_exit.prog_fd;
+  fds->on_oom_victim = skel->progs.on_oom_victim.prog_fd;
   fds->seed = skel->progs.seed.prog_fd;
 }
 

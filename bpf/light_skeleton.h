@@ -18,13 +18,14 @@ struct progeny_skel_config {
   __u64 wake_bytes;
   __u32 ring_bytes;  /* a power of two, a multiple of the page size */
   __u32 max_members;
+  __u32 pids_cap;  /* 0: none */
   __u8 kill_on_root_exit;
 };
 
 /* The loaded object's descriptors, owned by the skeleton. */
 struct progeny_skel_fds {
   int members, events, counters;
-  int on_fork, on_exec, on_exit, seed;
+  int on_fork, on_exec, on_exit, on_oom_victim, seed;
 };
 
 /* Allocates the skeleton with these settings; NULL when out of memory. */

@@ -24,6 +24,9 @@ const volatile bool kill_on_root_exit = true; /* false for `progeny watch` */
 /* Wake the reader only once this many bytes wait (0: on every event). Waking a reader per
  * event cost ~20% on a fork loop here; batching keeps it to the programs' own few µs. */
 const volatile __u64 wake_bytes = 0;
+/* `--limit pids=N` without a cgroup backend: a member's child born while more than N
+ * processes are tracked is killed at birth (0: no cap). */
+const volatile __u32 pids_cap = 0;
 
 /* Set by the seed program (from the caller's context) before the tracepoints are attached. */
 __u64 target_ns;    /* the caller's struct pid_namespace *, 0 until seeded */
@@ -137,6 +140,53 @@ static __always_inline void fill_hdr(struct progeny_event_hdr *h, __u32 kind, __
   h->time_ns = bpf_ktime_get_ns();
 }
 
+/* Where the cap's walk counts. A map value, not a stack variable the callback increments:
+ * the verifier tracks a stack counter's exact value through the callback's loop and never
+ * converges (1M instructions), a map value is just a number to it. Per CPU: the programs
+ * run with migration off, and the same program never nests on one CPU. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} cap_count SEC(".maps");
+
+static long count_one(void *map, __u32 *key, struct progeny_member *m, void *ctx) {
+  __u32 zero = 0;
+  __u64 *n = bpf_map_lookup_elem(&cap_count, &zero);
+  if (n) *n += 1;
+  return 0;
+}
+
+/* The pids cap, after the child's insert: the count includes it, so of two members forking
+ * at once on two CPUs past the cap both children die, never both live. The parent's fork
+ * has succeeded already (unlike pids.max's EAGAIN): the child dies before its first
+ * instruction, and its creator is named to user space. Counting walks the map: O(cap) per
+ * fork, only with a cap set. */
+static __always_inline void cap_members(struct task_struct *creator, struct task_struct *child,
+                                        struct progeny_member *m) {
+  __u32 zero = 0;
+  __u64 *counted = bpf_map_lookup_elem(&cap_count, &zero);
+  if (!counted) return;
+  *counted = 0;
+  bpf_for_each_map_elem(&members, count_one, 0, 0);
+  __u64 n = *counted;
+  if (n <= pids_cap) return;
+  bpf_send_signal_task(child, SIGKILL, PIDTYPE_TGID, 0);
+  count(PROGENY_CNT_CAPPED);
+  if (!m->vpid) return;
+  struct progeny_cap_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(PROGENY_CNT_LOST);
+    return;
+  }
+  fill_hdr(&e->hdr, PROGENY_EV_CAP, m->vpid, m->start_ticks, m->ino);
+  e->parent_ino = pid_ino(creator);
+  e->ppid = vtgid(creator);
+  e->members = (__u32)n;
+  submit(e);
+}
+
 /* The creator (current, the forking thread) decides membership, not the child's parent: with
  * CLONE_PARENT the parent may be outside the session while the creator is inside. */
 SEC("tp_btf/sched_process_fork")
@@ -155,6 +205,8 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
   __sync_fetch_and_add(&stopping, 0);
   if (*(volatile __u64 *)&stopping)
     bpf_send_signal_task(child, SIGKILL, PIDTYPE_TGID, 0);
+  else if (pids_cap)
+    cap_members(creator, child, &m);
 
   if (!m.vpid) return 0;
   struct progeny_fork_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -244,6 +296,24 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     e->status = BPF_CORE_READ(p, signal, group_exit_code);
   else
     e->status = p->exit_code;
+  submit(e);
+  return 0;
+}
+
+/* The OOM killer's choice, from the kernel itself: a member named as the victim of an OOM
+ * kill (the memory.events counters only count). Runs in the allocating task's context, which
+ * need not be the victim. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_oom_victim, struct task_struct *victim) {
+  if (!target_ns || !member_of(victim)) return 0;
+  __u32 vpid = vtgid(victim);
+  if (!vpid) return 0;
+  struct progeny_oom_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(PROGENY_CNT_LOST);
+    return 0;
+  }
+  fill_hdr(&e->hdr, PROGENY_EV_OOM, vpid, start_ticks(victim), pid_ino(victim));
   submit(e);
   return 0;
 }

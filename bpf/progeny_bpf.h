@@ -27,13 +27,16 @@ struct progeny_member {
 enum progeny_counter {
   PROGENY_CNT_LOST = 0,      /* ring-buffer reserves that failed: events lost */
   PROGENY_CNT_UNTRACKED = 1, /* members-map inserts that failed: membership holes */
-  PROGENY_CNT_MAX = 2,
+  PROGENY_CNT_CAPPED = 2,    /* children killed at birth past pids_cap */
+  PROGENY_CNT_MAX = 3,
 };
 
 enum progeny_event_kind {
   PROGENY_EV_FORK = 1,
   PROGENY_EV_EXEC = 2,
   PROGENY_EV_EXIT = 3,
+  PROGENY_EV_CAP = 4, /* a child killed at birth: the session was at its pids cap */
+  PROGENY_EV_OOM = 5, /* the kernel chose a member as an OOM victim (mark_victim) */
 };
 
 /* Every event starts with this; pids are as seen from the tracker's PID namespace. */
@@ -72,6 +75,18 @@ struct progeny_exit_event {
   struct progeny_event_hdr hdr;
   __s32 status; /* wait(2) encoding, as the parent will see it */
   __u32 pad;
+};
+
+struct progeny_cap_event {
+  struct progeny_event_hdr hdr; /* the child killed at birth */
+  __u64 parent_ino;             /* pidfs inode of its creator, the forker named */
+  __u32 ppid;                   /* its creator */
+  __u32 members;                /* processes tracked at that moment, the child included */
+};
+
+/* hdr names the victim; nothing else to say (the memory.events counters say how often). */
+struct progeny_oom_event {
+  struct progeny_event_hdr hdr;
 };
 
 /* Argument of the `seed` syscall program, run by user space through BPF_PROG_TEST_RUN so the

@@ -147,6 +147,7 @@ std::unique_ptr<Tracker> Tracker::start(pid_t root, std::string* why, const Opti
   config.kill_on_root_exit = opts.kill_on_root_exit;
   config.ring_bytes = ring_size(opts.ring_bytes);
   config.max_members = opts.max_members;
+  config.pids_cap = opts.pids_cap;
   if (opts.batch_wakeups) config.wake_bytes = config.ring_bytes / 4;
   std::unique_ptr<Tracker> t(new Tracker());
   t->ring_bytes_ = config.ring_bytes;
@@ -247,6 +248,20 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
     r.comm = bounded(e->comm, sizeof e->comm);
     return r;
   }
+  if (h->kind == PROGENY_EV_CAP && size >= sizeof(progeny_cap_event)) {
+    const auto* e = static_cast<const progeny_cap_event*>(data);
+    Record r = identified("limit_kill");
+    r.what = "pids";
+    r.ppid = e->ppid;
+    if (e->parent_ino) r.parent_ino = e->parent_ino;
+    r.members = e->members;
+    return r;
+  }
+  if (h->kind == PROGENY_EV_OOM && size >= sizeof(progeny_oom_event)) {
+    Record r = identified("oom_kill");
+    r.what = "memory";
+    return r;
+  }
   if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
     int status = static_cast<int>(e->status);
@@ -307,7 +322,8 @@ uint64_t Tracker::counter(uint32_t slot) const {
 std::vector<ProgramStats> Tracker::program_stats() const {
   std::vector<ProgramStats> out;
   const std::pair<const char*, int> progs[] = {
-      {"on_fork", fds_.on_fork}, {"on_exec", fds_.on_exec}, {"on_exit", fds_.on_exit}};
+      {"on_fork", fds_.on_fork}, {"on_exec", fds_.on_exec}, {"on_exit", fds_.on_exit},
+      {"on_oom_victim", fds_.on_oom_victim}};
   for (const auto& [name, fd] : progs) {
     bpf_prog_info info{};
     __u32 len = sizeof info;
@@ -323,5 +339,6 @@ std::vector<ProgramStats> Tracker::program_stats() const {
 
 uint64_t Tracker::lost() const { return counter(PROGENY_CNT_LOST); }
 uint64_t Tracker::untracked() const { return counter(PROGENY_CNT_UNTRACKED); }
+uint64_t Tracker::capped() const { return counter(PROGENY_CNT_CAPPED); }
 
 }  // namespace progeny::bpf

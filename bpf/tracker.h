@@ -40,6 +40,10 @@ struct Options {
   // Cheaper for the traced tree; the caller must then also consume() when its loop wakes for
   // other reasons and before it finishes the log. `progeny watch` turns it off for liveness.
   bool batch_wakeups = true;
+  // `--limit pids=N` enforced here (no cgroup backend for it): a member's child born while
+  // more than N processes are tracked is SIGKILLed at birth, its creator reported in a
+  // `limit_kill` record. 0: no cap.
+  uint32_t pids_cap = 0;
   // Existing children of root never to seed (the cgroup watchdog: the in-kernel kill on the
   // launcher's death must leave it alive to remove its cgroup).
   std::vector<pid_t> exclude;
@@ -108,6 +112,8 @@ class Tracker {
   // Children of members the kernel could not add to the map (map full): they are not
   // tracked, so the caller must report this; normally 0.
   uint64_t untracked() const;
+  // Children killed at birth past Options::pids_cap (exact: a counter, not the records).
+  uint64_t capped() const;
   const StartPhases& start_phases() const { return phases_; }
   // The ring buffer's real size (Options::ring_bytes rounded up).
   size_t ring_bytes() const { return ring_bytes_; }

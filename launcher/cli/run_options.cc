@@ -56,6 +56,11 @@ cli::CommandLine run_command_line(RunOptions* o) {
        "(64M: OOM-kill past it), cpu=FRACTION (0.5: half a CPU); exit 125\n"
        "when the host cannot enforce one (progeny doctor says which)",
        limits(&o->limits), /*repeatable=*/true},
+      {"limit-cgroup", 0, "DIR",
+       "enforce --limit with cgroup v2 in a group made in DIR: a delegated,\n"
+       "empty cgroup whose cgroup.subtree_control enables the controllers\n"
+       "(default: cgroup v1 groups below progeny's own)",
+       text(&o->limit_cgroup)},
       {"trace", 0, "", "print each lineage event on stderr", flag(&o->trace)},
       {"fail-on-runaway", 0, "", "exit 3 when COMMAND succeeded but left descendants running",
        flag(&o->fail_on_runaway)},

@@ -31,6 +31,7 @@ struct RunOptions {
   Tristate bpf = Tristate::kAuto;
   std::string contain = "auto";       // auto|cgroup|pidns|none
   LimitSpec limits;                   // --limit
+  std::string limit_cgroup;           // --limit-cgroup DIR: delegated, empty cgroup v2 subtree
   bool trace = false;                 // print each event on stderr
   bool fail_on_runaway = false;
   int64_t settle_ms = 2000;           // --fail-on-runaway: time to exit on their own

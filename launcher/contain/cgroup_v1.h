@@ -35,6 +35,8 @@ class CgroupV1Group {
   ~CgroupV1Group() { remove(); }
 
   const std::string& path() const { return path_; }
+  const std::string& name() const { return name_; }
+  int parent_fd() const { return parent_.get(); }  // for the watchdog's rmdir
   // O_WRONLY descriptor of the group's cgroup.procs: a child writes "0" to it before exec.
   int enter_fd() const { return procs_.get(); }
   bool has(const char* file) const;

@@ -40,7 +40,7 @@ bool keep_only(int* fds, int n) {
   if (null < 0) return false;
   for (int t = 0; t < 3; ++t)
     if (null != t) ::dup2(null, t);
-  int sorted[8];
+  int sorted[4 + kMaxWatchedGroups];
   std::copy(fds, fds + n, sorted);
   std::sort(sorted, sorted + n);
   unsigned lo = 3;
@@ -53,7 +53,8 @@ bool keep_only(int* fds, int n) {
 }
 
 [[noreturn]] void watchdog_main(pid_t launcher, int launcher_pidfd, int pipe_r, int dirfd,
-                                int parentfd, const char* name) {
+                                int parentfd, const char* name, CgroupRef* groups,
+                                size_t ngroups) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_NAME, kWatchdogComm);  // how an outer progeny tells it apart (below)
   struct sigaction ign{};
@@ -68,12 +69,25 @@ bool keep_only(int* fds, int n) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  int fds[4] = {launcher_pidfd, pipe_r, dirfd, parentfd};
-  if (!keep_only(fds, 4)) ::_exit(1);
-  launcher_pidfd = fds[0];
-  pipe_r = fds[1];
-  dirfd = fds[2];
-  parentfd = fds[3];
+  // The leaf's two descriptors only with a leaf (dirfd -1: limit groups alone).
+  int fds[4 + kMaxWatchedGroups];
+  int n = 0;
+  fds[n++] = launcher_pidfd;
+  fds[n++] = pipe_r;
+  if (dirfd >= 0) {
+    fds[n++] = dirfd;
+    fds[n++] = parentfd;
+  }
+  for (size_t i = 0; i < ngroups; ++i) fds[n++] = groups[i].parent_fd;
+  if (!keep_only(fds, n)) ::_exit(1);
+  n = 0;
+  launcher_pidfd = fds[n++];
+  pipe_r = fds[n++];
+  if (dirfd >= 0) {
+    dirfd = fds[n++];
+    parentfd = fds[n++];
+  }
+  for (size_t i = 0; i < ngroups; ++i) groups[i].parent_fd = fds[n++];
 
   ::prctl(PR_SET_PDEATHSIG, kWakeSignal);
   // The launcher may have died before the prctl: then the signal never comes, and the
@@ -93,7 +107,12 @@ bool keep_only(int* fds, int n) {
       break;  // EOF without a word: the launcher is gone
     }
   }
-  ::_exit(watchdog_reap_leaf(dirfd, parentfd, name) == 0 ? 0 : 1);
+  // The leaf first: killing it ends the tasks the limit groups hold too (in cgroup mode
+  // they are the same processes).
+  int failed = dirfd >= 0 && watchdog_reap_leaf(dirfd, parentfd, name) != 0;
+  for (size_t i = 0; i < ngroups; ++i)
+    failed |= watchdog_remove_group(groups[i].parent_fd, groups[i].name) != 0;
+  ::_exit(failed);
 }
 
 }  // namespace
@@ -138,7 +157,26 @@ int watchdog_reap_leaf(int dirfd, int parentfd, const char* name) {
   return err ? err : EBUSY;
 }
 
-std::unique_ptr<CgroupWatchdog> CgroupWatchdog::start(const CgroupLeaf& leaf, std::string* why) {
+int watchdog_remove_group(int parentfd, const char* name) {
+  int err = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    err = remove_cgroup_tree(parentfd, name);
+    if (err == 0 || err == ENOENT) return 0;
+    if (err != EBUSY) return err;
+    ::usleep(100000);
+  }
+  return err;
+}
+
+std::unique_ptr<CgroupWatchdog> CgroupWatchdog::start(const CgroupLeaf* leaf,
+                                                      const std::vector<CgroupRef>& groups,
+                                                      std::string* why) {
+  if (groups.size() > kMaxWatchedGroups) {
+    *why = "cannot set up the cgroup watchdog: too many limit groups";
+    return nullptr;
+  }
+  CgroupRef refs[kMaxWatchedGroups + 1] = {};
+  std::copy(groups.begin(), groups.end(), refs);
   pid_t self = ::getpid();
   Fd self_pidfd = open_pidfd(self);
   int p[2];
@@ -153,8 +191,9 @@ std::unique_ptr<CgroupWatchdog> CgroupWatchdog::start(const CgroupLeaf& leaf, st
     return nullptr;
   }
   if (pid == 0)
-    watchdog_main(self, self_pidfd.get(), pipe_r.get(), leaf.dirfd(), leaf.parent_fd(),
-                  leaf.name().c_str());
+    watchdog_main(self, self_pidfd.get(), pipe_r.get(), leaf ? leaf->dirfd() : -1,
+                  leaf ? leaf->parent_fd() : -1, leaf ? leaf->name().c_str() : "", refs,
+                  groups.size());
   Fd pidfd = open_pidfd(pid);
   return std::unique_ptr<CgroupWatchdog>(new CgroupWatchdog(pid, std::move(pidfd), std::move(pipe_w)));
 }

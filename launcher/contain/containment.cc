@@ -46,7 +46,20 @@ const char* contain_mode_name(ContainMode mode) {
   return "?";
 }
 
-std::unique_ptr<Containment> Containment::make(ContainMode requested, std::string* why) {
+std::unique_ptr<Containment> Containment::make(ContainMode requested, std::string* why,
+                                               std::optional<LeafParent> leaf_parent,
+                                               const std::vector<CgroupRef>& limit_groups) {
+  std::unique_ptr<Containment> c = make_mode(requested, why, std::move(leaf_parent), limit_groups);
+  if (c && !c->watchdog_ && !limit_groups.empty()) {
+    c->watchdog_ = CgroupWatchdog::start(nullptr, limit_groups, why);
+    if (!c->watchdog_) return nullptr;
+  }
+  return c;
+}
+
+std::unique_ptr<Containment> Containment::make_mode(ContainMode requested, std::string* why,
+                                                    std::optional<LeafParent> leaf_parent,
+                                                    const std::vector<CgroupRef>& limit_groups) {
   std::unique_ptr<Containment> c(new Containment);
   switch (requested) {
     case ContainMode::none:
@@ -64,9 +77,10 @@ std::unique_ptr<Containment> Containment::make(ContainMode requested, std::strin
     case ContainMode::auto_:
     case ContainMode::cgroup: {
       std::string cg_why;
-      c->leaf_ = CgroupLeaf::create(&cg_why);
+      c->leaf_ = leaf_parent ? CgroupLeaf::create(std::move(*leaf_parent), &cg_why)
+                             : CgroupLeaf::create(&cg_why);
       if (c->leaf_) {
-        c->watchdog_ = CgroupWatchdog::start(*c->leaf_, &cg_why);
+        c->watchdog_ = CgroupWatchdog::start(c->leaf_.get(), limit_groups, &cg_why);
         if (!c->watchdog_) c->leaf_.reset();
       }
       if (c->leaf_) {
@@ -112,6 +126,12 @@ pid_t Containment::spawn(Fd* pidfd, std::string* why) {
   return p;
 }
 
+void Containment::dismiss_watchdog(bool all_gone) {
+  if (!watchdog_) return;
+  watchdog_->dismiss(all_gone && leaf_gone_);
+  watchdog_.reset();
+}
+
 std::vector<pid_t> Containment::members() const {
   std::vector<pid_t> out;
   if (leaf_) out = leaf_->procs();
@@ -147,19 +167,18 @@ bool Containment::stop(std::chrono::milliseconds timeout, std::vector<pid_t>* su
   return true;
 }
 
-void Containment::finish() {
+void Containment::finish(bool keep_watchdog) {
   if (leaf_) {
     if (leaf_->populated()) {
       leaf_->kill_all();
       leaf_->wait_empty(std::chrono::seconds(2));
     }
-    bool gone = leaf_->remove();
-    if (watchdog_) watchdog_->dismiss(gone);
-    // A leaf still there was handed to the watchdog: do not race it with our own rmdir.
-    if (!gone && watchdog_) leaf_->release();
+    leaf_gone_ = leaf_->remove();
+    // A leaf still there is handed to the watchdog: do not race it with our own rmdir.
+    if (!leaf_gone_ && watchdog_) leaf_->release();
     leaf_.reset();
   }
-  watchdog_.reset();
+  if (!keep_watchdog) dismiss_watchdog(true);
   if (mode_ == ContainMode::pidns && pidns_.init_pidfd) {
     pollfd p{pidns_.init_pidfd.get(), POLLIN, 0};
     if (::poll(&p, 1, 0) == 0) signal_gate::send_to_own_child(pidns_.init_pidfd.get(), SIGKILL);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,14 @@ class Containment {
  public:
   // auto_: cgroup when possible, else none (reason() says why). An explicit mode the host
   // does not allow: nullptr and a one-line *why (the launcher exits 125 with it).
-  // cgroup: creates the leaf and starts the watchdog now, before COMMAND exists.
-  static std::unique_ptr<Containment> make(ContainMode requested, std::string* why);
+  // cgroup: creates the leaf and starts the watchdog now, before COMMAND exists; the leaf is
+  // made in `leaf_parent` when given (the v2 limit group, so the limits hold the leaf),
+  // else in the launcher's own v2 cgroup.
+  // `limit_groups`: the --limit groups, which the watchdog removes too if the launcher dies
+  // (in every mode: without a leaf the watchdog is started for them alone).
+  static std::unique_ptr<Containment> make(ContainMode requested, std::string* why,
+                                           std::optional<LeafParent> leaf_parent = std::nullopt,
+                                           const std::vector<CgroupRef>& limit_groups = {});
   // Whether `--contain mode` can start here: make(mode) for real, undone at once (the leaf
   // removed, the watchdog dismissed). `progeny doctor` asks this, so its verdict is the
   // answer the run gets. False with make()'s one-line *why.
@@ -55,7 +62,8 @@ class Containment {
 
   // The leaf's directory (cgroup mode), empty otherwise: for -v, reports and tests.
   std::string cgroup_path() const { return leaf_ ? leaf_->path() : std::string(); }
-  // The watchdog's pid (cgroup mode), -1 otherwise: never a member, never signalled.
+  // The watchdog's pid (cgroup mode, or limit groups to watch), -1 otherwise: never a
+  // member, never signalled.
   pid_t watchdog_pid() const { return watchdog_ ? watchdog_->pid() : -1; }
   // Every process the mode knows to belong to the run (cgroup: the leaf's cgroup.procs and
   // below; pidns: the init and its descendants; none: nothing, the /proc walk decides).
@@ -77,9 +85,13 @@ class Containment {
   GroupControl* group() { return leaf_ ? &leaf_group_ : nullptr; }
 
   // End of run: kills whatever is left in the leaf, removes it, then dismisses the watchdog
-  // (in this order, so a launcher killed halfway still leaves the watchdog to finish).
+  // (in this order, so a launcher killed halfway still leaves the watchdog to finish), unless
+  // `keep_watchdog`: the limit groups are still to be removed, dismiss_watchdog() follows.
   // Idempotent; also done by the destructor.
-  void finish();
+  void finish(bool keep_watchdog = false);
+  // Dismisses the watchdog; `all_gone` false (a limit group still there) hands what is left
+  // over to it. Idempotent.
+  void dismiss_watchdog(bool all_gone);
 
  private:
   class LeafGroup : public GroupControl {
@@ -94,6 +106,9 @@ class Containment {
   };
 
   Containment() = default;
+  static std::unique_ptr<Containment> make_mode(ContainMode requested, std::string* why,
+                                                std::optional<LeafParent> leaf_parent,
+                                                const std::vector<CgroupRef>& limit_groups);
   LeafGroup leaf_group_{*this};
   ContainMode mode_ = ContainMode::none;
   std::string reason_;
@@ -101,6 +116,7 @@ class Containment {
   std::unique_ptr<CgroupWatchdog> watchdog_;
   PidnsChild pidns_;
   pid_t expected_parent_ = 0;
+  bool leaf_gone_ = true;
 };
 
 }  // namespace progeny

@@ -3,22 +3,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 
 namespace progeny {
 namespace {
-
-// cpu.cfs_period_us: the kernel's default, 100 ms, so a 0.5 quota is 50 ms of each 100 ms.
-constexpr int64_t kCpuPeriodUs = 100000;
-
-std::string fraction_text(double f) {
-  std::string s = std::to_string(f);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
 
 // Writes file = value, or says which limit it failed for.
 bool set(CgroupV1Group& cg, const char* file, const std::string& value, std::string_view limit,
@@ -32,37 +20,34 @@ bool set(CgroupV1Group& cg, const char* file, const std::string& value, std::str
   return false;
 }
 
+// One counter of a v1 group, read through its directory descriptor.
 void add_count(const CgroupV1Group& cg, const char* file, const char* key, const char* as,
                LimitUse* use) {
-  auto text = cg.read(file);
-  if (!text) return;
-  std::optional<uint64_t> v;
-  if (key) {
-    v = keyed_u64(*text, key);
-  } else {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-    if (ec == std::errc()) v = n;
-  }
-  if (v) use->counts.emplace_back(as, *v);
-}
-
-uint64_t count_of(const LimitUse& u, std::string_view key) {
-  for (const auto& [k, v] : u.counts)
-    if (k == key) return v;
-  return 0;
+  if (auto text = cg.read(file)) add_count(*text, key, as, use);
 }
 
 }  // namespace
 
-std::unique_ptr<LimitGroups> LimitGroups::make(const LimitSpec& spec, std::string* why) {
+std::unique_ptr<LimitGroups> LimitGroups::make(const LimitSpec& spec, const std::string& v2_subtree,
+                                               std::string* why) {
   std::unique_ptr<LimitGroups> g(new LimitGroups);
+  if (!v2_subtree.empty()) {
+    std::string reason;
+    std::optional<LeafParent> subtree = open_delegated_subtree(v2_subtree, &reason);
+    if (subtree) g->v2_ = CgroupV2LimitGroup::create(std::move(*subtree), spec, &reason);
+    if (!g->v2_ || !g->v2_->configure(spec, &reason)) {
+      *why = reason;
+      return nullptr;
+    }
+    g->v2_spec_ = spec;
+    return g;
+  }
   auto add = [&](const char* name, std::string value) -> CgroupV1Group* {
     std::string reason;
     auto cg = CgroupV1Group::create(name, &reason);
     if (!cg) {
       *why = std::string(name) + "=" + value + ": " + reason +
-             " (cgroup v2 limits need a delegated, empty subtree; not supported yet)";
+             " (cgroup v2 limits need a delegated, empty subtree: --limit-cgroup DIR)";
       return nullptr;
     }
     g->groups_.push_back({name, std::move(value), std::move(cg)});
@@ -83,8 +68,8 @@ std::unique_ptr<LimitGroups> LimitGroups::make(const LimitSpec& spec, std::strin
       return nullptr;
   }
   if (spec.cpu) {
-    CgroupV1Group* cg = add("cpu", fraction_text(*spec.cpu));
-    auto quota = static_cast<int64_t>(std::llround(*spec.cpu * kCpuPeriodUs));
+    CgroupV1Group* cg = add("cpu", cpu_fraction_text(*spec.cpu));
+    int64_t quota = cpu_quota_us(*spec.cpu);
     if (!cg || !set(*cg, "cpu.cfs_period_us", std::to_string(kCpuPeriodUs), "cpu", why) ||
         !set(*cg, "cpu.cfs_quota_us", std::to_string(quota), "cpu", why))
       return nullptr;
@@ -92,26 +77,44 @@ std::unique_ptr<LimitGroups> LimitGroups::make(const LimitSpec& spec, std::strin
   return g;
 }
 
-bool LimitGroups::available(std::string_view limit, std::string* detail) {
+bool LimitGroups::available(std::string_view limit, std::string* detail,
+                            const std::string& v2_subtree) {
   LimitSpec probe;
   if (limit == "pids") probe.pids = 1000;
   if (limit == "memory") probe.memory = int64_t{1} << 30;
   if (limit == "cpu") probe.cpu = 1;
-  auto g = make(probe, detail);
-  if (!g || g->groups_.empty()) return false;
-  std::string path = g->groups_[0].cg->path();
-  *detail = "cgroup v1 under " + path.substr(0, path.rfind('/'));
+  auto g = make(probe, v2_subtree, detail);
+  if (!g) return false;
+  std::string path = g->v2_ ? g->v2_->path() : g->groups_.empty() ? "" : g->groups_[0].cg->path();
+  if (path.empty()) return false;
+  *detail = std::string(g->v2_ ? "cgroup v2" : "cgroup v1") + " under " + path.substr(0, path.rfind('/'));
   return true;
 }
 
-std::vector<int> LimitGroups::enter_fds() const {
+std::vector<int> LimitGroups::enter_fds(bool born_in_v2_group) const {
   std::vector<int> out;
   for (const Group& g : groups_) out.push_back(g.cg->enter_fd());
+  if (v2_ && !born_in_v2_group) out.push_back(v2_->enter_fd());
   return out;
+}
+
+std::vector<CgroupRef> LimitGroups::refs() const {
+  std::vector<CgroupRef> out;
+  for (const Group& g : groups_) out.push_back({g.cg->parent_fd(), g.cg->name().c_str()});
+  if (v2_) out.push_back({v2_->parent_fd(), v2_->name().c_str()});
+  return out;
+}
+
+std::optional<LeafParent> LimitGroups::leaf_parent() const {
+  if (!v2_) return std::nullopt;
+  return v2_->as_leaf_parent();
 }
 
 std::vector<LimitUse> LimitGroups::usage() const {
   std::vector<LimitUse> out;
+  if (v2_) {
+    out = v2_->usage(v2_spec_);
+  }
   for (const Group& g : groups_) {
     LimitUse u;
     u.name = g.name;
@@ -140,6 +143,10 @@ std::vector<LimitUse> LimitGroups::usage() const {
 }
 
 uint64_t LimitGroups::oom_kills() const {
+  if (v2_) {
+    auto text = v2_spec_.memory ? v2_->read("memory.events") : std::nullopt;
+    return text ? keyed_u64(*text, "oom_kill").value_or(0) : 0;
+  }
   for (const Group& g : groups_) {
     if (g.name != "memory") continue;
     auto text = g.cg->read("memory.oom_control");
@@ -150,6 +157,10 @@ uint64_t LimitGroups::oom_kills() const {
 
 bool LimitGroups::remove(std::string* why) {
   bool ok = true;
+  if (v2_ && !v2_->remove()) {
+    *why = "cannot remove the limit cgroup " + v2_->path() + ": " + std::strerror(errno);
+    ok = false;
+  }
   for (Group& g : groups_) {
     if (g.cg->remove()) continue;
     if (ok) *why = "cannot remove the " + g.name + " limit cgroup " + g.cg->path() + ": " +

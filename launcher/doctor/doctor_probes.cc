@@ -181,7 +181,22 @@ Probe probe_limit(const char* key, const char* what) {
   }
   return p;
 }
-Probe probe_limit_pids() { return probe_limit("pids", "forks past N fail with EAGAIN, the forker is named"); }
+// pids: without a cgroup for it, a run falls back to the tracker (bpf/tracker.h pids_cap), so
+// the check does too, with the tracker's own start as the answer.
+Probe probe_limit_pids() {
+  Probe p = probe_limit("pids", "forks past N fail with EAGAIN, the forker is named");
+  if (p.ok) return p;
+  std::string why;
+  if (!bpf::tracker_available(&why)) {
+    p.detail += "; nor the tracker: " + why;
+    return p;
+  }
+  p.ok = true;
+  p.detail = "tracker (no cgroup: " + p.detail + ")";
+  p.consequence = "--limit pids=... works: by the tracker, a child born past N processes is "
+                  "killed at birth (the fork succeeds), the forker is named";
+  return p;
+}
 Probe probe_limit_memory() { return probe_limit("memory", "the tree is OOM-killed past SIZE, the victim is named"); }
 Probe probe_limit_cpu() { return probe_limit("cpu", "the tree is throttled to FRACTION of a CPU"); }
 

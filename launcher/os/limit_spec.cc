@@ -16,6 +16,15 @@ std::optional<double> parse_number(std::string_view text) {
 
 }  // namespace
 
+int64_t cpu_quota_us(double fraction) { return static_cast<int64_t>(std::llround(fraction * kCpuPeriodUs)); }
+
+std::string cpu_fraction_text(double fraction) {
+  std::string s = std::to_string(fraction);
+  while (s.size() > 1 && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
 std::optional<int64_t> parse_size_bytes(std::string_view text) {
   double scale = 1;
   if (!text.empty()) {

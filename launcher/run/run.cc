@@ -155,15 +155,36 @@ class Runner : public StopHooks {
     tty_ = std::make_unique<Terminal>(Terminal::open_if_foreground());
     ContainMode mode = ContainMode::auto_;
     parse_contain_mode(opts_.contain, &mode);  // validated by the option parser
-    contain_ = Containment::make(mode, &why);
+    // The limits first: a v2 limit group is where the containment leaf goes.
+    if (!opts_.limits.empty()) {
+      limits_ = LimitGroups::make(opts_.limits, opts_.limit_cgroup, &why);
+      // No cgroup backend for pids: the tracker enforces it (kill at birth; it must load, see
+      // start_tracker), the other limits keep their groups.
+      if (!limits_ && opts_.limits.pids && opts_.limit_cgroup.empty() && opts_.bpf != Tristate::kOff) {
+        LimitSpec rest = opts_.limits;
+        rest.pids.reset();
+        std::string rest_why;
+        limits_ = LimitGroups::make(rest, "", &rest_why);
+        if (limits_) {
+          tracker_pids_ = *opts_.limits.pids;
+          pids_cgroup_why_ = why;
+        } else {
+          why = rest_why;
+        }
+      }
+      if (!limits_)
+        return fail("progeny run: " +
+                    (opts_.limit_cgroup.empty() ? "--limit " : "--limit-cgroup " + opts_.limit_cgroup + ": ") +
+                    why);
+    } else if (!opts_.limit_cgroup.empty()) {
+      return fail("progeny run: --limit-cgroup needs --limit");
+    }
+    contain_ = Containment::make(mode, &why, limits_ ? limits_->leaf_parent() : std::nullopt,
+                                 limits_ ? limits_->refs() : std::vector<CgroupRef>{});
     if (!contain_) {
       return fail("progeny run: --contain " + opts_.contain + ": " + why);
     }
     if (opts_.verbose > 0) std::fprintf(stderr, "progeny: containment %s\n", contain_->reason().c_str());
-    if (!opts_.limits.empty()) {
-      limits_ = LimitGroups::make(opts_.limits, &why);
-      if (!limits_) return fail("progeny run: --limit " + why);
-    }
     // The cgroup watchdog is our child but not part of the run.
     if (contain_->watchdog_pid() > 0) members_.exclude(contain_->watchdog_pid());
     // One descriptor per member: raise the soft limit as far as allowed (COMMAND gets the
@@ -206,13 +227,21 @@ class Runner : public StopHooks {
   }
 
   bool start_tracker() {
-    if (opts_.bpf == Tristate::kOff) return true;
+    if (opts_.bpf == Tristate::kOff) return true;  // then the tracker enforces no pids cap
     std::string why;
     bpf::Options topts;
     if (contain_->watchdog_pid() > 0) topts.exclude.push_back(contain_->watchdog_pid());
     topts.batch_wakeups = !opts_.trace;  // live lines need the tracker's records at once
+    topts.pids_cap = static_cast<uint32_t>(tracker_pids_);
     tracker_ = bpf::Tracker::start(self_, &why, topts);
-    if (tracker_) return true;
+    if (tracker_) {
+      if (tracker_pids_ && opts_.verbose > 0)
+        std::fprintf(stderr, "progeny: --limit pids=%lld by the tracker (%s)\n",
+                     static_cast<long long>(tracker_pids_), pids_cgroup_why_.c_str());
+      return true;
+    }
+    if (tracker_pids_)
+      return fail("progeny run: --limit " + pids_cgroup_why_ + "; nor can the BPF tracker: " + why);
     if (opts_.bpf == Tristate::kOn) {
       return fail("progeny run: --bpf on: " + why);
     }
@@ -398,7 +427,7 @@ class Runner : public StopHooks {
     req.pdeathsig = opts_.pdeathsig;
     req.tty_fd = tty_->active() ? tty_->fd() : -1;
     req.contain = contain_.get();
-    if (limits_) req.limit_fds = limits_->enter_fds();
+    if (limits_) req.limit_fds = limits_->enter_fds(contain_->mode() == ContainMode::cgroup);
     std::string why;
     Spawned s = spawn_command(req, &why);
     if (s.pid < 0) {
@@ -787,8 +816,9 @@ class Runner : public StopHooks {
       write_stop_record("done", stop.members, stop.survivors.size());
     }
     tty_->take_back();
-    contain_->finish();
+    contain_->finish(/*keep_watchdog=*/limits_ != nullptr);
     report_tracker_losses();
+    if (tracker_) tracker_capped_ = tracker_->capped();
     // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.
     tracker_.reset();
     if (shim_) {
@@ -836,7 +866,13 @@ class Runner : public StopHooks {
   void report_limits() {
     if (!limits_) return;
     uint64_t oom_kills = limits_->oom_kills();
-    for (LimitUse& u : limits_->usage()) {
+    std::vector<LimitUse> uses = limits_->usage();
+    if (tracker_pids_) {
+      LimitUse t{"pids", "tracker", "", std::to_string(tracker_pids_), tracker_capped_ > 0,
+                 {{"killed", tracker_capped_}}};
+      uses.insert(uses.begin(), std::move(t));
+    }
+    for (LimitUse& u : uses) {
       Verdict::Limit l;
       l.name = u.name;
       l.value = u.value;
@@ -848,9 +884,11 @@ class Runner : public StopHooks {
       if (u.name == "pids" && u.hit) {
         l.role = "forker";
         named = limit_watch_.forkers(kNamedPerLimit);
+        if (!named.empty()) l.named_by = limit_watch_.forker_source();
       } else if (u.name == "memory" && oom_kills > 0) {
         l.role = "oom_victim";
-        named = limit_watch_.oom_victims(oom_kills);
+        named = limit_watch_.oom_victims(oom_kills, &l.named_by);
+        if (named.empty()) l.named_by.clear();
       }
       for (const LimitWatch::Process& p : named) {
         const LineageLog::Origin* o = p.ino ? log_->origin(p.ino) : nullptr;
@@ -862,9 +900,11 @@ class Runner : public StopHooks {
       r.backend = l.backend;
       r.hit = l.hit;
       for (const auto& [k, v] : l.counts)
-        if (k == (l.name == "pids" ? "max" : l.name == "memory" ? "oom_kill" : "nr_throttled"))
+        if (k == (l.name == "pids" ? (l.backend == "tracker" ? "killed" : "max")
+                  : l.name == "memory" ? "oom_kill" : "nr_throttled"))
           r.count = v;
       if (!l.role.empty()) r.role = l.role;
+      if (!l.named_by.empty()) r.via = l.named_by;
       if (!l.named.empty()) {
         r.target_pid = l.named[0].pid;
         if (l.named[0].ino) r.target_ino = l.named[0].ino;
@@ -876,7 +916,9 @@ class Runner : public StopHooks {
     }
     if (!opts_.quiet) std::fputs(format_limit_report(verdict_.limits).c_str(), stderr);
     std::string why;
-    if (!limits_->remove(&why)) std::fprintf(stderr, "progeny: %s\n", why.c_str());
+    bool gone = limits_->remove(&why);
+    if (!gone) std::fprintf(stderr, "progeny: %s\n", why.c_str());
+    contain_->dismiss_watchdog(gone);
   }
 
   // How the run ends: the status progeny exits with and what it means.
@@ -920,12 +962,18 @@ class Runner : public StopHooks {
   Membership members_;
   Fd sigfd_, timerfd_;
   std::unique_ptr<Terminal> tty_;
-  std::unique_ptr<Containment> contain_;
+  // Declared before contain_, so destroyed after it: a v2 limit group holds the leaf.
   std::unique_ptr<LimitGroups> limits_;
+  std::unique_ptr<Containment> contain_;
   LimitWatch limit_watch_;
   std::unique_ptr<LineageLog> log_;
   std::unique_ptr<ShimSocket> shim_;
   std::unique_ptr<bpf::Tracker> tracker_;
+  // --limit pids=N by the tracker (no cgroup backend for it; 0: not), why no cgroup could,
+  // and how many children it killed at birth.
+  int64_t tracker_pids_ = 0;
+  std::string pids_cgroup_why_;
+  uint64_t tracker_capped_ = 0;
   TraceMerger trace_;
   std::string shim_path_;
   sigset_t orig_mask_{};

@@ -64,7 +64,7 @@ struct Verdict {
   struct Limit {
     std::string name;     // pids, memory, cpu
     std::string value;    // as enforced: "64", "67108864" (bytes), "0.5"
-    std::string backend;  // "cgroup v1"
+    std::string backend;  // "cgroup v1", "cgroup v2", "tracker" (pids only)
     std::string group;    // the group's directory (removed at the end)
     bool hit = false;
     std::vector<std::pair<std::string, uint64_t>> counts;  // the kernel's counters
@@ -79,6 +79,10 @@ struct Verdict {
       uint64_t count = 0;  // forker: creations refused
     };
     std::vector<Process> named;
+    // Whose records named them: "shim" (fork() failed with EAGAIN), "tracker" (a child
+    // killed at birth at the cap), "kernel" (the OOM killer's mark_victim), "sigkill" (a
+    // SIGKILL progeny did not send: the fallback); empty when nobody is named.
+    std::string named_by;
   };
   std::vector<Limit> limits;
 };

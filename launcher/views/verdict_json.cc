@@ -84,7 +84,8 @@ std::string verdict_json(const Verdict& v) {
     limits.push_back({{"name", l.name}, {"value", l.value}, {"backend", l.backend},
                       {"group", l.group}, {"hit", l.hit}, {"counts", std::move(counts)},
                       {"role", l.role.empty() ? ojson(nullptr) : ojson(l.role)},
-                      {"named", std::move(named)}, {"unknown", unknown}});
+                      {"named", std::move(named)}, {"unknown", unknown},
+                      {"named_by", l.named_by.empty() ? ojson(nullptr) : ojson(l.named_by)}});
   }
   doc["limits"] = std::move(limits);
   doc["lost"] = {{"shim_records", v.lost.shim_records}, {"shim_refused", v.lost.shim_refused},

@@ -54,7 +54,8 @@ const Mechanism kMechanisms[] = {
     {"bpf", {"--bpf", "on", "--no-preload", "--contain", "none"}},
     {"cgroup", {"--contain", "cgroup", "--no-preload", "--bpf", "off"}},
     {"pidns", {"--contain", "pidns", "--no-preload", "--bpf", "off"}},
-    {"pids", {"--limit", "pids=1000", "--no-preload", "--contain", "none", "--bpf", "off"}},
+    // The tracker is pids' fallback backend: the run may load it, as the check may.
+    {"pids", {"--limit", "pids=1000", "--no-preload", "--contain", "none"}},
     {"memory", {"--limit", "memory=1G", "--no-preload", "--contain", "none", "--bpf", "off"}},
     {"cpu", {"--limit", "cpu=1", "--no-preload", "--contain", "none", "--bpf", "off"}},
 };

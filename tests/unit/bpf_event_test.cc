@@ -151,6 +151,41 @@ TEST(BpfEvent, ExitCodeAndSignalFollowWaitStatus) {
   EXPECT_EQ(j["core"], true);
 }
 
+TEST(BpfEvent, AKillAtTheCapNamesTheChildAndItsForker) {
+  progeny_cap_event e{};
+  e.hdr = hdr(PROGENY_EV_CAP, 50);
+  e.hdr.ino = 500;
+  e.ppid = 49;
+  e.parent_ino = 490;
+  e.members = 65;
+  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+  ASSERT_TRUE(r);
+  json j = parse(*r);
+  EXPECT_EQ(j["event"], "limit_kill");
+  EXPECT_EQ(j["source"], "bpf");
+  EXPECT_EQ(j["pid"], 50);
+  EXPECT_EQ(j["ino"], 500);
+  EXPECT_EQ(j["ppid"], 49);
+  EXPECT_EQ(j["parent_ino"], 490);
+  EXPECT_EQ(j["members"], 65);
+  EXPECT_EQ(j["what"], "pids");
+  EXPECT_FALSE(progeny::bpf::event_to_record(&e, sizeof e - 1));
+}
+
+TEST(BpfEvent, AnOomVictimIsNamedByIdentity) {
+  progeny_oom_event e{};
+  e.hdr = hdr(PROGENY_EV_OOM, 60);
+  e.hdr.ino = 600;
+  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+  ASSERT_TRUE(r);
+  json j = parse(*r);
+  EXPECT_EQ(j["event"], "oom_kill");
+  EXPECT_EQ(j["pid"], 60);
+  EXPECT_EQ(j["ino"], 600);
+  EXPECT_EQ(j["start_time"], 4242);
+  EXPECT_EQ(j["what"], "memory");
+}
+
 TEST(BpfEvent, ShortOrUnknownEventsAreRejected) {
   progeny_fork_event e{};
   e.hdr = hdr(PROGENY_EV_FORK, 20);

@@ -102,16 +102,62 @@ TEST(LimitWatch, AnOomVictimIsAKillProgenyDidNotSend) {
   Record term = rec("exit", 22, 220);
   term.signal = "TERM";
   w.on_record(term);
-  auto v = w.oom_victims(5);
+  std::string source;
+  auto v = w.oom_victims(5, &source);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].pid, 21);
-  EXPECT_TRUE(w.oom_victims(0).empty());
+  EXPECT_EQ(source, "sigkill");
+  EXPECT_TRUE(w.oom_victims(0, &source).empty());
+}
+
+TEST(LimitWatch, TheKernelsOomVictimIsPreferredToAnInferredOne) {
+  LimitWatch w;
+  Record died = rec("exit", 21, 210);
+  died.signal = "KILL";
+  w.on_record(died);  // a SIGKILL progeny did not send: would be the guess
+  Record oom = make_record("oom_kill", "bpf", 22);
+  oom.ino = 220;
+  w.on_record(oom);
+  w.on_record(oom);  // once per victim
+  std::string source;
+  auto v = w.oom_victims(5, &source);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].pid, 22);
+  EXPECT_EQ(v[0].ino, 220u);
+  EXPECT_EQ(source, "kernel");
+}
+
+TEST(LimitWatch, AChildKilledAtTheCapNamesItsCreatorAndIsNoOomVictim) {
+  LimitWatch w;
+  EXPECT_STREQ(w.forker_source(), "shim");
+  // The launcher may learn of the death before the tracker's record arrives.
+  Record died = rec("exit", 31, 310);
+  died.signal = "KILL";
+  w.on_record(died);
+  for (pid_t child : {31, 32}) {
+    Record k = make_record("limit_kill", "bpf", child);
+    k.ino = static_cast<uint64_t>(child) * 10;
+    k.ppid = 30;
+    k.parent_ino = 300;
+    w.on_record(k);
+  }
+  auto f = w.forkers(5);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].pid, 30);
+  EXPECT_EQ(f[0].ino, 300u);
+  EXPECT_EQ(f[0].count, 2u);
+  EXPECT_STREQ(w.forker_source(), "tracker");
+  std::string source;
+  EXPECT_TRUE(w.oom_victims(5, &source).empty());
 }
 
 TEST(LimitReport, SaysWhatHitAndWhom) {
-  Verdict::Limit pids{"pids", "64", "cgroup v1", "/g", true, {{"max", 40}}, "forker", {{7, 70, "bomb\x1b", 9}}};
-  Verdict::Limit mem{"memory", "67108864", "cgroup v1", "/m", true, {{"oom_kill", 1}, {"failcnt", 3}}, "oom_victim", {}};
-  Verdict::Limit cpu{"cpu", "0.5", "cgroup v1", "/c", false, {}, "", {}};
+  Verdict::Limit pids{"pids", "64", "cgroup v1", "/g", true, {{"max", 40}}, "forker", {{7, 70, "bomb\x1b", 9}}, "shim"};
+  Verdict::Limit mem{"memory", "67108864", "cgroup v1", "/m", true, {{"oom_kill", 1}, {"failcnt", 3}}, "oom_victim", {}, ""};
+  Verdict::Limit cpu{"cpu", "0.5", "cgroup v1", "/c", false, {}, "", {}, ""};
+  Verdict::Limit capped{"pids", "8", "tracker", "", true, {{"killed", 5}}, "forker", {{7, 70, "bomb", 5}}, "tracker"};
+  EXPECT_EQ(format_limit_report({capped}),
+            "progeny: limit pids=8 hit (tracker): 5 child(ren) killed at birth; forker: 7 (bomb) capped 5x\n");
   std::string out = format_limit_report({pids, mem, cpu});
   EXPECT_EQ(out,
             "progeny: limit pids=64 hit (cgroup v1): 40 process creation(s) refused; forker: 7 "

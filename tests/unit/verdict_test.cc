@@ -90,10 +90,10 @@ TEST(Verdict, JsonTellsProgenysOwn125FromCommands) {
 TEST(Verdict, JsonSaysWhichLimitHitWhomOrThatNobodyCouldBeNamed) {
   Verdict v;
   v.limits.push_back({"pids", "64", "cgroup v1", "/sys/fs/cgroup/pids/progeny-1-ab", true,
-                      {{"max", 12}}, "forker", {{55, 5555, kHostile, 12}}});
+                      {{"max", 12}}, "forker", {{55, 5555, kHostile, 12}}, "shim"});
   v.limits.push_back({"memory", "67108864", "cgroup v1", "/m", true, {{"oom_kill", 1}},
-                      "oom_victim", {}});
-  v.limits.push_back({"cpu", "0.5", "cgroup v1", "/c", false, {{"nr_throttled", 0}}, "", {}});
+                      "oom_victim", {}, ""});
+  v.limits.push_back({"cpu", "0.5", "cgroup v1", "/c", false, {{"nr_throttled", 0}}, "", {}, ""});
   auto doc = nlohmann::json::parse(verdict_json(v));
   ASSERT_EQ(doc["limits"].size(), 3U);
   const auto& pids = doc["limits"][0];
@@ -105,6 +105,8 @@ TEST(Verdict, JsonSaysWhichLimitHitWhomOrThatNobodyCouldBeNamed) {
   EXPECT_EQ(pids["named"][0]["ino"], 5555);
   EXPECT_EQ(pids["named"][0]["count"], 12);
   EXPECT_EQ(pids["unknown"], false);
+  EXPECT_EQ(pids["named_by"], "shim");
+  EXPECT_TRUE(doc["limits"][1]["named_by"].is_null());
   EXPECT_EQ(doc["limits"][1]["unknown"], true);  // it OOM-killed, no record said whom
   EXPECT_TRUE(doc["limits"][2]["role"].is_null());
   EXPECT_EQ(doc["limits"][2]["unknown"], false);
@@ -135,6 +137,36 @@ TEST(Verdict, JunitFailsOnlyOnLeftoversAndEscapesEverything) {
   std::string err = verdict_junit(own);
   EXPECT_NE(err.find("<error type=\"progeny_error\" message=\"progeny run: --bpf on: no BPF\"/>"),
             std::string::npos) << err;
+}
+
+TEST(Verdict, JunitFailsOnACapOrAnOomKillNamingWhomAndListsEveryLimit) {
+  Verdict v = leaky();
+  v.leftovers.clear();
+  v.limits.push_back({"cpu", "0.5", "cgroup v1", "/c", true, {{"nr_throttled", 9}, {"nr_periods", 20}}, "", {}, ""});
+  std::string throttled = verdict_junit(v);
+  // Throttling is what a cpu limit is for: a property, not a failure.
+  EXPECT_EQ(throttled.find("<failure"), std::string::npos) << throttled;
+  EXPECT_NE(throttled.find("<property name=\"limit.cpu\" value=\"0.5 cgroup v1 hit\"/>"),
+            std::string::npos) << throttled;
+
+  v.limits.push_back({"memory", "67108864", "tracker", "", true, {{"oom_kill", 1}}, "oom_victim",
+                      {{31, 310, "python3 <x>", 0}}, "kernel"});
+  std::string oom = verdict_junit(v);
+  EXPECT_NE(oom.find("<failure type=\"limit\" message=\"limit memory=67108864 hit (tracker): 1 OOM "
+                     "kill(s), 0 time(s) at the limit; killed: 31 (python3 &lt;x&gt;)\">"),
+            std::string::npos) << oom;
+  EXPECT_NE(oom.find("<property name=\"limit.memory.oom_victim\" value=\"31 (python3 &lt;x&gt;)\"/>"),
+            std::string::npos) << oom;
+  EXPECT_NE(oom.find("failures=\"1\""), std::string::npos) << oom;
+
+  // With leftovers too: one failure, of type leak, carrying both.
+  Verdict both = leaky();
+  both.limits.push_back({"pids", "64", "tracker", "", true, {{"killed", 3}}, "forker", {}, ""});
+  std::string leak = verdict_junit(both);
+  EXPECT_NE(leak.find("<failure type=\"leak\""), std::string::npos) << leak;
+  EXPECT_NE(leak.find("progeny: limit pids=64 hit (tracker)"), std::string::npos) << leak;
+  EXPECT_NE(leak.find("<property name=\"limit.pids.forker\" value=\"unknown\"/>"),
+            std::string::npos) << leak;
 }
 
 }  // namespace
