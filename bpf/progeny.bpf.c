@@ -264,6 +264,25 @@ static long kill_member(void *map, __u32 *key, struct progeny_member *m, void *c
   return 0;
 }
 
+/* What the ending process cost. p is its last thread; the threads that died before it are in
+ * signal (a thread racing p to its own release may be missed), except the group leader, which
+ * stays a zombie until the group is empty and is added here when p is not the leader. */
+static __always_inline void fill_cost(struct progeny_exit_event *e, struct task_struct *p) {
+  e->cpu_ns = BPF_CORE_READ(p, signal, sum_sched_runtime) + BPF_CORE_READ(p, se.sum_exec_runtime);
+  e->utime_ns = BPF_CORE_READ(p, signal, utime) + BPF_CORE_READ(p, utime);
+  e->stime_ns = BPF_CORE_READ(p, signal, stime) + BPF_CORE_READ(p, stime);
+  struct task_struct *leader = BPF_CORE_READ(p, group_leader);
+  if (leader && (__u64)leader != (__u64)p) {
+    e->cpu_ns += BPF_CORE_READ(leader, se.sum_exec_runtime);
+    e->utime_ns += BPF_CORE_READ(leader, utime);
+    e->stime_ns += BPF_CORE_READ(leader, stime);
+  }
+  e->maxrss_pages = (__u32)BPF_CORE_READ(p, signal, maxrss);
+  __u64 born = BPF_CORE_READ(p, group_leader, start_boottime);
+  __u64 now = bpf_ktime_get_boot_ns();
+  e->lifetime_ns = now > born ? now - born : 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   if (!target_ns || !group_dead) return 0; /* only the last thread's exit ends a process */
@@ -296,6 +315,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     e->status = BPF_CORE_READ(p, signal, group_exit_code);
   else
     e->status = p->exit_code;
+  fill_cost(e, p);
   submit(e);
   return 0;
 }

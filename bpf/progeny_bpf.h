@@ -71,10 +71,15 @@ struct progeny_exec_event {
 };
 #define PROGENY_EXEC_FIXED 64 /* offsetof(struct progeny_exec_event, data) */
 
+/* What the process cost, read at its last thread's exit (README "Lineage log"). */
 struct progeny_exit_event {
   struct progeny_event_hdr hdr;
-  __s32 status; /* wait(2) encoding, as the parent will see it */
-  __u32 pad;
+  __s32 status;       /* wait(2) encoding, as the parent will see it */
+  __u32 maxrss_pages; /* peak resident set of all its images (signal->maxrss), in pages */
+  __u64 cpu_ns;       /* run time of all its threads (sum_exec_runtime): exact */
+  __u64 utime_ns;     /* tick-sampled user and system time: only their ratio is used, to */
+  __u64 stime_ns;     /* split cpu_ns as getrusage() and wait4() do (cputime_adjust) */
+  __u64 lifetime_ns;  /* from its birth (start_boottime) to this exit, CLOCK_BOOTTIME */
 };
 
 struct progeny_cap_event {

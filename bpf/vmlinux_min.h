@@ -50,10 +50,21 @@ struct pid {
   struct upid numbers[1];
 };
 
+/* The group's cost fields: what its dead threads used (folded in when each is released) and
+ * the high-water mark of every address space it had (at each exec, and at the group's exit
+ * before sched_process_exit fires). */
 struct signal_struct {
   unsigned int flags;
   int group_exit_code;
   struct pid *pids[PIDTYPE_MAX];
+  __u64 utime;
+  __u64 stime;
+  unsigned long long sum_sched_runtime;
+  unsigned long maxrss;
+};
+
+struct sched_entity {
+  __u64 sum_exec_runtime;
 };
 
 struct mm_struct {
@@ -66,6 +77,9 @@ struct task_struct {
   pid_t tgid;
   int exit_code;
   __u64 start_boottime;
+  __u64 utime;
+  __u64 stime;
+  struct sched_entity se;
   char comm[16];
   struct task_struct *real_parent;
   struct task_struct *group_leader;

@@ -40,5 +40,16 @@
 #define PROGENY_F_ARGV_BYTES "argv_bytes"
 #define PROGENY_F_ERRNO "errno"
 #define PROGENY_F_LOST "lost"
+/* What a process cost, on `exit` records (README "Lineage log": units and sources). Self
+ * figures are the process's own (the tracker's, at its last thread's exit); inclusive ones
+ * are wait4's for a child the launcher reaped: the child plus every descendant it waited for,
+ * so they can never be summed over a tree. */
+#define PROGENY_F_CPU_USER_NS "cpu_user_ns"
+#define PROGENY_F_CPU_SYSTEM_NS "cpu_system_ns"
+#define PROGENY_F_PEAK_RSS_KB "peak_rss_kb"
+#define PROGENY_F_LIFETIME_NS "lifetime_ns"
+#define PROGENY_F_INCLUSIVE_CPU_USER_NS "inclusive_cpu_user_ns"
+#define PROGENY_F_INCLUSIVE_CPU_SYSTEM_NS "inclusive_cpu_system_ns"
+#define PROGENY_F_INCLUSIVE_PEAK_RSS_KB "inclusive_peak_rss_kb"
 
 #endif

@@ -60,6 +60,13 @@ const Field kFields[] = {
     {"signal", &Record::signal},
     {"core", &Record::core},
     {"unknown", &Record::unknown},
+    {PROGENY_F_CPU_USER_NS, &Record::cpu_user_ns},
+    {PROGENY_F_CPU_SYSTEM_NS, &Record::cpu_system_ns},
+    {PROGENY_F_PEAK_RSS_KB, &Record::peak_rss_kb},
+    {PROGENY_F_LIFETIME_NS, &Record::lifetime_ns},
+    {PROGENY_F_INCLUSIVE_CPU_USER_NS, &Record::inclusive_cpu_user_ns},
+    {PROGENY_F_INCLUSIVE_CPU_SYSTEM_NS, &Record::inclusive_cpu_system_ns},
+    {PROGENY_F_INCLUSIVE_PEAK_RSS_KB, &Record::inclusive_peak_rss_kb},
     {"target_pid", &Record::target_pid},
     {"target_ino", &Record::target_ino},
     {"target_start_time", &Record::target_start_time},
@@ -186,6 +193,16 @@ Record exit_record(std::string_view source, pid_t pid, uint64_t ino, uint64_t st
     r.code = WEXITSTATUS(*status);
   }
   return r;
+}
+
+static uint64_t timeval_ns(const timeval& tv) {
+  return static_cast<uint64_t>(tv.tv_sec) * 1000000000ULL + static_cast<uint64_t>(tv.tv_usec) * 1000ULL;
+}
+
+void set_inclusive_cost(Record* r, const struct rusage& ru) {
+  r->inclusive_cpu_user_ns = timeval_ns(ru.ru_utime);
+  r->inclusive_cpu_system_ns = timeval_ns(ru.ru_stime);
+  r->inclusive_peak_rss_kb = static_cast<uint64_t>(ru.ru_maxrss);  // KiB on Linux
 }
 
 std::string to_line(const Record& r) {

@@ -4,6 +4,7 @@
 // schema/protocol.h as the shim's writer spells them. A field that is absent is nullopt (or
 // empty, or false).
 #pragma once
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -42,6 +43,11 @@ struct Record {
   std::optional<int64_t> code;
   std::optional<std::string> signal;  // short name ("TERM"); also the signal of `signal`
   bool core = false, unknown = false;
+  // exit: what it cost (absent: no source had it). Self, from the tracker: CPU in ns, the
+  // peak resident set of all its images in KiB, birth to exit in ns. Inclusive, from wait4
+  // where the launcher reaped it: itself plus the descendants it waited for.
+  std::optional<uint64_t> cpu_user_ns, cpu_system_ns, peak_rss_kb, lifetime_ns;
+  std::optional<uint64_t> inclusive_cpu_user_ns, inclusive_cpu_system_ns, inclusive_peak_rss_kb;
   // signal: what progeny sent to whom and why.
   std::optional<int64_t> target_pid, parent;
   std::optional<uint64_t> target_ino, target_start_time;
@@ -67,6 +73,9 @@ Record make_record(std::string_view event, std::string_view source, pid_t pid, u
 // The `exit` record: code, or signal and core; unknown when status is null.
 Record exit_record(std::string_view source, pid_t pid, uint64_t ino, uint64_t start_time,
                    const int* status, uint64_t time_ns = 0);
+
+// Adds wait4's account of a reaped child (it and its waited-for descendants) to its exit record.
+void set_inclusive_cost(Record* r, const struct rusage& ru);
 
 // The record as one line of JSON, newline included, at most PROGENY_MAX_RECORD bytes: when it
 // would be longer, argv is cut from the end (argv_truncated, argv_bytes = its whole size) and

@@ -178,11 +178,11 @@ std::vector<Member*> Membership::live() {
   return out;
 }
 
-void Membership::reaped(pid_t pid, int status) {
+void Membership::reaped(pid_t pid, int status, const struct rusage& usage) {
   // Our child: its pid cannot have been reused before this reap, so a dead member with this
   // pid is this very process.
   Member* m = find(pid);
-  if (m && !m->proc.alive()) reaped_[pid] = status;
+  if (m && !m->proc.alive()) reaped_[pid] = {status, usage};
 }
 
 void Membership::add_ended(Fd pidfd, const ExitedMember& who) {
@@ -220,8 +220,10 @@ std::vector<ExitedMember> Membership::take_exited(bool final) {
       continue;
     }
     std::optional<int> status;
+    std::optional<struct rusage> usage;
     if (auto r = reaped_.find(m->pid()); r != reaped_.end()) {
-      status = r->second;
+      status = r->second.status;
+      usage = r->second.usage;
       reaped_.erase(r);
     } else {
       status = ended_status(m->proc.pidfd(), m->pid(), m->start_time());
@@ -231,7 +233,7 @@ std::vector<ExitedMember> Membership::take_exited(bool final) {
       continue;
     }
     out.push_back({m->pid(), m->ino(), m->start_time(), m->parent, m->parent_ino,
-                   m->parent_start_time, status});
+                   m->parent_start_time, status, usage});
     members_.erase(m->pid());
     it = ended_.erase(it);
   }

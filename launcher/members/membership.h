@@ -6,6 +6,7 @@
 // map and the frozen cgroup, adopt with trusted). Each member's exit is noticed on its pidfd
 // and reported once, with its status when anyone can still tell it (take_exited).
 #pragma once
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -52,6 +53,7 @@ struct ExitedMember {
   pid_t parent = 0;
   uint64_t parent_ino = 0, parent_start_time = 0;
   std::optional<int> status;
+  std::optional<struct rusage> usage;  // wait4's (it and its waited-for descendants): we reaped it
 };
 
 class Membership {
@@ -98,8 +100,8 @@ class Membership {
   // A process of the run that had ended before it could be made a member (held by a pidfd
   // its parent's shim passed): never signalled, only its exit status is still to be learnt.
   void add_ended(Fd pidfd, const ExitedMember& who);
-  // We reaped pid ourselves with this status: the member's exit is known exactly.
-  void reaped(pid_t pid, int status);
+  // We reaped pid ourselves with this status and usage: the member's exit is known exactly.
+  void reaped(pid_t pid, int status, const struct rusage& usage);
   // Members that ended since the last call, each once, and forgotten. A member that ended
   // but whose status nobody can tell yet (a zombie its parent has not reaped, /proc not
   // readable) is held back until it can, or until `final`, then reported as unknown.
@@ -111,7 +113,11 @@ class Membership {
   pid_t self_;
   std::vector<pid_t> roots_;
   std::unordered_map<pid_t, Member> members_;
-  std::unordered_map<pid_t, int> reaped_;  // statuses we got from waitpid, until taken
+  struct Reaped {
+    int status;
+    struct rusage usage;
+  };
+  std::unordered_map<pid_t, Reaped> reaped_;  // what wait4 gave us, until taken
   std::set<pid_t> ended_;                   // members whose pidfd said they ended
   struct Ended {
     Fd pidfd;

@@ -571,20 +571,24 @@ class Runner : public StopHooks {
       Fd zombie = open_pidfd(p);
       uint64_t ino = pidfd_ino(zombie.get());
       auto stat = read_proc_stat(p);
-      if (::waitpid(p, &st, WNOHANG) != p) continue;
-      reaped(p, st, ino, stat ? stat->start_time : 0);
+      // wait4: the kernel's account of the child and every descendant it waited for.
+      struct rusage usage {};
+      if (::wait4(p, &st, WNOHANG, &usage) != p) continue;
+      reaped(p, st, usage, ino, stat ? stat->start_time : 0);
     }
   }
 
   // One of our children is gone: a member's exit is written when the membership reports it
   // (with the parent-death policy); a child no source knew (an orphan of a static program
   // adopted by us) is written here, once.
-  void reaped(pid_t pid, int status, uint64_t ino, uint64_t start_time) {
+  void reaped(pid_t pid, int status, const struct rusage& usage, uint64_t ino, uint64_t start_time) {
     Member* m = members_.find(pid);
     if (m && (!ino || m->ino() == ino)) {
-      members_.reaped(pid, status);
+      members_.reaped(pid, status, usage);
     } else if (!members_.is_excluded(pid)) {
-      log_->write(exit_record("launcher", pid, ino, start_time, &status));
+      Record r = exit_record("launcher", pid, ino, start_time, &status);
+      set_inclusive_cost(&r, usage);
+      log_->write(r);
     }
     // In a PID namespace this is the init: COMMAND's own status came through status_fd.
     if (pid == cmd_pid_ && !cmd_exited_) command_ended(status);
@@ -596,7 +600,9 @@ class Runner : public StopHooks {
   void members_exited(bool final) {
     int policy = opts_.preload && !stopping_ ? opts_.pdeathsig : 0;
     for (const ExitedMember& e : members_.take_exited(final)) {
-      log_->write(exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr));
+      Record r = exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr);
+      if (e.usage) set_inclusive_cost(&r, *e.usage);
+      log_->write(r);
       apply_parent_death(members_, e, policy, [&](const Member& child, int err) {
         write_signal_record(child, policy, "kill", "parent_killed", err, 0);
       });

@@ -206,6 +206,7 @@ class Builder {
     res_.mark_exited(id, ev.time_ns);
     // The tracker sees the exit itself; the launcher may only see the reap, later.
     if (!p.ended_ns || ev.time_ns < *p.ended_ns) p.ended_ns = ev.time_ns;
+    p.cost.add(ev);
     if (ev.unknown || p.end != EndKind::kUnknown) return;
     if (ev.signal) {
       p.end = EndKind::kSignaled;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "launcher/views/cost.h"
 #include "launcher/views/logread.h"
 
 namespace progeny {
@@ -62,6 +63,7 @@ struct ProcessNode {
   int exit_code = 0;
   std::string exit_signal;  // short name when kSignaled
   bool core = false;
+  Cost cost;  // from its exit records
 
   std::vector<SignalSent> signals;  // signals progeny's launcher sent it
   std::optional<pid_t> adopted_by;  // ppid seen later that differs from the creator

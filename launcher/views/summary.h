@@ -19,6 +19,26 @@ struct ExecutableStats {
   size_t thread_forks = 0;  // created from a thread other than the main one
 };
 
+// One process of a top list and the figure it was ranked by.
+struct Ranked {
+  size_t proc = 0;  // index into the lineage
+  uint64_t value = 0;
+};
+
+// The top lists rank by self figures only: an inclusive one (wait4's) holds a subtree, so a
+// parent would outrank the child that did the work and the list would count it twice.
+struct TopLists {
+  static constexpr size_t kLength = 5;
+  std::vector<Ranked> longest_lived;  // ns: the tracker's lifetime, else fork to exit record
+  std::vector<Ranked> most_cpu;       // ns of user + system time
+  std::vector<Ranked> largest_rss;    // KiB of peak resident set
+  std::vector<Ranked> most_children;  // processes it created itself
+  std::vector<size_t> failures;       // non-zero exit, or a signal progeny did not send; by time
+  size_t failure_count = 0;           // all of them, beyond the first kLength
+  // Processes that ended without the figure (no tracker exit record): not ranked.
+  size_t no_lifetime = 0, no_cpu = 0, no_rss = 0;
+};
+
 struct Summary {
   size_t events = 0;
   size_t unreadable_lines = 0;
@@ -31,6 +51,7 @@ struct Summary {
   size_t unknown_exits = 0;        // neither an exit record nor a progeny stop tells
   size_t no_creation_record = 0;   // processes whose creator the log does not name
   std::vector<ExecutableStats> executables;  // most processes created first
+  TopLists top;
 };
 
 Summary summarize(const Lineage& lin);

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "launcher/os/exit_codes.h"
 #include "launcher/views/commands.h"
@@ -15,7 +17,79 @@ namespace {
 
 // Creating calls in a fixed order, so columns line up across runs.
 const char* const kVias[] = {"fork", "vfork", "clone", "posix_spawn", "system",
-                             "popen", "daemon", "bpf", "?"};
+                             "popen", "daemon", "spawn", "bpf", "proc", "?"};
+
+// A process's command line cut in the middle to max_chars characters: the start names the
+// program, the end what it worked on (every compile starts alike; its file is at the end).
+std::string named(const Lineage& lin, size_t proc, size_t max_chars = 72) {
+  std::string text = exec_chain_text(lin, proc, 4096);
+  std::vector<size_t> starts;  // byte offset of each character (the text is valid UTF-8)
+  for (size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
+  if (starts.size() <= max_chars) return text;
+  size_t head = (max_chars - 1) / 2, tail = max_chars - 1 - head;
+  return text.substr(0, starts[head]) + "…" + text.substr(starts[starts.size() - tail]);
+}
+
+std::string format_kib(uint64_t kib) {
+  char buf[32];
+  if (kib < 1024) std::snprintf(buf, sizeof buf, "%lu KiB", static_cast<unsigned long>(kib));
+  else if (kib < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(kib) / 1024);
+  else std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(kib) / (1024 * 1024));
+  return buf;
+}
+
+std::string unranked(size_t n) {
+  return n ? "; " + std::to_string(n) + " ended without it, not ranked" : "";
+}
+
+void render_top(const Lineage& lin, const TopLists& t, std::ostream& out) {
+  char buf[64];
+  auto list = [&](const std::string& title, const std::vector<Ranked>& items, auto value_text) {
+    out << title << ":\n";
+    if (items.empty()) out << "  (none)\n";
+    for (const Ranked& r : items) {
+      std::snprintf(buf, sizeof buf, "  %7d %10s  ", lin.procs[r.proc].pid, value_text(r).c_str());
+      out << buf << named(lin, r.proc) << '\n';
+    }
+  };
+  out << "\nTop " << TopLists::kLength
+      << " (each process's own figures, never wait4's inclusive ones, which hold its subtree):\n";
+  list("Longest-lived (birth to exit" + unranked(t.no_lifetime) + ")", t.longest_lived,
+       [](const Ranked& r) { return format_duration(r.value); });
+  list("Most CPU (user + system" + unranked(t.no_cpu) + ")", t.most_cpu,
+       [](const Ranked& r) { return format_duration(r.value); });
+  list("Largest peak RSS (resident set, highest over all its images" + unranked(t.no_rss) + ")",
+       t.largest_rss, [](const Ranked& r) { return format_kib(r.value); });
+  list("Most children (processes it created itself)", t.most_children,
+       [](const Ranked& r) { return std::to_string(r.value); });
+  out << "Failures (non-zero exit, or a signal progeny did not send): " << t.failure_count;
+  if (t.failure_count > t.failures.size()) out << ", the first " << t.failures.size() << " shown";
+  out << '\n';
+  for (size_t i : t.failures) {
+    std::snprintf(buf, sizeof buf, "  %7d ", lin.procs[i].pid);
+    out << buf << end_text(lin.procs[i]) << "  " << named(lin, i) << '\n';
+  }
+}
+
+// What each column of the executables table counts: the legend under the table.
+void explain_columns(const std::vector<std::string>& cols, std::ostream& out) {
+  static const std::pair<const char*, const char*> kMeaning[] = {
+      {"fork", "fork()"}, {"vfork", "vfork()"}, {"clone", "clone()"},
+      {"posix_spawn", "posix_spawn()"}, {"system", "system()"}, {"popen", "popen()"},
+      {"daemon", "daemon()"}, {"spawn", "started by progeny's launcher (COMMAND)"},
+      {"bpf", "seen only by the tracker, which cannot tell the call (a static or setuid "
+              "program, raw clone3)"},
+      {"proc", "found by a /proc walk, not seen being born"},
+      {"?", "no record says which call (only an exec named its parent)"}};
+  out << "\nEXECUTABLE: the creator's program when it forked. CREATED: processes it created, "
+         "by call:\n";
+  for (const auto& c : cols)
+    for (const auto& [via, meaning] : kMeaning)
+      if (c == via) out << "  " << via << ": " << meaning << '\n';
+  out << "SETSID, SETPGID: processes running it that called setsid()/setpgid() (escaped their "
+         "session or group). THREAD: created from a thread other than the main one.\n";
+}
 
 void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
   out << "Log: " << s.events << " events";
@@ -50,7 +124,9 @@ void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
   }
   out << "Lost: shim " << s.lost_shim << ", bpf " << s.lost_bpf << " events; "
       << s.unknown_exits << " exits unobserved; " << s.no_creation_record
-      << " processes without a creation record\n\n";
+      << " processes without a creation record\n";
+  render_top(lin, s.top, out);
+  out << '\n';
 
   std::vector<std::string> cols;
   for (const char* v : kVias)
@@ -84,10 +160,44 @@ void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
     std::snprintf(buf, sizeof buf, "  %6zu %7zu %6zu\n", e.setsid, e.setpgid, e.thread_forks);
     out << buf;
   }
+  explain_columns(cols, out);
+}
+
+using ojson = nlohmann::ordered_json;
+
+// Each list's entries name the process and the figure it was ranked by (self figures only).
+ojson top_json(const Lineage& lin, const TopLists& t) {
+  auto who = [&](size_t i) {
+    const ProcessNode& p = lin.procs[i];
+    return ojson{{"pid", p.pid}, {"start_time", p.start_time ? ojson(*p.start_time) : ojson()},
+                 {"command", exec_chain_text(lin, i, 200)}};
+  };
+  auto list = [&](const std::vector<Ranked>& items, const char* unit) {
+    ojson a = ojson::array();
+    for (const Ranked& r : items) {
+      ojson e = who(r.proc);
+      e[unit] = r.value;
+      a.push_back(std::move(e));
+    }
+    return a;
+  };
+  ojson failures = ojson::array();
+  for (size_t i : t.failures) {
+    ojson e = who(i);
+    e["end"] = end_text(lin.procs[i]);
+    failures.push_back(std::move(e));
+  }
+  return {{"length", TopLists::kLength},
+          {"longest_lived", list(t.longest_lived, "lifetime_ns")},
+          {"most_cpu", list(t.most_cpu, "cpu_ns")},
+          {"largest_rss", list(t.largest_rss, "peak_rss_kb")},
+          {"most_children", list(t.most_children, "children")},
+          {"failures", std::move(failures)},
+          {"failure_count", t.failure_count},
+          {"unranked", {{"lifetime", t.no_lifetime}, {"cpu", t.no_cpu}, {"rss", t.no_rss}}}};
 }
 
 void render_json(const Lineage& lin, const Summary& s, std::ostream& out) {
-  using ojson = nlohmann::ordered_json;
   ojson doc;
   doc["schema"] = "progeny-summary/1";
   doc["events"] = s.events;
@@ -122,6 +232,7 @@ void render_json(const Lineage& lin, const Summary& s, std::ostream& out) {
                     {"setsid", e.setsid}, {"setpgid", e.setpgid}, {"daemon", e.daemon},
                     {"thread_forks", e.thread_forks}});
   doc["executables"] = std::move(exes);
+  doc["top"] = top_json(lin, s.top);
   out << doc.dump(1, ' ', false, ojson::error_handler_t::replace) << '\n';
 }
 

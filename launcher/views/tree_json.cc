@@ -17,6 +17,17 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
+// Self and inclusive apart (README "Lineage log"), null where no record had the figure.
+ojson cost_json(const Cost& c) {
+  auto figures = [](const CpuAndPeak& f) {
+    return ojson{{"cpu_user_ns", opt(f.cpu_user_ns)}, {"cpu_system_ns", opt(f.cpu_system_ns)},
+                 {"peak_rss_kb", opt(f.peak_rss_kb)}};
+  };
+  ojson self = figures(c.self);
+  self["lifetime_ns"] = opt(c.lifetime_ns);
+  return {{"self", std::move(self)}, {"inclusive", figures(c.inclusive)}};
+}
+
 ojson node_json(const Lineage& lin, size_t i) {
   const ProcessNode& p = lin.procs[i];
   ojson n;
@@ -50,6 +61,7 @@ ojson node_json(const Lineage& lin, size_t i) {
     exit["core"] = p.core;
   }
   n["exit"] = std::move(exit);
+  n["cost"] = cost_json(p.cost);
   n["stopped_by_progeny"] = opt(p.stopped_by_progeny());
   ojson sigs = ojson::array();
   for (const auto& s : p.signals)

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -184,6 +186,40 @@ TEST(BpfEvent, AnOomVictimIsNamedByIdentity) {
   EXPECT_EQ(j["ino"], 600);
   EXPECT_EQ(j["start_time"], 4242);
   EXPECT_EQ(j["what"], "memory");
+}
+
+// Self figures: the exact run time split in the tick samples' ratio (as wait4 splits it), the
+// peak in KiB, the lifetime as measured.
+TEST(BpfEvent, ExitCarriesTheProcessOwnCost) {
+  progeny_exit_event e{};
+  e.hdr = hdr(PROGENY_EV_EXIT, 40);
+  e.cpu_ns = 1000000000;
+  e.utime_ns = 300000000;  // sampled 3:1, so the exact second splits 750 ms : 250 ms
+  e.stime_ns = 100000000;
+  e.maxrss_pages = 25600;
+  e.lifetime_ns = 5000000000;
+  auto r = progeny::bpf::event_to_record(&e, sizeof e);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cpu_user_ns, 750000000U);
+  EXPECT_EQ(r->cpu_system_ns, 250000000U);
+  EXPECT_EQ(r->peak_rss_kb, 25600U * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 1024);
+  EXPECT_EQ(r->lifetime_ns, 5000000000U);
+  EXPECT_FALSE(r->inclusive_cpu_user_ns);  // the tracker never claims a subtree's figures
+
+  // No tick landed in system (or in user) time: all of it is the other kind.
+  e.stime_ns = 0;
+  r = progeny::bpf::event_to_record(&e, sizeof e);
+  EXPECT_EQ(r->cpu_user_ns, e.cpu_ns);
+  EXPECT_EQ(r->cpu_system_ns, 0U);
+  e.utime_ns = 0;
+  e.stime_ns = 4000000;
+  r = progeny::bpf::event_to_record(&e, sizeof e);
+  EXPECT_EQ(r->cpu_user_ns, 0U);
+  EXPECT_EQ(r->cpu_system_ns, e.cpu_ns);
+  // Hours of CPU on both sides do not overflow the split.
+  e.cpu_ns = e.utime_ns = e.stime_ns = uint64_t{1} << 62;
+  r = progeny::bpf::event_to_record(&e, sizeof e);
+  EXPECT_EQ(r->cpu_user_ns, uint64_t{1} << 61);
 }
 
 TEST(BpfEvent, ShortOrUnknownEventsAreRejected) {

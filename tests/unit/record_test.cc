@@ -50,6 +50,13 @@ Record full() {
   r.refused = 1;
   r.untracked = 0;
   r.lost = 6;
+  r.cpu_user_ns = 1500000000;
+  r.cpu_system_ns = 20000000;
+  r.peak_rss_kb = 102400;
+  r.lifetime_ns = 9000000000;
+  r.inclusive_cpu_user_ns = 1600000000;
+  r.inclusive_cpu_system_ns = 30000000;
+  r.inclusive_peak_rss_kb = 204800;
   return r;
 }
 
@@ -66,6 +73,44 @@ TEST(Record, IsOneValidJsonLineAndReadsBackFieldForField) {
   ASSERT_TRUE(back) << why;
   // Written again from what was read: the same line, so no field was lost on the way.
   EXPECT_EQ(to_line(*back), line);
+}
+
+// The cost fields by their documented names and units; absent when no source had them.
+TEST(Record, CostFieldsAreNamedNumbersOnExitAndAbsentWhenUnknown) {
+  const int status = 0;
+  Record r = exit_record("launcher", 42, 1001, 55, &status, 7);
+  std::string bare = to_line(r);
+  for (const char* f : {PROGENY_F_CPU_USER_NS, PROGENY_F_CPU_SYSTEM_NS, PROGENY_F_PEAK_RSS_KB,
+                        PROGENY_F_LIFETIME_NS, PROGENY_F_INCLUSIVE_CPU_USER_NS,
+                        PROGENY_F_INCLUSIVE_CPU_SYSTEM_NS, PROGENY_F_INCLUSIVE_PEAK_RSS_KB})
+    EXPECT_FALSE(nlohmann::json::parse(bare).contains(f)) << f;
+  std::string why;
+  auto none = parse_record(bare, &why);
+  ASSERT_TRUE(none) << why;
+  EXPECT_FALSE(none->cpu_user_ns || none->peak_rss_kb || none->inclusive_cpu_user_ns);
+
+  struct rusage ru {};
+  ru.ru_utime = {2, 500000};  // 2.5 s
+  ru.ru_stime = {0, 1234};
+  ru.ru_maxrss = 102400;  // KiB
+  set_inclusive_cost(&r, ru);
+  auto j = nlohmann::json::parse(to_line(r));
+  EXPECT_EQ(j[PROGENY_F_INCLUSIVE_CPU_USER_NS], 2500000000ULL);
+  EXPECT_EQ(j[PROGENY_F_INCLUSIVE_CPU_SYSTEM_NS], 1234000ULL);
+  EXPECT_EQ(j[PROGENY_F_INCLUSIVE_PEAK_RSS_KB], 102400);
+  auto back = parse_record(to_line(r), &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->inclusive_cpu_user_ns, 2500000000ULL);
+  EXPECT_EQ(back->inclusive_peak_rss_kb, 102400U);
+  EXPECT_FALSE(back->cpu_user_ns);  // inclusive figures never pose as self ones
+
+  // A negative or fractional figure is not a cost: the reader leaves the field unknown.
+  auto odd = parse_record(R"({"v":1,"event":"exit","source":"bpf","pid":5,"time_ns":1,)"
+                          R"("cpu_user_ns":-1,"peak_rss_kb":1.5,"lifetime_ns":77})", &why);
+  ASSERT_TRUE(odd) << why;
+  EXPECT_FALSE(odd->cpu_user_ns);
+  EXPECT_FALSE(odd->peak_rss_kb);
+  EXPECT_EQ(odd->lifetime_ns, 77U);
 }
 
 TEST(Record, ReaderRefusesWhatIsNotARecord) {
