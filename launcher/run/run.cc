@@ -565,7 +565,7 @@ class Runner : public StopHooks {
   // Not while stopping: the stop ends everything anyway, in its own order (a nested run's
   // watchdog last), which the policy would upset.
   void members_exited(bool final) {
-    int policy = opts_.preload && !stopping_ ? opts_.pdeathsig : 0;
+    int policy = opts_.preload && !stopping_ ? opts_.parent_death : 0;
     for (const ExitedMember& e : members_.take_exited(final)) {
       log_->write(exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr));
       apply_parent_death(members_, e, policy, [&](const Member& child, int err) {
