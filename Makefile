@@ -61,13 +61,14 @@ SHIM_SO  := $(B)/lib/progeny/libprogeny.so
 UNIT     := $(B)/tests/unit_tests
 IT       := $(B)/tests/integration_tests
 
-.PHONY: all deps test test-long pytest unit integration check bench install clean
+.PHONY: all deps test test-long test-cpython pytest unit integration check bench install clean
 all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT) $(PY_BUILD)
 
 # Debian 12 packages for building, testing and benchmarking (non-interactive).
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
   libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
-  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng python3-jsonschema
+  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng python3-jsonschema \
+  libpython3.11-testsuite
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
@@ -101,7 +102,8 @@ $(PROGENY): $(MAIN_OBJ) $(B)/libprogeny_core.a
 # The signal-gate, layout and CLI-docs tests read the sources they check, the report test
 # the schema it validates against.
 $(B)/obj/tests/unit/signal_gate_test.o $(B)/obj/tests/unit/layout_test.o \
-  $(B)/obj/tests/unit/cli_docs_test.o $(B)/obj/tests/integration/report_test.o $(B)/obj/tests/integration/limits_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
+  $(B)/obj/tests/unit/cli_docs_test.o $(B)/obj/tests/integration/report_test.o $(B)/obj/tests/integration/limits_test.o \
+  $(B)/obj/tests/integration/cpython_suites_test.o: CXXFLAGS += -DPROGENY_SOURCE_DIR='"$(CURDIR)"'
 $(UNIT): $(UNIT_OBJ) $(B)/libprogeny_core.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest -lgtest_main -pthread $(LDLIBS_LAUNCHER)
@@ -131,11 +133,12 @@ $(SHIM_SO): $(SHIM_OBJ) shim/libprogeny.map
 
 # --- test: unit tests, shim link checks, integration tests (sandboxed) ---
 # The `Long/` instantiations (the same checks on every other mode, minutes each) are left to
-# `make test-long`, which CI runs too, so `make test` stays within about five minutes.
+# `make test-long`, and CPython's six test modules in every mode (`CPython/`) to `make
+# test-cpython`; CI runs both too, so `make test` stays within about five minutes.
 test: all
 	$(UNIT) --gtest_brief=1
 	tests/check_shim_linkage.sh $(SHIM_SO)
-	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1 --gtest_filter='-Long/*'
+	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1 --gtest_filter='-Long/*:CPython/*'
 	$(MAKE) pytest
 # The Python tests, under progeny itself (bounded: whatever a failing test leaves is stopped;
 # PROGENY_BINARY is set inside, as progeny run drops every PROGENY_ variable of an outer run).
@@ -144,6 +147,9 @@ pytest: $(PROGENY) $(SHIM_SO) $(PY_BUILD)
 	  PYTHONPATH=$(abspath $(B))/python $(PYTHON) -m unittest discover -s python/tests -t python
 test-long: all
 	PROGENY_BUILD=$(abspath $(B)) $(IT) --gtest_brief=1 --gtest_filter='Long/*'
+# CPYTHON_FLAGS: more flags for every progeny run (--parent-death=KILL: what that policy breaks).
+test-cpython: all
+	PROGENY_BUILD=$(abspath $(B)) PROGENY_CPYTHON_FLAGS='$(CPYTHON_FLAGS)' $(IT) --gtest_filter='CPython/*'
 unit: $(UNIT)
 	$(UNIT)
 integration: all

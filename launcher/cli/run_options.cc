@@ -27,8 +27,14 @@ cli::CommandLine run_command_line(RunOptions* o) {
        signal_number(&o->stop_signal)},
       {"kill-after", 'k', "DURATION", "grace before SIGKILL in the stop sequence (default 5s)",
        duration_ms(&o->kill_after_ms)},
-      {"pdeathsig", 0, "SIG|none", "parent-death signal progeny sets (default KILL)",
+      {"pdeathsig", 0, "SIG|none",
+       "signal the whole tree gets when progeny itself dies (default KILL;\n"
+       "none: only containment or the tracker then end it)",
        signal_number(&o->pdeathsig, /*none_allowed=*/true)},
+      {"parent-death", 0, "none|SIG",
+       "a process killed by a signal takes its children: they get SIG\n"
+       "(default none: they live on, as they would without progeny)",
+       signal_number(&o->parent_death, /*none_allowed=*/true)},
       {"forward", 0, "child|group", "forward signals to COMMAND (default) or its process group",
        choice(&o->forward_group, {{"child", false}, {"group", true}})},
       {"wait", 'w', "",

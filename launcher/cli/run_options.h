@@ -18,7 +18,12 @@ struct RunOptions {
   int64_t timeout_ms = 0;             // 0: none
   int64_t kill_after_ms = 5000;       // grace between the stop signal and SIGKILL
   int stop_signal = SIGTERM;
-  int pdeathsig = SIGKILL;            // 0: none
+  // Two different deaths: progeny's own (the tree dies with it, in every mode) and a member's
+  // (the parent-death policy, launcher/members/parent_death.h: off by default, because correct
+  // programs such as CPython's forkserver and resource tracker expect a SIGKILLed parent's
+  // children to live on and finish their work).
+  int pdeathsig = SIGKILL;            // --pdeathsig: the tree's signal when progeny dies; 0: none
+  int parent_death = 0;               // --parent-death: a signal-killed member's children's; 0: none
   bool forward_group = false;         // forward signals to COMMAND's process group
   bool wait_all = false;              // --wait: run until every descendant has exited
   int verbose = 0;

@@ -1,7 +1,8 @@
-// The parent-death policy (docs/shim.md): a member killed by a signal takes its children with
-// it, one that exited normally leaves them running (daemons). Its children are the members
-// whose records name it as their parent, by identity, so a pid reused since is never taken
-// for one of them.
+// The parent-death policy (docs/shim.md; `--parent-death SIG`, off by default because correct
+// programs expect a killed parent's children to live on): a member killed by a signal takes
+// its children with it, one that exited normally leaves them running (daemons). Its children
+// are the members whose records name it as their parent, by identity, so a pid reused since
+// is never taken for one of them.
 #pragma once
 
 #include <functional>

@@ -598,7 +598,7 @@ class Runner : public StopHooks {
   // Not while stopping: the stop ends everything anyway, in its own order (a nested run's
   // watchdog last), which the policy would upset.
   void members_exited(bool final) {
-    int policy = opts_.preload && !stopping_ ? opts_.pdeathsig : 0;
+    int policy = opts_.preload && !stopping_ ? opts_.parent_death : 0;
     for (const ExitedMember& e : members_.take_exited(final)) {
       Record r = exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr);
       if (e.usage) set_inclusive_cost(&r, *e.usage);

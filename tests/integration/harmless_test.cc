@@ -124,10 +124,10 @@ TEST_P(Strangers1, SurviveTheParentDeathPolicy) {
     // The run's own namespace (pidns) numbers its processes from 1 up to about 30 here.
     strangers.occupy_pids_up_to(80);
     std::string log = temp_dir("strangers") + "/run.jsonl";
-    // A shell killed by a signal after its children exited: the policy kills its children,
-    // and with them anything a confused pid points at.
+    // A shell killed by a signal after its children exited: the policy (asked for) kills its
+    // children, and with them anything a confused pid points at.
     int st = run_command({progeny_bin(), "run", "-q", "--contain", GetParam().contain, "--bpf",
-                          GetParam().bpf ? "on" : "off", "--log", log, "--", "/bin/sh", "-c",
+                          GetParam().bpf ? "on" : "off", "--log", log, "--parent-death", "KILL", "--", "/bin/sh", "-c",
                           "/bin/sh -c 'for i in $(seq 20); do /bin/true; done; kill -9 $$'; exit 0"},
                          "/dev/null");
     s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
@@ -169,7 +169,8 @@ TEST_P(PidReuse, OfAReapedMemberIsNeverSignalled) {
                          "/bin/true & c=$!; wait $c; echo $c > " + d + "/child; " +
                          "while [ ! -e " + d + "/go2 ]; do :; done; kill -9 $$";
     Started c = start_command({progeny_bin(), "run", "-q", "--contain", GetParam().contain,
-                               "--bpf", GetParam().bpf ? "on" : "off", "--log", log, "--",
+                               "--bpf", GetParam().bpf ? "on" : "off", "--log", log,
+                               "--parent-death", "KILL", "--",
                                "/bin/sh", "-c", script});
     Fd launcher = open_pidfd(c.pid);
     if (!s.expect(wait_until([&] { return exists(d + "/ready"); }), "COMMAND never started"))

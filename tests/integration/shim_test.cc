@@ -155,15 +155,16 @@ TEST(Shim, MixedWorkloadFormsOneConnectedTree) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
-// Requirement 1: a parent killed by a signal takes its children with it (here the shell's
-// background jobs; the host waits for the whole tree, so survivors would hang until the
-// sandbox's timeout and fail the test).
+// Requirement 1, with --parent-death KILL: a parent killed by a signal takes its children
+// with it (here the shell's background jobs; the host waits for the whole tree, so survivors
+// would hang until the sandbox's timeout and fail the test).
 TEST(ShimPdeath, SignalKilledParentTakesItsChildren) {
   skip_unless_root();
   auto r = run_in_sandbox(
       [](Scenario& s) {
         std::string log = "/tmp/req1.jsonl";
-        hosted({"/bin/sh", "-c", "sleep 300 & sleep 300 & sleep 0.2; kill -9 $$"}, log);
+        hosted({"/bin/sh", "-c", "sleep 300 & sleep 300 & sleep 0.2; kill -9 $$"}, log,
+               {"--parent-death", "KILL"});
         std::string text = read_file(log);
         s.expect(count(text, "\"cause\":\"parent_killed\"") == 2, "children not killed:\n" + text);
         s.expect(s.others().empty(), "survivors");
@@ -174,7 +175,25 @@ TEST(ShimPdeath, SignalKilledParentTakesItsChildren) {
   EXPECT_TRUE(r.survivors.empty()) << r.describe();
 }
 
-// Requirement 1 for a multiprocessing pool whose parent is SIGKILLed.
+// The default policy is none: the children of a SIGKILLed parent live on and finish their
+// work, as without progeny (CPython's forkserver children and resource tracker rely on it).
+TEST(ShimPdeath, ByDefaultASignalKilledParentsChildrenFinish) {
+  skip_unless_root();
+  auto r = run_in_sandbox(
+      [](Scenario& s) {
+        std::string log = "/tmp/req1-none.jsonl", out = "/tmp/req1-none.done";
+        hosted({"/bin/sh", "-c", "(sleep 0.5; echo alive > " + out + ") & sleep 0.1; kill -9 $$"},
+               log);
+        s.expect(read_file(out) == "alive\n", "the child did not finish: " + read_file(out));
+        s.expect(!has(read_file(log), "parent_killed"), "the child was signalled:\n" + read_file(log));
+        return 0;
+      },
+      {.timeout_s = 30});
+  EXPECT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(r.survivors.empty()) << r.describe();
+}
+
+// Requirement 1 for a multiprocessing pool whose parent is SIGKILLed (--parent-death KILL).
 TEST(ShimPdeath, KilledMultiprocessingParentTakesItsWorkers) {
   skip_unless_root();
   auto r = run_in_sandbox(
@@ -185,7 +204,7 @@ TEST(ShimPdeath, KilledMultiprocessingParentTakesItsWorkers) {
                 "p = mp.Pool(3)\n"
                 "assert p.map(abs, [-1, -2, -3]) == [1, 2, 3]\n"
                 "os.kill(os.getpid(), 9)\n"},
-               log);
+               log, {"--parent-death", "KILL"});
         // The workers end either by the policy or on their own (their task pipe reaches EOF
         // as the parent dies, often first): none may outlive it, and each has its exit.
         std::string text = read_file(log);

@@ -47,6 +47,22 @@ TEST(RunOptions, ValuesSeparateOrWithEquals) {
   EXPECT_EQ(p.opts.log_path, "out.jsonl");
 }
 
+// Two separate deaths: progeny's own (--pdeathsig) and a member's (--parent-death).
+TEST(RunOptions, ParentDeathPolicyIsItsOwnOption) {
+  auto p = parse({"--parent-death", "KILL", "true"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.parent_death, SIGKILL);
+  EXPECT_EQ(p.opts.pdeathsig, SIGKILL);
+  p = parse({"--parent-death=TERM", "--pdeathsig", "none", "true"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.opts.parent_death, SIGTERM);
+  EXPECT_EQ(p.opts.pdeathsig, 0);
+  EXPECT_EQ(parse({"--parent-death", "none", "true"}).opts.parent_death, 0);
+  auto bad = parse({"--parent-death", "soon", "true"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("'soon'"), std::string::npos) << bad.error;
+}
+
 TEST(RunOptions, ControlFdAboveTheStandardStreams) {
   auto p = parse({"--control-fd", "7", "true"});
   ASSERT_TRUE(p.ok) << p.error;
@@ -77,6 +93,7 @@ TEST(RunOptions, Defaults) {
   EXPECT_EQ(p.opts.kill_after_ms, 5000);
   EXPECT_EQ(p.opts.stop_signal, SIGTERM);
   EXPECT_EQ(p.opts.pdeathsig, SIGKILL);
+  EXPECT_EQ(p.opts.parent_death, 0);
   EXPECT_FALSE(p.opts.forward_group);
   EXPECT_TRUE(p.opts.preload);
 }
