@@ -1,8 +1,11 @@
-// `make bench`: time `progeny tree` on a generated lineage log of 100,000 events (25,000
-// processes: fork, exec, exit, and a setsid escapee with a progeny stop signal every tenth
-// process). Aim: well under a second. Usage: tree_bench PROGENY [EVENTS]; with KEEP=1 the
-// log is kept (its path printed) for profiling.
+// `make bench`: `progeny tree` in every format and `progeny summary` on generated lineage logs
+// of 100,000 and 1,000,000 events (a quarter as many processes: fork, exec, exit, and a setsid
+// escapee with a progeny stop signal every tenth process), side by side: wall time and the
+// peak RSS of the view's process (getrusage of the child). Aims: 100k events, text and
+// summary <= 0.5 s, json and perfetto <= 1 s; 1M events, every view <= 5 s and <= 500 MB.
+// Usage: tree_bench PROGENY [EVENTS...]; with KEEP=1 the logs are kept (paths printed).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,51 +65,82 @@ size_t write_log(const std::string& path, size_t target_events) {
   return n;
 }
 
-// Runs `progeny tree --format F LOG` with stdout to /dev/null; milliseconds, or -1 on failure.
-double time_tree(const char* progeny, const std::string& format, const std::string& log) {
+struct Sample {
+  double ms = -1;  // -1: the view failed
+  double peak_mb = 0;
+};
+
+// Runs `progeny VIEW --format F LOG` with stdout to /dev/null: its wall time and peak RSS.
+Sample time_view(const char* progeny, const char* view, const std::string& format,
+                 const std::string& log) {
   double start = now_ms();
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, STDOUT_FILENO);
-    execl(progeny, progeny, "tree", "--format", format.c_str(), log.c_str(),
+    execl(progeny, progeny, view, "--format", format.c_str(), log.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
-  double ms = now_ms() - start;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ms : -1;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  Sample s;
+  s.peak_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) s.ms = now_ms() - start;
+  return s;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: tree_bench PROGENY [EVENTS]\n");
+    std::fprintf(stderr, "usage: tree_bench PROGENY [EVENTS...]\n");
     return 125;
   }
-  size_t events = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 100'000;
+  std::vector<size_t> sizes;
+  for (int i = 2; i < argc; ++i) sizes.push_back(std::strtoul(argv[i], nullptr, 10));
+  if (sizes.empty()) sizes = {100'000, 1'000'000};
   char dir[] = "/tmp/progeny-tree-bench-XXXXXX";
   if (!mkdtemp(dir)) return 1;
-  std::string log = std::string(dir) + "/lineage.log";
-  size_t written = write_log(log, events);
-  int status = 0;
-  std::printf("\n## progeny tree on a %zu-event log\n\nBest and median of 5 runs, wall time "
-              "(aim: text well under 1000 ms).\n\n",
-              written);
-  for (const char* format : {"text", "json", "svg", "perfetto"}) {
-    std::vector<double> runs;
-    for (int i = 0; i < 5; ++i) runs.push_back(time_tree(argv[1], format, log));
-    std::sort(runs.begin(), runs.end());
-    if (runs.front() < 0) {
-      std::printf("- %-9s FAILED (progeny tree exited non-zero)\n", format);
-      status = 1;
-      continue;
-    }
-    std::printf("- %-9s %7.1f ms best, %7.1f ms median\n", format, runs[0], runs[2]);
+  const std::pair<const char*, const char*> views[] = {
+      {"tree", "text"}, {"tree", "json"}, {"tree", "dot"}, {"tree", "svg"},
+      {"tree", "perfetto"}, {"summary", "text"}, {"summary", "json"}};
+  std::vector<std::string> logs;
+  std::vector<size_t> written;
+  for (size_t events : sizes) {
+    logs.push_back(std::string(dir) + "/lineage-" + std::to_string(events) + ".log");
+    written.push_back(write_log(logs.back(), events));
   }
-  if (!getenv("KEEP")) unlink(log.c_str()); else std::printf("%s\n", log.c_str());
-  rmdir(dir);
+  std::printf("\n## progeny tree and summary on generated logs\n\nMedian of 3 runs (1 run "
+              "above 200,000 events): wall time, peak RSS of the view.\n\n| view |");
+  for (size_t w : written) std::printf(" %zu events |", w);
+  std::printf("\n|---|");
+  for (size_t k = 0; k < written.size(); ++k) std::printf("---|");
+  std::printf("\n");
+  int status = 0;
+  for (const auto& [view, format] : views) {
+    std::printf("| %s %s |", view, format);
+    for (size_t k = 0; k < logs.size(); ++k) {
+      int runs = written[k] > 200'000 ? 1 : 3;
+      std::vector<Sample> samples;
+      for (int r = 0; r < runs; ++r) samples.push_back(time_view(argv[1], view, format, logs[k]));
+      std::sort(samples.begin(), samples.end(),
+                [](const Sample& a, const Sample& b) { return a.ms < b.ms; });
+      const Sample& m = samples[samples.size() / 2];
+      if (samples.front().ms < 0) {
+        std::printf(" FAILED |");
+        status = 1;
+      } else {
+        std::printf(" %.0f ms, %.0f MB |", m.ms, m.peak_mb);
+      }
+    }
+    std::printf("\n");
+  }
+  for (const auto& log : logs) {
+    if (!getenv("KEEP")) unlink(log.c_str());
+    else std::printf("%s\n", log.c_str());
+  }
+  if (!getenv("KEEP")) rmdir(dir);
   return status;
 }

@@ -90,6 +90,7 @@ class Builder {
     }
     find_command();
     for (auto& p : lin_->procs) derive_marks(p);
+    inherit_images();
     if (wall_) lin_->wall_at_t0_ns = wall_->first - (wall_->second - lin_->t0_ns);
   }
 
@@ -177,11 +178,13 @@ class Builder {
       if (same->argv.size() < ev.argv.size()) {
         same->argv = ev.argv;
         same->argv_truncated = ev.argv_truncated;
+        same->argv_bytes = ev.argv_bytes;
       }
       same->time_ns = std::min(same->time_ns, ev.time_ns);
       same->sources |= bit;
     } else {
-      p.execs.push_back({ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated, bit});
+      p.execs.push_back(
+          {ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated, ev.argv_bytes, bit});
     }
     auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
@@ -287,6 +290,17 @@ class Builder {
     });
   }
 
+  // Parents before children, so each process takes its creator's image at its birth from
+  // the creator's own execs or, before them, the creator's inherited image: linear in all.
+  void inherit_images() {
+    for (const auto& [i, depth] : lin_->preorder()) {
+      ProcessNode& p = lin_->procs[i];
+      if (p.is_launcher) p.inherited_image = "progeny";
+      else if (!p.parent) p.inherited_image = "?";
+      else p.inherited_image = image_at(*lin_, *p.parent, p.born_ns.value_or(p.first_seen_ns));
+    }
+  }
+
   Lineage* lin_;
   IdentityResolver res_;
   // By node: which kind of record named its parent (a better kind replaces a worse one).
@@ -343,22 +357,62 @@ Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lin
   return lin;
 }
 
+Lineage read_lineage(std::istream& in, std::vector<LogProblem>* problems) {
+  struct Line {
+    uint64_t time_ns;
+    size_t line, chunk, at, size;  // its number, and where its text is
+  };
+  // The text in chunks that are never reallocated (a growing string would hold twice its size
+  // while it moves).
+  constexpr size_t kChunk = size_t{16} << 20;
+  std::vector<std::string> chunks;
+  std::string line, why;
+  std::vector<Line> lines;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (auto r = parse_record(line, &why)) {
+      if (chunks.empty() || chunks.back().size() + line.size() > chunks.back().capacity()) {
+        chunks.emplace_back();
+        chunks.back().reserve(std::max(kChunk, line.size()));
+      }
+      lines.push_back({r->time_ns, n, chunks.size() - 1, chunks.back().size(), line.size()});
+      chunks.back() += line;
+    } else {
+      problems->push_back({n, why});
+    }
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.time_ns < b.time_ns; });
+  Lineage lin;
+  lin.unreadable_lines = problems->size();
+  lin.events = lines.size();
+  if (!lines.empty()) {
+    lin.t0_ns = lines.front().time_ns;
+    lin.t1_ns = lines.back().time_ns;
+  }
+  Builder b(&lin);
+  for (const Line& l : lines) {
+    LogEvent ev;
+    static_cast<Record&>(ev) =
+        *parse_record(std::string_view(chunks[l.chunk]).substr(l.at, l.size), &why);
+    ev.line = l.line;
+    b.visit(ev);
+  }
+  b.finish();
+  return lin;
+}
+
 std::string base_name(const std::string& path) {
   auto slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::string image_at(const Lineage& lin, size_t proc, uint64_t t) {
-  for (size_t steps = 0; steps <= lin.procs.size(); ++steps) {
-    const ProcessNode& p = lin.procs[proc];
-    for (auto it = p.execs.rbegin(); it != p.execs.rend(); ++it)
-      if (it->time_ns <= t) return it->path;
-    if (p.is_launcher) return "progeny";
-    if (!p.parent) return "?";
-    t = p.born_ns.value_or(p.first_seen_ns);
-    proc = *p.parent;
-  }
-  return "?";
+  const ProcessNode& p = lin.procs[proc];
+  for (auto it = p.execs.rbegin(); it != p.execs.rend(); ++it)
+    if (it->time_ns <= t) return it->path;
+  return p.inherited_image;
 }
 
 }  // namespace progeny

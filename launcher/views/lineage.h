@@ -23,6 +23,7 @@ struct ExecStep {
   std::string path;
   std::vector<std::string> argv;
   bool argv_truncated = false;
+  std::optional<uint64_t> argv_bytes;  // the whole argv's size, when the record cut it
   unsigned sources = 0;  // which sources reported this exec (kSource* bits)
 };
 
@@ -74,6 +75,10 @@ struct ProcessNode {
   // What progeny's own records call it: "command", or a helper of progeny's ("pidns_init",
   // "pidns_intermediate") that is neither COMMAND nor part of what it started.
   std::string role;
+  // The image it ran from birth until its first exec: its creator's at that moment
+  // ("progeny" for the launcher, "?" when no record tells). Set once the tree is built, so
+  // image_at never walks the ancestors (a 200,000-deep chain would make that quadratic).
+  std::string inherited_image;
   bool is_progeny_helper() const { return role == "pidns_init" || role == "pidns_intermediate"; }
 
   // Derived marks.
@@ -114,6 +119,11 @@ struct Lineage {
 
 // Builds the tree from the events of a log (in any order: they are visited by time).
 Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines = 0);
+// The same straight from a log's text, its unreadable lines in *problems. Only the text is
+// held while the records are put in time order (each line is parsed to learn its time, and
+// again when visited), not the parsed form of every record, which is ~1 KB each: a
+// 1,000,000-event log would need a gigabyte.
+Lineage read_lineage(std::istream& in, std::vector<LogProblem>* problems);
 
 // The image a process ran at time t: its latest exec before t, else its creator's at its
 // birth ("progeny" for the launcher); "?" when no record tells.

@@ -241,7 +241,7 @@ void render_json(const Lineage& lin, const Summary& s, std::ostream& out) {
 int summary_main(int argc, char** argv) {
   ViewArgs args;
   if (auto status = cli::parse_main_args(summary_command_line(&args), argc, argv)) return *status;
-  auto lin = load_lineage(args.log, "summary");
+  auto lin = load_lineage(args, "summary");
   if (!lin) return kExitProgenyError;
   Summary s = summarize(*lin);
   std::ostringstream out;

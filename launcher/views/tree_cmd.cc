@@ -3,10 +3,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 
 #include "launcher/os/exit_codes.h"
 #include "launcher/views/commands.h"
+#include "launcher/views/fd_output.h"
 #include "launcher/views/tree_views.h"
 #include "launcher/views/view_args.h"
 
@@ -27,19 +27,24 @@ bool want_color(const std::string& when) {
 int tree_main(int argc, char** argv) {
   ViewArgs args;
   if (auto status = cli::parse_main_args(tree_command_line(&args), argc, argv)) return *status;
-  auto lin = load_lineage(args.log, "tree");
+  auto lin = load_lineage(args, "tree");
   if (!lin) return kExitProgenyError;
-  // Rendered into memory and written at once: stdout is synchronised with stdio, and
-  // per-piece writes to it cost more than the whole tree.
-  std::ostringstream out;
+  // Streamed through a large buffer: a 1,000,000-event document is not built in memory.
+  std::fflush(stdout);
+  FdOutput buf(STDOUT_FILENO);
+  std::ostream out(&buf);
   const std::string& f = args.format;
-  if (f == "text") render_text(*lin, out, want_color(args.color));
-  else if (f == "json") render_json(*lin, out);
-  else if (f == "dot") render_dot(*lin, out);
+  TreeLook look{f == "text" && want_color(args.color), args.full_argv};
+  // json and perfetto are for programs: every process, unfolded and unfiltered.
+  if (f == "json") render_json(*lin, out);
   else if (f == "perfetto") render_perfetto(*lin, out);
-  else render_svg(*lin, out);
-  std::string text = std::move(out).str();
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
+  else {
+    FoldedTree tree = fold_lineage(*lin, args.filter, args.fold);
+    if (f == "text") render_text(*lin, tree, out, look);
+    else if (f == "dot") render_dot(*lin, tree, out, look);
+    else render_svg(*lin, tree, out, look);
+  }
+  if (!out.flush() || !buf.ok()) {
     std::fprintf(stderr, "progeny tree: writing the output failed\n");
     return kExitProgenyError;
   }

@@ -1,7 +1,11 @@
-// `progeny tree --format dot`: a Graphviz digraph, creator → created, for `dot -Tsvg`.
+// `progeny tree --format dot`: a Graphviz digraph, creator → created, for `dot -Tsvg`: one
+// node per group of folded siblings (launcher/views/fold.h), so a build's fan of hundreds of
+// compiles is one node with its count.
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "launcher/views/group_text.h"
 #include "launcher/views/tree_views.h"
 #include "launcher/views/view_util.h"
 
@@ -33,27 +37,34 @@ const char* fill_for(const ProcessNode& p) {
 
 }  // namespace
 
-void render_dot(const Lineage& lin, std::ostream& out) {
+void render_dot(const Lineage& lin, const FoldedTree& tree, std::ostream& out,
+                const TreeLook& look) {
   out << "digraph progeny {\n  rankdir=LR;\n"
          "  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fontsize=10];\n";
-  for (size_t i = 0; i < lin.procs.size(); ++i) {
-    const ProcessNode& p = lin.procs[i];
-    std::vector<std::string> label{std::to_string(p.pid) + " " + exec_chain_text(lin, i, 48)};
-    if (!p.is_launcher) label.push_back(lifetime_text(p) + "  " + end_text(p));
+  for (size_t gid = 0; gid < tree.groups.size(); ++gid) {
+    const Group& g = tree.groups[gid];
+    const ProcessNode& p = lin.procs[g.members.front()];
+    std::vector<std::string> label{(g.members.size() == 1 ? std::to_string(p.pid) + " " : "") +
+                                   group_command(lin, g, look.full_argv ? SIZE_MAX : 48)};
+    if (!p.is_launcher) label.push_back(group_lifetime(lin, g) + "  " + end_text(p));
     std::string marks;
     for (const auto& m : marks_of(p)) marks += (marks.empty() ? "" : ", ") + m;
     if (!marks.empty()) label.push_back("[" + marks + "]");
-    out << "  p" << i << " [label=" << dot_quote(label) << ", fillcolor=\"" << fill_for(p)
+    if (g.members.size() > 1) label.push_back(group_pids(lin, g));
+    if (g.cut_below) label.push_back("+" + std::to_string(g.cut_below) + " below --max-depth");
+    out << "  g" << gid << " [label=" << dot_quote(label) << ", fillcolor=\"" << fill_for(p)
         << "\"";
     if (p.runaway) out << ", color=\"#d32f2f\", penwidth=2.5";
     else if (p.escaped()) out << ", color=\"#f9a825\", penwidth=2";
     if (p.bpf_only) out << ", style=\"rounded,filled,dashed\"";
+    else if (g.context) out << ", style=\"rounded,filled,dotted\"";
     out << "];\n";
   }
-  for (size_t i = 0; i < lin.procs.size(); ++i) {
-    const ProcessNode& p = lin.procs[i];
-    if (!p.parent) continue;
-    out << "  p" << *p.parent << " -> p" << i;
+  for (size_t gid = 0; gid < tree.groups.size(); ++gid) {
+    const Group& g = tree.groups[gid];
+    if (!g.parent) continue;
+    const ProcessNode& p = lin.procs[g.members.front()];
+    out << "  g" << *g.parent << " -> g" << gid;
     if (!p.via.empty()) out << " [label=" << dot_quote({p.via}) << "]";
     out << ";\n";
   }

@@ -94,10 +94,15 @@ void render_json(const Lineage& lin, std::ostream& out) {
   doc["command"] = opt(lin.command);
   doc["command_exit_ns"] = opt(lin.command_exit_ns);
   doc["roots"] = lin.roots;
-  ojson procs = ojson::array();
-  for (size_t i = 0; i < lin.procs.size(); ++i) procs.push_back(node_json(lin, i));
-  doc["processes"] = std::move(procs);
-  out << doc.dump(1, ' ', false, ojson::error_handler_t::replace) << '\n';
+  // Streamed: the head, then one process a line, so the whole document never sits in memory
+  // (a 1,000,000-event log's is gigabytes as a JSON tree).
+  std::string head = doc.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  head.pop_back();  // the closing brace: "processes" comes last
+  out << head << ",\"processes\":[";
+  for (size_t i = 0; i < lin.procs.size(); ++i)
+    out << (i ? ",\n" : "\n")
+        << node_json(lin, i).dump(-1, ' ', false, ojson::error_handler_t::replace);
+  out << "\n]}\n";
 }
 
 }  // namespace progeny

@@ -28,10 +28,16 @@ void render_perfetto(const Lineage& lin, std::ostream& out) {
   };
   auto us = [&](uint64_t t) { return static_cast<double>(t - std::min(t, lin.t0_ns)) / 1000.0; };
 
-  ojson events = ojson::array();
+  // Streamed, one event a line: the document of a 1,000,000-event log never sits in memory.
+  bool first = true;
+  auto emit = [&](const ojson& event) {
+    out << (first ? "\n" : ",\n") << event.dump(-1, ' ', false, ojson::error_handler_t::replace);
+    first = false;
+  };
+  out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
   auto instant = [&](size_t i, uint64_t t, const std::string& name) {
-    events.push_back({{"ph", "i"}, {"s", "t"}, {"name", printable(name)}, {"pid", track(i)},
-                      {"tid", track(i)}, {"ts", us(t)}});
+    emit({{"ph", "i"}, {"s", "t"}, {"name", printable(name)}, {"pid", track(i)},
+          {"tid", track(i)}, {"ts", us(t)}});
   };
   auto order = lin.preorder();
   for (size_t k = 0; k < order.size(); ++k) {
@@ -39,9 +45,9 @@ void render_perfetto(const Lineage& lin, std::ostream& out) {
     const ProcessNode& p = lin.procs[i];
     int64_t tr = track(i);
     std::string title = exec_chain_text(lin, i, 60);
-    events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", tr},
+    emit({{"ph", "M"}, {"name", "process_name"}, {"pid", tr},
                       {"args", {{"name", std::to_string(p.pid) + " " + title}}}});
-    events.push_back({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", tr},
+    emit({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", tr},
                       {"args", {{"sort_index", k}}}});
     uint64_t from = p.born_ns.value_or(p.first_seen_ns);
     uint64_t to = std::max(from, p.ended_ns.value_or(p.last_seen_ns));
@@ -50,7 +56,7 @@ void render_perfetto(const Lineage& lin, std::ostream& out) {
     if (p.start_time) args["start_time"] = *p.start_time;
     if (p.parent) args["parent_pid"] = lin.procs[*p.parent].pid;
     if (!p.via.empty()) args["via"] = p.via;
-    events.push_back({{"ph", "X"}, {"name", title}, {"cat", "process"}, {"pid", tr},
+    emit({{"ph", "X"}, {"name", title}, {"cat", "process"}, {"pid", tr},
                       {"tid", tr}, {"ts", us(from)}, {"dur", us(to) - us(from)},
                       {"args", std::move(args)}});
     for (const auto& e : p.execs) instant(i, e.time_ns, "exec " + e.path);
@@ -61,14 +67,13 @@ void render_perfetto(const Lineage& lin, std::ostream& out) {
     if (p.ended_ns) instant(i, *p.ended_ns, end_text(p));
     if (p.parent) {
       // The flow starts inside the creator's lifetime slice and ends at the child's birth.
-      events.push_back({{"ph", "s"}, {"name", "fork"}, {"cat", "lineage"}, {"id", i},
+      emit({{"ph", "s"}, {"name", "fork"}, {"cat", "lineage"}, {"id", i},
                         {"pid", track(*p.parent)}, {"tid", track(*p.parent)}, {"ts", us(from)}});
-      events.push_back({{"ph", "f"}, {"bp", "e"}, {"name", "fork"}, {"cat", "lineage"},
+      emit({{"ph", "f"}, {"bp", "e"}, {"name", "fork"}, {"cat", "lineage"},
                         {"id", i}, {"pid", tr}, {"tid", tr}, {"ts", us(from)}});
     }
   }
-  ojson doc = {{"displayTimeUnit", "ms"}, {"traceEvents", std::move(events)}};
-  out << doc.dump(-1, ' ', false, ojson::error_handler_t::replace) << '\n';
+  out << "\n]}\n";
 }
 
 }  // namespace progeny

@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "launcher/cli/option_kinds.h"
 #include "launcher/views/logread.h"
+#include "launcher/views/redact.h"
 
 namespace progeny {
 
@@ -24,6 +26,27 @@ cli::CommandLine view_command_line(const char* name, ViewArgs* o) {
   cmd.max_operands = 1;
   cmd.operand = cli::text(&o->log);
   return cmd;
+}
+
+cli::Option redact_option(ViewArgs* o) {
+  return {"redact", 0, "TEXT",
+          "hide every argument containing TEXT (a plain substring), from\n"
+          "the match on, as [redacted], in every format; repeatable",
+          cli::append(&o->redact), true};
+}
+
+// --max-depth N: 0 and up.
+cli::Setter depth(std::optional<int>* target) {
+  return [target](std::string_view v, std::string* error) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
+      *error = "'" + std::string(v) + "' is not a depth (0, 1, 2, ...)";
+      return false;
+    }
+    *target = n;
+    return true;
+  };
 }
 
 }  // namespace
@@ -56,6 +79,30 @@ cli::CommandLine tree_command_line(ViewArgs* o) {
        "auto (default: colour when stdout is a terminal and NO_COLOR is\n"
        "unset), always, never; text format only",
        cli::one_of(&o->color, {"auto", "always", "never"})},
+      {"expand", 0, "",
+       "show every process on its own line; by default siblings that ran\n"
+       "the same programs and ended the same way fold into one (N ×)",
+       cli::flag(&o->fold.expand)},
+      {"full-argv", 'w', "",
+       "whole command lines, wrapped; by default a long one keeps the\n"
+       "program and the last arguments, with … for the middle",
+       cli::flag(&o->full_argv)},
+      {"runaways", 0, "", "only runaways (and the processes on the way to them)",
+       cli::flag(&o->filter.runaways)},
+      {"failures", 0, "", "only processes that exited non-zero or died of a signal",
+       cli::flag(&o->filter.failures)},
+      {"match", 0, "TEXT",
+       "only processes whose exec path or argv (joined by spaces)\n"
+       "contains TEXT, a plain substring",
+       cli::text(&o->filter.match)},
+      {"pid", 0, "PID", "only the subtree of the process(es) with this pid",
+       cli::process_id(&o->filter.subtree)},
+      {"max-depth", 0, "N", "at most N levels below the top shown (the rest is counted)",
+       depth(&o->filter.max_depth)},
+      {"sort", 0, "KEY",
+       "order of siblings: start (default), lifetime (longest first)",
+       cli::choice(&o->fold.sort, {{"start", SortKey::kStart}, {"lifetime", SortKey::kLifetime}})},
+      redact_option(o),
   };
   return cmd;
 }
@@ -77,14 +124,17 @@ cli::CommandLine summary_command_line(ViewArgs* o) {
   cmd.options = {
       {"format", 'f', "FORMAT", "text (default) or json (see progeny(1))",
        cli::one_of(&o->format, {"text", "json"})},
+      redact_option(o),
   };
   return cmd;
 }
 
-std::optional<Lineage> load_lineage(const std::string& path, const char* cmd) {
-  LogContents contents;
+std::optional<Lineage> load_lineage(const ViewArgs& args, const char* cmd) {
+  const std::string& path = args.log;
+  std::vector<LogProblem> problems;
+  std::optional<Lineage> lin;
   if (path == "-") {
-    contents = read_log(std::cin);
+    lin = read_lineage(std::cin, &problems);
   } else {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -92,14 +142,15 @@ std::optional<Lineage> load_lineage(const std::string& path, const char* cmd) {
                    strerror(errno));
       return std::nullopt;
     }
-    contents = read_log(in);
+    lin = read_lineage(in, &problems);
     if (in.bad()) {  // e.g. a directory: opening works, reading does not
       std::fprintf(stderr, "progeny %s: cannot read %s\n", cmd, path.c_str());
       return std::nullopt;
     }
   }
-  report_problems(contents.problems, path == "-" ? "<stdin>" : path, stderr);
-  return build_lineage(contents.events, contents.problems.size());
+  report_problems(problems, path == "-" ? "<stdin>" : path, stderr);
+  redact_argv(&*lin, args.redact);
+  return lin;
 }
 
 }  // namespace progeny

@@ -1,6 +1,7 @@
 #include "launcher/views/view_util.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace progeny {
@@ -96,7 +97,26 @@ std::string command_text(const std::vector<std::string>& argv, size_t max_chars)
     out += quote_arg(a);
     if (out.size() > 4 * max_chars) break;  // no need to quote what will be cut anyway
   }
-  return cut(out, max_chars);
+  if (char_count(out) <= max_chars || argv.size() < 2) return cut(out, max_chars);
+  // The program (its base name: /usr/lib/gcc/x86_64-linux-gnu/12/cc1 would leave no room),
+  // "…", and the last arguments that fit whole.
+  std::string head = quote_arg(base_name(argv[0])) + " …", tail;
+  size_t room = max_chars > char_count(head) ? max_chars - char_count(head) : 0;
+  for (size_t k = argv.size(); k-- > 1;) {
+    std::string arg = " " + quote_arg(argv[k]);
+    if (char_count(arg) + char_count(tail) > room) break;
+    tail = arg + tail;
+  }
+  return tail.empty() ? cut(out, max_chars) : head + tail;
+}
+
+size_t char_count(std::string_view s) {
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++chars) {
+    size_t n = utf8_seq(s, i);
+    i += n ? n : 1;
+  }
+  return chars;
 }
 
 // A step's program: its path, unless that is an alias of an open file (/proc/self/exe when
@@ -116,17 +136,30 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
       if (!argv.empty() && base_name(argv[0]) == "progeny") return command_text(argv, max_chars);
       return cut("progeny run -- " + command_text(argv, max_chars), max_chars);
     }
-    if (p.is_progeny_helper()) return "progeny (" + printable(p.role) + ")";
-    return "{" + printable(base_name(image_at(lin, proc, p.first_seen_ns))) + "}";
+    return program_chain(lin, proc);
   }
   std::string out;
   for (size_t i = 0; i + 1 < p.execs.size(); ++i)
     out += printable(step_name(p.execs[i])) + " → ";
   const ExecStep& last = p.execs.back();
+  // The last command gets what the chain leaves, so its distinguishing tail survives.
+  size_t used = char_count(out);
+  size_t room = max_chars == SIZE_MAX ? max_chars : std::max<size_t>(max_chars, used + 24) - used;
   std::string tail = command_text(last.argv.empty() ? std::vector<std::string>{last.path}
-                                                    : last.argv, max_chars);
-  if (last.argv_truncated) tail += " …";
+                                                    : last.argv, room);
+  if (last.argv_truncated)
+    tail += last.argv_bytes ? " …[" + std::to_string(*last.argv_bytes) + " bytes]" : " …";
   return cut(out + tail, max_chars);
+}
+
+std::string program_chain(const Lineage& lin, size_t proc) {
+  const ProcessNode& p = lin.procs[proc];
+  if (p.is_launcher) return "progeny";
+  if (p.is_progeny_helper()) return "progeny (" + printable(p.role) + ")";
+  if (p.execs.empty()) return "{" + printable(base_name(p.inherited_image)) + "}";
+  std::string out;
+  for (const auto& e : p.execs) out += (out.empty() ? "" : " → ") + printable(step_name(e));
+  return out;
 }
 
 std::string format_duration(uint64_t ns) {

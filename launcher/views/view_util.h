@@ -18,11 +18,18 @@ namespace progeny {
 std::string printable(std::string_view s);
 // One argument as a shell would need it ('it'\''s'), made printable.
 std::string quote_arg(std::string_view arg);
-// argv as a command line, cut to at most max_chars characters with "…".
+// argv as a command line of at most max_chars characters. A longer one keeps the program's
+// base name and as many of the last arguments as fit, with "…" for the middle: the flags every
+// compile of a build shares are in the middle, the file that tells them apart is at the end.
 std::string command_text(const std::vector<std::string>& argv, size_t max_chars);
 // "sh → env → sleep 5": the exec chain of one process on one line; a process that never
-// exec'd shows its inherited image in braces ("{sh}").
+// exec'd shows its inherited image in braces ("{sh}"). An argv the record itself cut ends in
+// "…[N bytes]" (its whole size) when the record says. SIZE_MAX: nothing cut here.
 std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars = 72);
+// The programs alone, "sh → env → sleep" ("{sh}", "progeny"): what folded siblings share.
+std::string program_chain(const Lineage& lin, size_t proc);
+// Characters (code points; an invalid byte counts as one) of s.
+size_t char_count(std::string_view s);
 // "850ms", "1.52s", "3m12s", "2h05m".
 std::string format_duration(uint64_t ns);
 // "1.52s" from birth to end, "≥1.20s" when the end is unknown, "?" when nothing tells.

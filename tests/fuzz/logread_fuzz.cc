@@ -23,11 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (std::string why; auto r = progeny::parse_record(line, &why)) (void)tf.format(*r);
   progeny::Lineage lin = progeny::build_lineage(c.events, c.problems.size());
   std::ostringstream out;
-  progeny::render_text(lin, out, true);
+  progeny::FoldedTree folded = progeny::fold_lineage(lin, {}, {});
+  progeny::FoldedTree expanded = progeny::fold_lineage(lin, {}, {true, progeny::SortKey::kStart});
+  progeny::render_text(lin, folded, out, {true, true});
   progeny::render_json(lin, out);
-  progeny::render_dot(lin, out);
+  progeny::render_dot(lin, expanded, out, {});
   progeny::render_perfetto(lin, out);
-  progeny::render_svg(lin, out);
+  progeny::render_svg(lin, folded, out, {});
   (void)progeny::summarize(lin);
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@ using progeny::test::fixture;
 using progeny::test::read_file;
 using progeny::test::run_command;
 using progeny::test::run_in_sandbox;
+using progeny::test::SandboxOptions;
 using progeny::test::Scenario;
 
 bool exited_0(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0; }
@@ -119,6 +122,84 @@ TEST(ViewsRealLog, CommandsExecsShowOnceEach) {
                s.expect(execs.size() == 2 && paths.ends_with("/sh /bin/true"),
                         sh + ": COMMAND's exec steps:" + paths);
              });
+}
+
+// The height of a PNG, from its IHDR chunk; 0 when it is not one.
+uint32_t png_height(const std::string& png) {
+  if (png.size() < 24 || png.compare(1, 3, "PNG") != 0) return 0;
+  uint32_t h = 0;
+  for (int k = 20; k < 24; ++k) h = h << 8 | static_cast<unsigned char>(png[static_cast<size_t>(k)]);
+  return h;
+}
+
+size_t line_count(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A 2000-target make (each recipe `true tN`) folds to a screen of text, and its SVG and DOT
+// pictures render with rsvg-convert and dot at most 4000 px tall; --expand shows every
+// process, --match finds one target's, --full-argv keeps it whole.
+TEST(ViewsRealLog, A2000TargetMakeFoldsToAPicture) {
+  constexpr int kTargets = 2000;
+  SandboxOptions opts;
+  opts.timeout_s = 240;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        std::string dir = "/tmp/progeny-views-make-" + std::to_string(getpid());
+        s.expect(run_command({"/bin/mkdir", "-p", dir}) == 0, "mkdir");
+        {
+          std::ofstream mk(dir + "/Makefile");
+          mk << "all:";
+          for (int i = 0; i < kTargets; ++i) mk << " t" << i;
+          mk << "\n";
+          for (int i = 0; i < kTargets; ++i) mk << "t" << i << ":\n\t@/bin/true t" << i << "\n";
+        }
+        std::string log = dir + "/run.jsonl", out = dir + "/out";
+        int st = run_command({build_path("bin/progeny"), "run", "-q", "--log", log, "--",
+                              "/usr/bin/make", "-s", "-j4", "-C", dir},
+                             out);
+        s.expect(exited_0(st), "progeny run make failed: " + read_file(out));
+        auto view = [&](std::vector<std::string> args, const std::string& to) {
+          args.insert(args.begin(), build_path("bin/progeny"));
+          args.push_back(log);
+          s.expect(exited_0(run_command(args, to)), args[1] + " " + args[2] + " failed");
+          return read_file(to);
+        };
+        std::string folded = view({"tree", "--color", "never"}, out);
+        s.expect(folded.find(std::to_string(kTargets) + " × true") != std::string::npos,
+                 "no folded line of the recipes:\n" + folded.substr(0, 2000));
+        s.expect(line_count(folded) < 20, "folded tree has " +
+                                              std::to_string(line_count(folded)) + " lines");
+        std::string expanded = view({"tree", "--expand"}, out);
+        s.expect(line_count(expanded) > kTargets, "expanded tree has " +
+                                                      std::to_string(line_count(expanded)) + " lines");
+        std::string one = view({"tree", "--match", "true t1234"}, out);
+        s.expect(one.find("true t1234") != std::string::npos && one.find(" × ") == std::string::npos &&
+                     line_count(one) < 10,
+                 "--match found:\n" + one.substr(0, 2000));
+        view({"tree", "--format", "svg"}, dir + "/tree.svg");
+        if (access("/usr/bin/rsvg-convert", X_OK) == 0) {
+          s.expect(exited_0(run_command({"/usr/bin/rsvg-convert", "-o", dir + "/svg.png",
+                                         dir + "/tree.svg"})),
+                   "rsvg-convert refuses the svg");
+          uint32_t h = png_height(read_file(dir + "/svg.png"));
+          s.expect(h > 0 && h <= 4000, "svg renders " + std::to_string(h) + " px tall");
+        }
+        view({"tree", "--format", "dot"}, dir + "/tree.dot");
+        if (access("/usr/bin/dot", X_OK) == 0) {
+          s.expect(exited_0(run_command({"/usr/bin/dot", "-Tpng", "-o", dir + "/dot.png",
+                                         dir + "/tree.dot"})),
+                   "dot refuses the graph");
+          uint32_t h = png_height(read_file(dir + "/dot.png"));
+          s.expect(h > 0 && h <= 4000, "dot renders " + std::to_string(h) + " px tall");
+        }
+        run_command({"/bin/rm", "-rf", dir});
+        return 0;
+      },
+      opts);
+  EXPECT_TRUE(r.ok()) << r.describe();
+  if (access("/usr/bin/rsvg-convert", X_OK) != 0 || access("/usr/bin/dot", X_OK) != 0)
+    GTEST_SKIP() << "rsvg-convert or dot not installed: the pictures were not rendered";
 }
 
 }  // namespace
