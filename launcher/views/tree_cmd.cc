@@ -1,4 +1,4 @@
-// `progeny tree`: show the process tree a lineage log records, in one of five formats.
+// `progeny tree`: show the process tree a lineage log records, in one of six formats.
 #include <unistd.h>
 
 #include <cstdio>
@@ -37,6 +37,7 @@ int tree_main(int argc, char** argv) {
   else if (f == "json") render_json(*lin, out);
   else if (f == "dot") render_dot(*lin, out);
   else if (f == "perfetto") render_perfetto(*lin, out);
+  else if (f == "html") render_html(*lin, out);
   else render_svg(*lin, out);
   std::string text = std::move(out).str();
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {

@@ -16,5 +16,7 @@ void render_dot(const Lineage& lin, std::ostream& out);
 void render_perfetto(const Lineage& lin, std::ostream& out);
 // A self-contained SVG timeline: one bar per process, nested under its parent.
 void render_svg(const Lineage& lin, std::ostream& out);
+// One self-contained interactive HTML page: folded tree, timeline, search and filters.
+void render_html(const Lineage& lin, std::ostream& out);
 
 }  // namespace progeny
