@@ -45,7 +45,7 @@ Dom dump_dom(Scenario& s, const std::string& dir, const std::string& page, const
   Dom dom;
   std::string out = dir + "/dom.html";
   int st = run_command({"/usr/bin/timeout", "-k", "10", "120", kChromium, "--headless",
-                        "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-breakpad",
                         "--user-data-dir=" + dir + "/chromium-profile", "--dump-dom",
                         "file://" + page + "#" + fragment},
                        out);
@@ -130,7 +130,7 @@ TEST(HtmlReport, ChromiumShowsTheFoldedTreeSearchesFiltersAndEscapes) {
         // A search that finds one process, shown with its ancestors and its full argv.
         Dom one = dump_dom(s, dir, page, "q=target-123.o");
         s.expect(one.attr("data-matches") == "1", "q=target-123.o matches " + one.attr("data-matches"));
-        s.expect(one.count("class=\"row ok hit\"") == 1 && one.count("target-123.o") >= 2,
+        s.expect(one.count("class=\"row ok hit") == 1 && one.count("target-123.o") >= 2,
                  "the match is not highlighted with its argv in the details");
         s.expect(one.count("<li>target-123.o</li>") == 1, "the details do not list its argv");
         s.expect(number(one.attr("data-rows")) == 4, "launcher, sh, make and the match: " + one.attr("data-rows"));
