@@ -68,7 +68,7 @@ all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT) $(PY_BUILD)
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
   libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
   nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng python3-jsonschema \
-  libpython3.11-testsuite
+  libpython3.11-testsuite chromium
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)

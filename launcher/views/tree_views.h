@@ -27,5 +27,7 @@ void render_perfetto(const Lineage& lin, std::ostream& out);
 // A self-contained SVG timeline: one row per group, nested under its parent's.
 void render_svg(const Lineage& lin, const FoldedTree& tree, std::ostream& out,
                 const TreeLook& look);
+// One self-contained interactive HTML page: folded tree, timeline, search and filters.
+void render_html(const Lineage& lin, std::ostream& out);
 
 }  // namespace progeny

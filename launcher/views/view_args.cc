@@ -73,8 +73,10 @@ cli::CommandLine tree_command_line(ViewArgs* o) {
        "json: the reconstructed tree as one document (see progeny(1));\n"
        "dot: Graphviz, e.g. progeny tree --format dot LOG | dot -Tsvg;\n"
        "perfetto: trace-event JSON for ui.perfetto.dev;\n"
-       "svg: a self-contained timeline picture for a browser",
-       cli::one_of(&o->format, {"text", "json", "dot", "perfetto", "svg"})},
+       "svg: a self-contained timeline picture for a browser;\n"
+       "html: one self-contained interactive page (folded tree, timeline,\n"
+       "search and filters, settable in its URL: run.html#q=gcc&filter=runaways)",
+       cli::one_of(&o->format, {"text", "json", "dot", "perfetto", "svg", "html"})},
       {"color", 0, "WHEN",
        "auto (default: colour when stdout is a terminal and NO_COLOR is\n"
        "unset), always, never; text format only",
