@@ -671,7 +671,7 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   j.str(PROGENY_F_PATH, execfn ? execfn : (argc > 0 ? argv[0] : ""));
   j.argv(argv, argc);
   // First and only record on a fresh socket: it cannot meet a full buffer.
-  if (!j.finish() || !send_on(g.lifeline, j)) g.lost.fetch_add(1, std::memory_order_relaxed);
+  if (!j.finish() || !send_on(g.lifeline.fd.load(), j)) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 namespace progeny::shim {
 
-// One of the shim's two sockets to the launcher. dev/ino identify it so that a descriptor the
+// The shim's one kept socket to the launcher, the lifeline. dev/ino identify it so that a descriptor the
 // program closed, or dup2()ed over, is never mistaken for ours.
 // Atomic fields: threads of the program may check and refresh them concurrently.
 struct Conn {
@@ -40,7 +40,6 @@ struct State {
   bool pidfs = false;   // identities are pidfs inodes (else start times)
   ProcId self;          // this process's identity (refreshed in every fork child)
   Conn lifeline;        // O_ASYNC: its hangup is the launcher's death
-  Conn data;            // everything but the exec record
   std::atomic<uint64_t> lost{0};
 };
 extern State g;
@@ -87,11 +86,11 @@ uint64_t now_ns();
 bool conn_valid(const Conn& c);
 // Connects a new nonblocking CLOEXEC socket above fd_floor. Returns fd or -errno.
 int connect_launcher();
-// Sends one finished record on c, whose descriptor the caller has just checked (conn_valid)
-// or adopted; false when it could not be sent. pass_fd >= 0 travels with it (SCM_RIGHTS).
-bool send_on(const Conn& c, const Json& j, int pass_fd = -1);
+// Sends one finished record on fd; false when it could not be sent. pass_fd >= 0 travels
+// with it (SCM_RIGHTS).
+bool send_on(int fd, const Json& j, int pass_fd = -1);
 void adopt(Conn* c, int fd);
-// Sends on the data connection, opening it when needed and allowed; counts what was lost.
+// Sends on a connection of its own, closed before returning; counts what was lost.
 // pass_fd >= 0: a pidfd of the process the record is about, handed to the launcher with it
 // (the caller closes its own copy): the launcher then holds the process from its birth.
 void send_event(Json& j, int pass_fd = -1);

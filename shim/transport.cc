@@ -15,9 +15,26 @@ State g;
 thread_local bool t_vfork_child __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
-// Only one thread at a time opens a data connection; the others do not wait (a lock that a
-// fork could copy while held would deadlock the child), they count their record as lost.
+// Only one thread at a time re-opens a lifeline; the others do not wait (a lock that a fork
+// could copy while held would deadlock the child).
 std::atomic<bool> g_connecting{false};
+
+// A new nonblocking CLOEXEC socket connected to the launcher, or -errno.
+int connect_socket() {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -errno;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  for (unsigned i = 0; i < g.addr_len; ++i) sa.sun_path[i] = g.addr[i];
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + g.addr_len);
+  if (connect(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+    int e = errno;
+    close(s);
+    return -e;
+  }
+  return s;
+}
+
 }  // namespace
 
 bool conn_valid(const Conn& c) {
@@ -41,17 +58,8 @@ void adopt(Conn* c, int fd) {
 }
 
 int connect_launcher() {
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s < 0) return -errno;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  for (unsigned i = 0; i < g.addr_len; ++i) sa.sun_path[i] = g.addr[i];
-  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + g.addr_len);
-  if (connect(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-    int e = errno;
-    close(s);
-    return -e;
-  }
+  int s = connect_socket();
+  if (s < 0) return s;
   // Out of the way of the descriptors a program expects to get from open() and friends.
   int high = fcntl(s, F_DUPFD_CLOEXEC, g.fd_floor);
   if (high >= 0) {
@@ -61,7 +69,7 @@ int connect_launcher() {
   return s;
 }
 
-bool send_on(const Conn& c, const Json& j, int pass_fd) {
+bool send_on(int fd, const Json& j, int pass_fd) {
   iovec iov{const_cast<char*>(j.data()), j.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -76,35 +84,28 @@ bool send_on(const Conn& c, const Json& j, int pass_fd) {
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     __builtin_memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
   }
-  ssize_t n = sendmsg(c.fd.load(std::memory_order_relaxed), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   return n == static_cast<ssize_t>(j.size());
 }
 
 void send_event(Json& j, int pass_fd) {
   if (!g.active) return;
   int saved = errno;
-  // A vfork child shares our memory: it may send, but not touch counters or connections.
+  // A vfork child shares our memory: it may send (its descriptor table is its own), but not
+  // touch the counter.
   bool shared = t_vfork_child;
   uint64_t lost = shared ? 0 : g.lost.load(std::memory_order_relaxed);
   bool sent = false;
   if (j.finish(lost)) {
-    // One identity check per record: the fork path is the hottest path of all.
-    bool valid = conn_valid(g.data);
-    if (!valid && !shared && !g_connecting.exchange(true)) {
-      int fd = connect_launcher();
-      if (fd >= 0) {
-        // Fork children inherit this connection: a whole tree forking at once shares its
-        // buffer (each small record costs ~1 KiB of it). Past the default 208 KiB a burst of
-        // a thousand forks would start failing; root may set more than wmem_max.
-        int want = 8 << 20;
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
-          setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-        adopt(&g.data, fd);
-        valid = true;
-      }
-      g_connecting.store(false);
+    // One connection per record, closed before we return: the program never holds a
+    // descriptor of ours between calls, threads and fork children share nothing, and a
+    // fresh connection's buffer always has room for one record. It stays at the low number
+    // the kernel gave it (the program cannot see it: it is gone before we return).
+    int fd = connect_socket();
+    if (fd >= 0) {
+      sent = send_on(fd, j, pass_fd);
+      close(fd);
     }
-    sent = valid && send_on(g.data, j, pass_fd);
   }
   if (!shared) {
     if (sent)

@@ -100,7 +100,12 @@ void ShimSocket::accept_all() {
     Fd pf(pidfd);
     c.peer_ino = pf ? pidfd_ino(pf.get()) : 0;
     if (c.peer_ino) host_by_ino_[c.peer_ino] = cred.pid;
-    if (pf && alive(pf)) {
+    if (c.peer_ino && known_.count(c.peer_ino)) {
+      // A process of the run already proven or accepted (a pidfs inode is never reused):
+      // each shim call opens its own connection, so this is the common case, and walking
+      // /proc again would be most of the cost of a record.
+      c.verified = true;
+    } else if (pf && alive(pf)) {
       auto proof = Proof::descendant(cred.pid, pf, opts_.launcher, opts_.member);
       if (proof) {
         c.verified = true;
@@ -115,18 +120,20 @@ void ShimSocket::accept_all() {
     } else {
       c.verified = c.peer_ino && known_.count(c.peer_ino);
     }
+    conns_.emplace(fd, std::move(c));
+    // Most peers have sent their one record and closed by now: such a connection is done
+    // without ever entering the epoll set.
+    if (!read_conn(fd)) continue;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = kConn | static_cast<uint32_t>(fd);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-    conns_.emplace(fd, std::move(c));
-    read_conn(fd);  // most peers have sent their record by now
   }
 }
 
-void ShimSocket::read_conn(int fd) {
+bool ShimSocket::read_conn(int fd) {
   auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
+  if (it == conns_.end()) return false;
   Conn& c = it->second;
   char buf[16384];
   alignas(cmsghdr) char control[CMSG_SPACE(16 * sizeof(int))];
@@ -176,6 +183,7 @@ void ShimSocket::read_conn(int fd) {
     }
   }
   if (eof) conns_.erase(it);  // closing the fd also removes it from the epoll set
+  return !eof;
 }
 
 pid_t ShimSocket::host_pid_of(uint64_t ino) {

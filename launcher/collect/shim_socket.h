@@ -80,7 +80,8 @@ class ShimSocket {
 
   ShimSocket() = default;
   void accept_all();
-  void read_conn(int fd);
+  // Reads what is queued; false once the connection is finished (and closed).
+  bool read_conn(int fd);
   void handle_line(const Conn& c, std::string_view line, Fd passed);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.
