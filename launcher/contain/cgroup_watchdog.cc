@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "launcher/members/signal_gate.h"
+#include "launcher/os/keep_descriptors.h"
 #include "launcher/os/sys.h"
 
 namespace progeny {
@@ -27,30 +27,6 @@ constexpr const char* kWatchdogComm = "progeny-wd";
 constexpr int kWakeSignal = SIGUSR2;
 
 void on_wake(int) {}
-
-// Keeps exactly the descriptors the watchdog needs (moved to >= 10) and /dev/null on 0-2, so
-// it never holds the launcher's stdout/stderr or anybody else's pipe open.
-bool keep_only(int* fds, int n) {
-  for (int i = 0; i < n; ++i) {
-    int moved = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-    if (moved < 0) return false;
-    fds[i] = moved;
-  }
-  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0) return false;
-  for (int t = 0; t < 3; ++t)
-    if (null != t) ::dup2(null, t);
-  int sorted[8];
-  std::copy(fds, fds + n, sorted);
-  std::sort(sorted, sorted + n);
-  unsigned lo = 3;
-  for (int i = 0; i < n; ++i) {
-    if (static_cast<unsigned>(sorted[i]) > lo) ::close_range(lo, static_cast<unsigned>(sorted[i]) - 1, 0);
-    lo = static_cast<unsigned>(sorted[i]) + 1;
-  }
-  ::close_range(lo, ~0U, 0);
-  return true;
-}
 
 [[noreturn]] void watchdog_main(pid_t launcher, int launcher_pidfd, int pipe_r, int dirfd,
                                 int parentfd, const char* name) {
@@ -69,7 +45,7 @@ bool keep_only(int* fds, int n) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   int fds[4] = {launcher_pidfd, pipe_r, dirfd, parentfd};
-  if (!keep_only(fds, 4)) ::_exit(1);
+  if (!keep_only_descriptors(fds, 4)) ::_exit(1);
   launcher_pidfd = fds[0];
   pipe_r = fds[1];
   dirfd = fds[2];
