@@ -1,7 +1,9 @@
 // The shim's cost on exec-heavy work (issue 3): N fork+exec+wait of /bin/true, driven from C
 // and from sh, bare / empty preload / shim without log / shim with log / strace -f, and the
-// shim's added RSS per process. Runs in the test sandbox. Markdown on stdout.
-//   shim_bench BUILD_DIR EMPTY_SO [N]      (and internally: shim_bench loop N | shim_bench rss)
+// shim's added RSS per process; the default mode and the tracker alone beside them; with
+// BEFORE_DIR, the same runs with another build's progeny (a before/after in one run, the
+// modes interleaved). Runs in the test sandbox. Markdown on stdout.
+//   shim_bench BUILD_DIR EMPTY_SO [N [BEFORE_DIR]]   (internally: shim_bench loop N | rss)
 #include <errno.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,19 +78,24 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: shim_bench BUILD_DIR EMPTY_SO [N]\n");
+    std::fprintf(stderr, "usage: shim_bench BUILD_DIR EMPTY_SO [N [BEFORE_DIR]]\n");
     return 2;
   }
   std::string b = argv[1], empty = argv[2];
   int n = argc > 3 ? std::atoi(argv[3]) : 10000;
+  std::string before = argc > 4 ? argv[4] : "";
   std::string self = b + "/bench/shim_bench";
-  // progeny run with nothing but the launcher itself, then with the shim.
-  std::vector<std::string> run = {b + "/bin/progeny", "run", "-q", "--contain", "none", "--bpf", "off"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> v = run;
+  // progeny run of build `dir` with `extra` options (shim only unless they say otherwise).
+  auto run_of = [&](const std::string& dir, std::vector<std::string> extra) {
+    std::vector<std::string> v = {dir + "/bin/progeny", "run", "-q"};
     v.insert(v.end(), extra.begin(), extra.end());
     v.push_back("--");
     return v;
+  };
+  const std::vector<std::string> shim_only = {"--contain", "none", "--bpf", "off"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), shim_only.begin(), shim_only.end());
+    return run_of(b, extra);
   };
 
   auto r = progeny::test::run_in_sandbox(
@@ -106,9 +113,16 @@ int main(int argc, char** argv) {
             {"progeny run --no-preload", with({"--no-preload"}), {}},
             {"progeny run (shim), no log", with({}), {}},
             {"progeny run (shim), log", with({"--log", "/tmp/shim-bench.jsonl"}), {}},
+            {"progeny run, default (root: cgroup + tracker + shim)", run_of(b, {}), {}},
+            {"progeny run --contain none --no-preload --bpf on (tracker only)",
+             run_of(b, {"--contain", "none", "--no-preload", "--bpf", "on"}), {}},
             {"strace -f", {"/usr/bin/strace", "-f", "-e", "trace=process", "-o", "/tmp/strace.out", "--"},
              {}},
         };
+        if (!before.empty()) {
+          modes.push_back({"before: progeny run (shim), no log", run_of(before, shim_only), {}});
+          modes.push_back({"before: progeny run, default", run_of(before, {}), {}});
+        }
         struct Driver {
           const char* name;
           std::vector<std::string> cmd;

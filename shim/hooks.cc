@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,18 +68,16 @@ F real(Fn i) {
 std::atomic<bool> g_resolved{false};
 
 // Before any fork: the child must find every real function already resolved.
-void prepare_fork() {
-  resolve_all();
-  refresh();
-}
+void prepare_fork() { resolve_all(); }
 
 // Marks the process across an exec as belonging to a live launcher's tree (see docs/shim.md:
-// the new image's constructor dies if the launcher vanished in between). A parent-death
-// signal the program chose itself is left alone.
+// the new image's constructor dies if the launcher vanished in between; this covers a vfork
+// or posix_spawn child, which never handed in a lifeline of its own). A parent-death signal
+// the program chose itself is left alone.
 struct ExecMarker {
   bool armed = false;
   ExecMarker() {
-    if (!g.active || g.kill_sig <= 0) return;
+    if (!g.active || !g.lifeline) return;
     int cur = 0;
     if (prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == 0)
       armed = prctl(PR_SET_PDEATHSIG, kExecMarkerSig) == 0;
@@ -155,12 +152,12 @@ void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
   errno = saved;
 }
 
-// After a credential change the lifeline's owner is re-registered with the new credentials,
-// so the kernel's permission check for the launcher-death signal keeps passing.
+// The kernel checks the credentials of whoever armed a lifeline when it signals: after a
+// credential change a fresh end, armed with the new ones, replaces the old one at the keeper.
 void after_setid(int r) {
   if (r != 0 || !g.active || t_vfork_child) return;
   int saved = errno;
-  if (conn_valid(g.lifeline)) arm_lifeline(g.lifeline.fd.load());
+  take_lifeline("\n", 1);
   errno = saved;
 }
 
@@ -590,7 +587,7 @@ SETID2(setregid, kSetregid, gid_t)
 SETID3(setresuid, kSetresuid, uid_t)
 SETID3(setresgid, kSetresgid, gid_t)
 
-// setfs*id return the previous id, not a status: the lifeline is re-armed unconditionally.
+// setfs*id return the previous id, not a status: a fresh lifeline is handed in regardless.
 EXPORT int setfsuid(uid_t id) {
   auto f = real<int (*)(uid_t)>(kSetfsuid);
   if (!f) return fail_enosys();
@@ -606,7 +603,7 @@ EXPORT int setfsgid(gid_t id) {
   return r;
 }
 
-// ---- every image: report the exec, take a lifeline ----
+// ---- every image: report the exec, hand in a lifeline ----
 
 namespace {
 
@@ -624,7 +621,6 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   int cur = 0;
   bool marked = prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == kExecMarkerSig;
   if (marked) prctl(PR_SET_PDEATHSIG, 0);
-
   size_t len = std::strlen(sock);
   if (len + 1 > sizeof g.addr) return;
   g.addr[0] = 0;  // abstract namespace
@@ -633,35 +629,21 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   const char* sig = env_value(envp, PROGENY_ENV_PDEATHSIG);
   g.kill_sig = sig ? std::atoi(sig) : 0;
   if (g.kill_sig < 0 || g.kill_sig >= NSIG) g.kill_sig = 0;
+  g.lifeline = g.kill_sig > 0;
   const char* opts = env_value(envp, PROGENY_ENV_OPTS);
   if (opts) {
     for (const char* p = opts; *p;) {
       const char* end = std::strchr(p, ',');
       size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
       if (n == 7 && std::strncmp(p, "noreenv", 7) == 0) g.reenv = false;
+      if (n == 10 && std::strncmp(p, "nolifeline", 10) == 0) g.lifeline = false;
       p += n + (end ? 1 : 0);
     }
   }
-  rlimit rl{};
-  int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024
-                  ? static_cast<int>(rl.rlim_cur)
-                  : 1024;
-  // High enough to stay out of the program's way, low enough not to grow the fd table.
-  g.fd_floor = limit > 128 ? limit - 64 : limit / 2;
   save_env(envp);
   detect_pidfs();
   g.self = identity_of(getpid());
 
-  g.active = true;
-  int fd = open_lifeline();
-  if (fd == -ECONNREFUSED) {
-    // No launcher. Silent, unless an active shim armed us before the exec: then the launcher
-    // died while we were being exec'd, and we belong to its tree.
-    g.active = false;
-    if (marked) die();
-    return;
-  }
-  adopt(&g.lifeline, fd);
   Json j("exec", getpid());
   j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, g.self);
   pid_t ppid = getppid();
@@ -670,8 +652,23 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
   j.str(PROGENY_F_PATH, execfn ? execfn : (argc > 0 ? argv[0] : ""));
   j.argv(argv, argc);
-  // First and only record on a fresh socket: it cannot meet a full buffer.
-  if (!j.finish() || !send_on(g.lifeline, j)) g.lost.fetch_add(1, std::memory_order_relaxed);
+  // The record rides with the lifeline when there is one: one connection per image. A
+  // process that was a member before this exec is covered in between by the lifeline the
+  // keeper still holds for it (an exec keeps the process, and with it the owner).
+  bool fits = j.finish();
+  const char* data = fits ? j.data() : "\n";
+  size_t data_len = fits ? j.size() : 1;
+  int r = g.lifeline ? hand_in_lifeline(data, data_len) : fits ? send_record(j) : 0;
+  if (r == -ECONNREFUSED) {
+    // No launcher. Silent, unless an active shim marked us before the exec: then the
+    // launcher died while we were being exec'd, and we belong to its tree.
+    if (marked) die();
+    return;
+  }
+  g.active = true;
+  // It answered and is gone already: we belong to its tree.
+  if (g.lifeline && (r == -EPIPE || r == -ECONNRESET)) die();
+  if (!fits || r < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace

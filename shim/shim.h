@@ -12,15 +12,6 @@
 
 namespace progeny::shim {
 
-// One of the shim's two sockets to the launcher. dev/ino identify it so that a descriptor the
-// program closed, or dup2()ed over, is never mistaken for ours.
-// Atomic fields: threads of the program may check and refresh them concurrently.
-struct Conn {
-  std::atomic<int> fd{-1};
-  std::atomic<uint64_t> dev{0};
-  std::atomic<uint64_t> ino{0};
-};
-
 // Who a record is about (shim/identity.cc): the pidfs inode, or without pidfs the start time.
 struct ProcId {
   uint64_t ino = 0;
@@ -34,13 +25,12 @@ struct State {
   bool active = false;  // PROGENY_SOCK was set and the launcher answered
   bool reenv = true;    // put the shim's variables back into scrubbed environments
   int kill_sig = 0;     // PROGENY_PDEATHSIG: sent to us by the kernel when the launcher dies
+  bool lifeline = false;  // kill_sig set and no other mechanism takes the tree down (no
+                          // `nolifeline` in PROGENY_OPTS)
   char addr[108] = {};  // sun_path of the launcher's abstract socket (leading NUL)
   unsigned addr_len = 0;
-  int fd_floor = 0;     // our descriptors live at or above this number
   bool pidfs = false;   // identities are pidfs inodes (else start times)
   ProcId self;          // this process's identity (refreshed in every fork child)
-  Conn lifeline;        // O_ASYNC: its hangup is the launcher's death
-  Conn data;            // everything but the exec record
   std::atomic<uint64_t> lost{0};
 };
 extern State g;
@@ -49,8 +39,9 @@ extern State g;
 // cleared by the parent when it resumes: such a child must not write the shim's state.
 extern thread_local bool t_vfork_child __attribute__((tls_model("initial-exec")));
 
-// Signal that marks, across an exec, "an active shim armed this process": its default action
-// is to ignore, so a parent dying in the window between exec and constructor does no harm.
+// Signal that marks, across an exec, "an active shim with lifelines armed this process": its
+// default action is to ignore, so a parent dying in the window between exec and constructor
+// does no harm.
 inline constexpr int kExecMarkerSig = 23;  // SIGURG
 
 // A JSON record built in a fixed buffer (PROGENY_MAX_RECORD), async-signal-safe.
@@ -83,26 +74,24 @@ class Json {
 
 uint64_t now_ns();
 
-// Transport (transport.cc).
-bool conn_valid(const Conn& c);
-// Connects a new nonblocking CLOEXEC socket above fd_floor. Returns fd or -errno.
-int connect_launcher();
-// Sends one finished record on c, whose descriptor the caller has just checked (conn_valid)
-// or adopted; false when it could not be sent. pass_fd >= 0 travels with it (SCM_RIGHTS).
-bool send_on(const Conn& c, const Json& j, int pass_fd = -1);
-void adopt(Conn* c, int fd);
-// Sends on the data connection, opening it when needed and allowed; counts what was lost.
-// pass_fd >= 0: a pidfd of the process the record is about, handed to the launcher with it
-// (the caller closes its own copy): the launcher then holds the process from its birth.
+// Transport (transport.cc). Nothing here leaves a descriptor behind.
+// Sends one finished record on a connection of its own: 0 or -errno (-ECONNREFUSED: nobody
+// listens). pass_fd >= 0 travels with it (SCM_RIGHTS).
+int send_record(const Json& j, int pass_fd = -1);
+// Finishes and sends a record, counting what was lost. pass_fd >= 0: a pidfd of the process
+// the record is about, handed to the launcher with it (the caller closes its own copy): the
+// launcher then holds the process from its birth.
 void send_event(Json& j, int pass_fd = -1);
-// Opens a lifeline owned by this process (O_ASYNC: the launcher's hangup signals us) and
-// returns its fd, or -errno; -ECONNREFUSED means the launcher is gone.
-int open_lifeline();
-void arm_lifeline(int fd);
-// Replaces what a real fork's child inherited; dies (kill_sig) if the launcher is gone.
+// Connects, arms our end of the connection (F_SETOWN_EX to this process, F_SETSIG(kill_sig),
+// O_ASYNC) and sends it over itself with data (a record, or a bare newline): the launcher
+// hands it to the keeper, outside the tree, whose holding it keeps the lifeline alive. Our
+// copy is closed. 0 or -errno.
+int hand_in_lifeline(const char* data, size_t len);
+// A fresh lifeline for this process (when lifelines are on); dies (kill_sig) if the
+// launcher is gone, counts a failure as lost. Normal and fork-child contexts only.
+void take_lifeline(const char* data, size_t len);
+// Resets what a real fork's child inherited and takes its own lifeline.
 void after_fork_child();
-// Re-establishes a lifeline the program closed; called in normal contexts only.
-void refresh();
 // Applies kill_sig to this process: the launcher is gone and we belong to its tree.
 void die();
 

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,31 +14,8 @@ State g;
 thread_local bool t_vfork_child __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
-// Only one thread at a time opens a data connection; the others do not wait (a lock that a
-// fork could copy while held would deadlock the child), they count their record as lost.
-std::atomic<bool> g_connecting{false};
-}  // namespace
 
-bool conn_valid(const Conn& c) {
-  int fd = c.fd.load(std::memory_order_acquire);
-  if (fd < 0) return false;
-  struct stat st;
-  if (fstat(fd, &st) != 0) return false;
-  return st.st_dev == c.dev.load(std::memory_order_relaxed) &&
-         st.st_ino == c.ino.load(std::memory_order_relaxed);
-}
-
-void adopt(Conn* c, int fd) {
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    c->fd.store(-1, std::memory_order_release);
-    return;
-  }
-  c->dev.store(st.st_dev, std::memory_order_relaxed);
-  c->ino.store(st.st_ino, std::memory_order_relaxed);
-  c->fd.store(fd, std::memory_order_release);
-}
-
+// A new nonblocking CLOEXEC socket connected to the launcher, or -errno.
 int connect_launcher() {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s < 0) return -errno;
@@ -52,17 +28,12 @@ int connect_launcher() {
     close(s);
     return -e;
   }
-  // Out of the way of the descriptors a program expects to get from open() and friends.
-  int high = fcntl(s, F_DUPFD_CLOEXEC, g.fd_floor);
-  if (high >= 0) {
-    close(s);
-    s = high;
-  }
   return s;
 }
 
-bool send_on(const Conn& c, const Json& j, int pass_fd) {
-  iovec iov{const_cast<char*>(j.data()), j.size()};
+// One sendmsg of data[0..len) with pass_fd (>= 0) as SCM_RIGHTS: 0 or -errno.
+int send_bytes(int fd, const char* data, size_t len, int pass_fd) {
+  iovec iov{const_cast<char*>(data), len};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -76,83 +47,82 @@ bool send_on(const Conn& c, const Json& j, int pass_fd) {
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     __builtin_memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
   }
-  ssize_t n = sendmsg(c.fd.load(std::memory_order_relaxed), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  return n == static_cast<ssize_t>(j.size());
+  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n == static_cast<ssize_t>(len)) return 0;
+  return n < 0 ? -errno : -EAGAIN;
+}
+
+// The launcher's end is gone: nobody listens (ECONNREFUSED), or it closed between our
+// connect and our send.
+bool launcher_gone(int err) { return err == -ECONNREFUSED || err == -EPIPE || err == -ECONNRESET; }
+
+void count(bool sent, uint64_t lost) {
+  if (sent)
+    g.lost.fetch_sub(lost, std::memory_order_relaxed);
+  else
+    g.lost.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+int send_record(const Json& j, int pass_fd) {
+  // One connection per record, closed before we return: the program never holds a
+  // descriptor of ours between calls, threads and fork children share nothing, and a fresh
+  // connection's buffer always has room for one record. It keeps the low number the kernel
+  // gave it: it is gone before the program runs again.
+  int fd = connect_launcher();
+  if (fd < 0) return fd;
+  int r = send_bytes(fd, j.data(), j.size(), pass_fd);
+  close(fd);
+  return r;
 }
 
 void send_event(Json& j, int pass_fd) {
   if (!g.active) return;
   int saved = errno;
-  // A vfork child shares our memory: it may send, but not touch counters or connections.
+  // A vfork child shares our memory: it may send (its descriptor table is its own), but not
+  // touch the counter.
   bool shared = t_vfork_child;
   uint64_t lost = shared ? 0 : g.lost.load(std::memory_order_relaxed);
-  bool sent = false;
-  if (j.finish(lost)) {
-    // One identity check per record: the fork path is the hottest path of all.
-    bool valid = conn_valid(g.data);
-    if (!valid && !shared && !g_connecting.exchange(true)) {
-      int fd = connect_launcher();
-      if (fd >= 0) {
-        // Fork children inherit this connection: a whole tree forking at once shares its
-        // buffer (each small record costs ~1 KiB of it). Past the default 208 KiB a burst of
-        // a thousand forks would start failing; root may set more than wmem_max.
-        int want = 8 << 20;
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
-          setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-        adopt(&g.data, fd);
-        valid = true;
-      }
-      g_connecting.store(false);
-    }
-    sent = valid && send_on(g.data, j, pass_fd);
-  }
-  if (!shared) {
-    if (sent)
-      g.lost.fetch_sub(lost, std::memory_order_relaxed);
-    else
-      g.lost.fetch_add(1, std::memory_order_relaxed);
-  }
+  bool sent = j.finish(lost) && send_record(j, pass_fd) == 0;
+  if (!shared) count(sent, lost);
   errno = saved;
 }
 
-void arm_lifeline(int fd) {
-  if (g.kill_sig <= 0) return;
-  f_owner_ex owner{F_OWNER_PID, static_cast<pid_t>(syscall(SYS_getpid))};
-  fcntl(fd, F_SETOWN_EX, &owner);
-  fcntl(fd, F_SETSIG, g.kill_sig);
-  fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK | O_ASYNC);
-}
-
-int open_lifeline() {
+int hand_in_lifeline(const char* data, size_t len) {
   int fd = connect_launcher();
-  if (fd >= 0) arm_lifeline(fd);
-  return fd;
+  if (fd < 0) return fd;
+  f_owner_ex owner{F_OWNER_PID, static_cast<pid_t>(syscall(SYS_getpid))};
+  int r = 0;
+  if (fcntl(fd, F_SETOWN_EX, &owner) != 0 || fcntl(fd, F_SETSIG, g.kill_sig) != 0 ||
+      fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK | O_ASYNC) != 0)
+    r = -errno;
+  // The end travels over itself. Once sent, it lives on in the launcher's queue even after
+  // our close: the launcher's death still hangs it up (and signals us) before the kernel
+  // frees what the launcher held.
+  if (r == 0) r = send_bytes(fd, data, len, fd);
+  close(fd);
+  return r;
 }
 
 void die() {
   if (g.kill_sig > 0) syscall(SYS_kill, syscall(SYS_getpid), g.kill_sig);
 }
 
-void after_fork_child() {
-  g.lost.store(0, std::memory_order_relaxed);
-  g_connecting.store(false);
-  if (!g.active) return;
-  g.self = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
-  // The inherited lifeline is shared with the parent and signals the parent only.
-  if (conn_valid(g.lifeline)) close(g.lifeline.fd.load());
-  int fd = open_lifeline();
-  if (fd == -ECONNREFUSED) die();
-  adopt(&g.lifeline, fd);
-  if (fd < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
+void take_lifeline(const char* data, size_t len) {
+  if (!g.lifeline) return;
+  int r = hand_in_lifeline(data, len);
+  if (launcher_gone(r)) die();
+  if (r < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
 
-void refresh() {
-  if (!g.active || t_vfork_child || conn_valid(g.lifeline)) return;
-  if (g_connecting.exchange(true)) return;
-  int fd = open_lifeline();
-  if (fd == -ECONNREFUSED) die();
-  adopt(&g.lifeline, fd);
-  g_connecting.store(false);
+void after_fork_child() {
+  g.lost.store(0, std::memory_order_relaxed);
+  if (!g.active) return;
+  g.self = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  // The parent's lifeline names the parent only: this process needs its own, before it
+  // returns from fork.
+  take_lifeline("\n", 1);
 }
 
 }  // namespace progeny::shim

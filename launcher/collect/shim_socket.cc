@@ -1,10 +1,12 @@
 #include "launcher/collect/shim_socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -100,11 +102,18 @@ void ShimSocket::accept_all() {
     Fd pf(pidfd);
     c.peer_ino = pf ? pidfd_ino(pf.get()) : 0;
     if (c.peer_ino) host_by_ino_[c.peer_ino] = cred.pid;
-    if (pf && alive(pf)) {
+    if (c.peer_ino && known_.count(c.peer_ino)) {
+      // A process of the run already proven or accepted (a pidfs inode is never reused):
+      // each shim call opens its own connection, so this is the common case, and walking
+      // /proc again would be most of the cost of a record.
+      c.verified = true;
+      if (opts_.on_lifeline) c.peer_pidfd = std::move(pf);
+    } else if (pf && alive(pf)) {
       auto proof = Proof::descendant(cred.pid, pf, opts_.launcher, opts_.member);
       if (proof) {
         c.verified = true;
         remember(proof->ino());
+        if (opts_.on_lifeline) c.peer_pidfd.reset(::fcntl(proof->pidfd().get(), F_DUPFD_CLOEXEC, 0));
         if (opts_.on_member) opts_.on_member(std::move(*proof), 0, 0, 0);
       } else if (alive(pf)) {
         ++refused_;  // alive and not ours: drop it
@@ -115,18 +124,20 @@ void ShimSocket::accept_all() {
     } else {
       c.verified = c.peer_ino && known_.count(c.peer_ino);
     }
+    conns_.emplace(fd, std::move(c));
+    // Most peers have sent their one record and closed by now: such a connection is done
+    // without ever entering the epoll set.
+    if (!read_conn(fd)) continue;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = kConn | static_cast<uint32_t>(fd);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-    conns_.emplace(fd, std::move(c));
-    read_conn(fd);  // most peers have sent their record by now
   }
 }
 
-void ShimSocket::read_conn(int fd) {
+bool ShimSocket::read_conn(int fd) {
   auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
+  if (it == conns_.end()) return false;
   Conn& c = it->second;
   char buf[16384];
   alignas(cmsghdr) char control[CMSG_SPACE(16 * sizeof(int))];
@@ -176,6 +187,7 @@ void ShimSocket::read_conn(int fd) {
     }
   }
   if (eof) conns_.erase(it);  // closing the fd also removes it from the epoll set
+  return !eof;
 }
 
 pid_t ShimSocket::host_pid_of(uint64_t ino) {
@@ -217,7 +229,20 @@ bool ShimSocket::place(Record* r) {
   return true;
 }
 
+void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
+  // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
+  // the process that connected, and whoever holds it signals that process.
+  if (!c.verified || !c.peer_pidfd || !opts_.on_lifeline) return;
+  Fd member(::fcntl(c.peer_pidfd.get(), F_DUPFD_CLOEXEC, 0));
+  if (member) opts_.on_lifeline(std::move(passed), std::move(member), c.peer_ino);
+}
+
 void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
+  struct stat st {};
+  if (passed && ::fstat(passed.get(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    take_lifeline(c, std::move(passed));
+    if (line.empty()) return;  // a lifeline alone (a fork child's, a fresh one after setuid)
+  }
   std::string why;
   auto r = line.size() + 1 <= PROGENY_MAX_RECORD ? parse_record(line, &why) : std::nullopt;
   if (!r || r->source != "shim" || !(r->ino || r->start_time)) {

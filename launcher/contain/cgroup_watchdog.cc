@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "launcher/members/signal_gate.h"
+#include "launcher/os/keep_descriptors.h"
 #include "launcher/os/sys.h"
 
 namespace progeny {
@@ -27,30 +27,6 @@ constexpr const char* kWatchdogComm = "progeny-wd";
 constexpr int kWakeSignal = SIGUSR2;
 
 void on_wake(int) {}
-
-// Keeps exactly the descriptors the watchdog needs (moved to >= 10) and /dev/null on 0-2, so
-// it never holds the launcher's stdout/stderr or anybody else's pipe open.
-bool keep_only(int* fds, int n) {
-  for (int i = 0; i < n; ++i) {
-    int moved = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-    if (moved < 0) return false;
-    fds[i] = moved;
-  }
-  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0) return false;
-  for (int t = 0; t < 3; ++t)
-    if (null != t) ::dup2(null, t);
-  int sorted[4 + kMaxWatchedGroups];
-  std::copy(fds, fds + n, sorted);
-  std::sort(sorted, sorted + n);
-  unsigned lo = 3;
-  for (int i = 0; i < n; ++i) {
-    if (static_cast<unsigned>(sorted[i]) > lo) ::close_range(lo, static_cast<unsigned>(sorted[i]) - 1, 0);
-    lo = static_cast<unsigned>(sorted[i]) + 1;
-  }
-  ::close_range(lo, ~0U, 0);
-  return true;
-}
 
 [[noreturn]] void watchdog_main(pid_t launcher, int launcher_pidfd, int pipe_r, int dirfd,
                                 int parentfd, const char* name, CgroupRef* groups,
@@ -79,7 +55,7 @@ bool keep_only(int* fds, int n) {
     fds[n++] = parentfd;
   }
   for (size_t i = 0; i < ngroups; ++i) fds[n++] = groups[i].parent_fd;
-  if (!keep_only(fds, n)) ::_exit(1);
+  if (!keep_only_descriptors(fds, n)) ::_exit(1);
   n = 0;
   launcher_pidfd = fds[n++];
   pipe_r = fds[n++];

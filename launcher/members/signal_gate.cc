@@ -44,6 +44,11 @@ int send_to_own_child(int child_pidfd, int sig) {
   return result(sys_pidfd_send_signal(child_pidfd, sig));
 }
 
+int send_to_held(int pidfd, uint64_t ino, int sig) {
+  if (ino && pidfd_ino(pidfd) != ino) return ESTALE;
+  return result(sys_pidfd_send_signal(pidfd, sig));
+}
+
 int kill_cgroup(int leaf_dirfd) {
   int fd = ::openat(leaf_dirfd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno;

@@ -2,9 +2,11 @@
 // any other file does). Every signal to another process goes through a pidfd of a process
 // proven to belong to the run (verified.h), re-checked here against the identity recorded
 // when it was proven; the only other targets are progeny itself, the process group progeny
-// made for COMMAND, the unreaped child of the caller, and a cgroup progeny created.
+// made for COMMAND, the unreaped child of the caller, a cgroup progeny created, and the
+// members the keeper holds (proven by the launcher, checked again here).
 // Nothing here takes a bare pid, and nothing can reach kill(-1) or kill(0).
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "launcher/members/verified.h"
@@ -24,6 +26,11 @@ int send_to_own_child(int child_pidfd, int sig);
 // SIGKILL to every process in the cgroup whose directory descriptor `leaf_dirfd` progeny
 // kept from its own mkdir. Async-signal-safe (the cgroup watchdog uses it after fork).
 int kill_cgroup(int leaf_dirfd);
+// From the keeper, once the launcher is gone, to a member it holds: by the pidfd the
+// launcher took from the member's own verified connection (SO_PEERPIDFD), re-checked here
+// against the pidfs identity it was handed with (0 without pidfs). Sent from the launcher's
+// PID namespace, it reaches a member that is the init of a namespace of its own.
+int send_to_held(int pidfd, uint64_t ino, int sig);
 // Whether pidfd signalling works here at all (pidfd_open and signal 0 on ourselves): `progeny
 // run` refuses to start without it, and `progeny doctor` reports this same answer. False with
 // a one-line *why.

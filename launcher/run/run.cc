@@ -26,6 +26,7 @@
 #include "launcher/collect/lineage_log.h"
 #include "launcher/collect/shim_path.h"
 #include "launcher/collect/shim_socket.h"
+#include "launcher/members/keeper.h"
 #include "launcher/members/parent_death.h"
 #include "launcher/os/pidfs.h"
 #include "launcher/run/exit_status.h"
@@ -322,10 +323,35 @@ class Runner : public StopHooks {
       who.parent_ino = r.parent_ino.value_or(0);
       members_.add_ended(std::move(pidfd), who);
     };
+    o.on_lifeline = [this](Fd lifeline, Fd member, uint64_t ino) {
+      if (keeper_ && !keeper_->hold(std::move(lifeline), std::move(member), ino) && !keeper_lost_) {
+        keeper_lost_ = true;
+        std::fprintf(stderr, "progeny: the keeper is gone: a killed launcher may now leave "
+                             "shimmed processes running\n");
+      }
+    };
     o.member = members_.lookup();
     std::string error;
     shim_ = ShimSocket::open(std::move(o), &error);
     return shim_ != nullptr || fail("progeny run: " + error);
+  }
+
+  // Whether the shim's lifelines are what takes the tree down with a killed launcher: with
+  // containment (the cgroup watchdog, the PID namespace) or the tracker another mechanism
+  // does, and the shim is told to take none (docs/shim.md).
+  bool lifelines() const {
+    return opts_.preload && opts_.pdeathsig && contain_->mode() == ContainMode::none && !tracker_;
+  }
+
+  // The keeper holds the lifelines outside the tree (launcher/members/keeper.h): started
+  // before COMMAND, so that COMMAND's first lifeline already has a holder.
+  bool start_keeper() {
+    if (!lifelines()) return true;
+    std::string why;
+    keeper_ = Keeper::start(opts_.pdeathsig, &why);
+    if (!keeper_) return fail("progeny run: " + why);
+    members_.exclude(keeper_->pid());
+    return true;
   }
 
   // progeny's own environment plus what the shim needs (its only trace, documented).
@@ -351,7 +377,10 @@ class Runner : public StopHooks {
     env.push_back("PROGENY_LAUNCHER=" + std::to_string(self_));
     env.push_back("PROGENY_PDEATHSIG=" + std::to_string(opts_.pdeathsig));
     env.push_back("PROGENY_SHIM=" + shim_path_);
-    if (!opts_.reenv) env.push_back("PROGENY_OPTS=noreenv");
+    std::string flags;
+    if (!opts_.reenv) flags = "noreenv";
+    if (!lifelines()) flags += flags.empty() ? "nolifeline" : ",nolifeline";
+    if (!flags.empty()) env.push_back("PROGENY_OPTS=" + flags);
     return env;
   }
 
@@ -416,7 +445,7 @@ class Runner : public StopHooks {
   }
 
   bool start_command() {
-    if (!arm_timeout()) return false;
+    if (!start_keeper() || !arm_timeout()) return false;
     write_start_record();
     SpawnRequest req;
     req.argv = opts_.command;
@@ -823,6 +852,7 @@ class Runner : public StopHooks {
     }
     tty_->take_back();
     contain_->finish(/*keep_watchdog=*/limits_ != nullptr);
+    if (keeper_) keeper_->dismiss(true);  // the tree is stopped: nothing left to hold
     report_tracker_losses();
     if (tracker_) tracker_capped_ = tracker_->capped();
     // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.
@@ -974,6 +1004,8 @@ class Runner : public StopHooks {
   LimitWatch limit_watch_;
   std::unique_ptr<LineageLog> log_;
   std::unique_ptr<ShimSocket> shim_;
+  std::unique_ptr<Keeper> keeper_;
+  bool keeper_lost_ = false;  // said once
   std::unique_ptr<bpf::Tracker> tracker_;
   // --limit pids=N by the tracker (no cgroup backend for it; 0: not), why no cgroup could,
   // and how many children it killed at birth.

@@ -317,7 +317,7 @@ TEST_F(RunBehaviour, CommandInheritsMaskAndIgnoredSignalsButNoDescriptors) {
     std::string got = "/tmp/progeny-got." + std::to_string(::getpid());
     const std::string probe = "grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | wc -l";
     run_command({"/bin/sh", "-c", probe}, want);
-    // The launcher's own descriptors (the shim's lifeline is the shim's, see docs/shim.md).
+    // The launcher's own descriptors (the shim leaves none: InvisibleShim.* checks it).
     run_command({progeny_bin(), "run", "--no-preload", "--", "/bin/sh", "-c", probe}, got);
     s.expect(progeny::test::read_file(want) == progeny::test::read_file(got),
              "COMMAND's view differs:\nwithout progeny:\n" + progeny::test::read_file(want) +
@@ -402,7 +402,7 @@ TEST_P(LauncherDeath, KillMinus9LeavesNothing) {
   EXPECT_TRUE(r.ok()) << r.describe();
 }
 
-// "none" relies on the shim: every dynamically linked member holds a lifeline.
+// "none" relies on the shim: every dynamically linked member has a lifeline at the keeper.
 INSTANTIATE_TEST_SUITE_P(Modes, LauncherDeath, ::testing::Values("cgroup", "pidns", "none"),
                          [](const auto& info) { return std::string(info.param); });
 

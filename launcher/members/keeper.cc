@@ -1,0 +1,181 @@
+#include "launcher/members/keeper.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "launcher/members/signal_gate.h"
+#include "launcher/os/keep_descriptors.h"
+#include "launcher/os/sys.h"
+
+namespace progeny {
+namespace {
+
+constexpr char kDismiss = 'd';
+constexpr const char* kKeeperComm = "progeny-keeper";
+
+struct Held {
+  uint64_t ino;
+  Fd lifeline;
+  Fd pidfd;
+};
+
+enum class Got { kNothing, kDismissed, kLauncherGone };
+
+// One message of the launcher: a hand-over (the member's identity as payload, [lifeline,
+// pidfd] as SCM_RIGHTS), the dismissal byte, or EOF once the launcher is gone.
+Got receive(int channel, std::vector<Held>* held) {
+  char payload[sizeof(uint64_t)];
+  iovec iov{payload, sizeof payload};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? Got::kNothing : Got::kLauncherGone;
+  if (n == 0) return Got::kLauncherGone;
+  std::vector<Fd> fds;
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t k = 0; k < count; ++k) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  if (n == 1 && payload[0] == kDismiss) return Got::kDismissed;
+  if (n != sizeof(uint64_t) || fds.size() != 2) return Got::kNothing;
+  uint64_t ino;
+  std::memcpy(&ino, payload, sizeof ino);
+  // A fresh end from the same process (after an exec or a credential change) replaces the
+  // old one, whose launcher end then sees EOF.
+  for (auto& h : *held) {
+    if (ino && h.ino == ino) {
+      h.lifeline = std::move(fds[0]);
+      h.pidfd = std::move(fds[1]);
+      return Got::kNothing;
+    }
+  }
+  held->push_back({ino, std::move(fds[0]), std::move(fds[1])});
+  return Got::kNothing;
+}
+
+[[noreturn]] void keeper_main(int launcher_pidfd, int channel, int sig) {
+  // Its own session: neither the job's terminal signals nor a kill of its process group
+  // reach it, and it is no descendant the tree's stop would walk into.
+  ::setsid();
+  ::prctl(PR_SET_NAME, kKeeperComm);
+  struct sigaction ign{};
+  ign.sa_handler = SIG_IGN;
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1,
+                SIGUSR2, SIGALRM, SIGWINCH})
+    ::sigaction(s, &ign, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int fds[2] = {launcher_pidfd, channel};
+  if (!keep_only_descriptors(fds, 2)) ::_exit(1);
+  launcher_pidfd = fds[0];
+  channel = fds[1];
+
+  std::vector<Held> held;
+  std::vector<pollfd> p;
+  for (bool gone = false; !gone;) {
+    p.assign({{channel, POLLIN, 0}, {launcher_pidfd, POLLIN, 0}});
+    for (const auto& h : held) p.push_back({h.pidfd.get(), POLLIN, 0});
+    int r = ::poll(p.data(), p.size(), -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;
+    // Members that exited: their ends go (nothing is signalled by closing one).
+    for (size_t i = held.size(); i-- > 0;)
+      if (p[i + 2].revents) held.erase(held.begin() + static_cast<long>(i));
+    gone = p[1].revents != 0;
+    if (p[0].revents) {
+      Got g = receive(channel, &held);
+      if (g == Got::kDismissed) ::_exit(0);
+      gone = gone || g == Got::kLauncherGone;
+    }
+  }
+  // Hand-overs still queued belong to members too.
+  for (pollfd q{channel, POLLIN, 0}; ::poll(&q, 1, 0) == 1 && (q.revents & POLLIN);) {
+    Got g = receive(channel, &held);
+    if (g == Got::kDismissed) ::_exit(0);
+    if (g == Got::kLauncherGone) break;
+  }
+  for (const auto& h : held) signal_gate::send_to_held(h.pidfd.get(), h.ino, sig);
+  ::_exit(0);
+}
+
+}  // namespace
+
+std::unique_ptr<Keeper> Keeper::start(int sig, std::string* why) {
+  Fd self_pidfd = open_pidfd(::getpid());
+  int sv[2];
+  if (!self_pidfd || ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    *why = std::string("cannot set up the keeper: ") + std::strerror(errno);
+    return nullptr;
+  }
+  Fd ours(sv[0]), theirs(sv[1]);
+  // Room for a burst of hand-overs while the keeper is busy: the launcher blocks on a full
+  // channel (a lost lifeline would be a member that outlives a killed launcher).
+  int want = 4 << 20;
+  if (::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
+    ::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *why = std::string("cannot fork the keeper: ") + std::strerror(errno);
+    return nullptr;
+  }
+  if (pid == 0) keeper_main(self_pidfd.get(), theirs.get(), sig);
+  Fd pidfd = open_pidfd(pid);
+  return std::unique_ptr<Keeper>(new Keeper(pid, std::move(pidfd), std::move(ours)));
+}
+
+bool Keeper::hold(Fd lifeline, Fd member_pidfd, uint64_t ino) {
+  if (!channel_) return false;
+  iovec iov{&ino, sizeof ino};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  int fds[2] = {lifeline.get(), member_pidfd.get()};
+  std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  ssize_t n;
+  do n = ::sendmsg(channel_.get(), &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof ino)) return true;
+  channel_.reset();  // the keeper is gone
+  return false;
+}
+
+void Keeper::dismiss(bool quiet) {
+  if (!channel_) return;
+  if (quiet) (void)!::send(channel_.get(), &kDismiss, 1, MSG_NOSIGNAL);
+  channel_.reset();
+  if (!quiet || !pidfd_) return;
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, 1000) == 1) {
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+             WEXITED | WNOHANG);
+  }
+  pidfd_.reset();
+}
+
+}  // namespace progeny

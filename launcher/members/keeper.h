@@ -1,0 +1,49 @@
+// The keeper: a tiny process forked before COMMAND starts, in its own session, that holds
+// every shimmed member's lifeline outside the tree (docs/shim.md, "Parent death"). A member
+// arms its own end of a connection to the launcher (F_SETOWN_EX to itself, F_SETSIG, O_ASYNC)
+// and passes it to the launcher, which hands it here with the member's pidfd and identity.
+// Held here, the end is in no descriptor table of the program, yet the launcher's death
+// (its peer end closing) still makes the kernel signal the member. The keeper also acts:
+// when the launcher is gone without dismissing it, it signals every member it holds through
+// the gate, from an ancestor PID namespace, which reaches a namespace init the kernel's own
+// signal cannot. A member's entry is dropped when the member exits or hands in a fresh end
+// (after an exec or a credential change). The launcher must not count it as a member.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "launcher/os/fd.h"
+
+namespace progeny {
+
+class Keeper {
+ public:
+  // Forks the keeper; `sig` is what it sends to the members once the launcher is gone.
+  // nullptr with a one-line *why on failure.
+  static std::unique_ptr<Keeper> start(int sig, std::string* why);
+  Keeper(const Keeper&) = delete;
+  Keeper& operator=(const Keeper&) = delete;
+  // An undismissed keeper acts as if the launcher had died.
+  ~Keeper() { dismiss(false); }
+
+  // Its pid: exclude it from membership and from every stop signal.
+  pid_t pid() const { return pid_; }
+  // Hands over a member's armed lifeline with the member's pidfd and pidfs identity (0
+  // without pidfs). False once the keeper is gone (its lifelines with it): the caller warns.
+  bool hold(Fd lifeline, Fd member_pidfd, uint64_t ino);
+  // quiet: the run is over, the keeper exits holding its fire, and is reaped (bounded).
+  // !quiet: it is let go as if the launcher had died.
+  void dismiss(bool quiet);
+
+ private:
+  Keeper(pid_t pid, Fd pidfd, Fd channel)
+      : pid_(pid), pidfd_(std::move(pidfd)), channel_(std::move(channel)) {}
+  pid_t pid_;
+  Fd pidfd_;
+  Fd channel_;
+};
+
+}  // namespace progeny
