@@ -30,10 +30,9 @@ MODES = {
 
 # Differences that are known and named, with why: printed on every run where they show (and
 # when they no longer do, so the entry can go).
-KNOWN_DIFFERENCES = {
-    "test.test_subprocess.POSIXProcessTestCase.test_pass_fds_redirected":
-        "the child sees the shim's descriptor 960 (issue 12, branch wt-shim removes it)",
-}
+# (None now: test_pass_fds_redirected, which saw the shim's kept descriptor 960, passes since
+# the shim keeps no descriptor between calls.)
+KNOWN_DIFFERENCES: dict = {}
 
 # Rough bare durations here, so the longest runs start first and the pool drains evenly.
 EXPECTED_SECONDS = {

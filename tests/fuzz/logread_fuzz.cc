@@ -30,6 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   progeny::render_dot(lin, expanded, out, {});
   progeny::render_perfetto(lin, out);
   progeny::render_svg(lin, folded, out, {});
+  progeny::FilterSpec every_filter;
+  every_filter.failures = true;
+  every_filter.match = "a";
+  every_filter.max_depth = 3;
+  progeny::render_text(lin, progeny::fold_lineage(lin, every_filter, {false, progeny::SortKey::kLifetime}),
+                       out, {false, false});
+  progeny::render_html(lin, out);
   (void)progeny::summarize(lin);
   return 0;
 }

@@ -185,7 +185,7 @@ TEST(CliCommands, TreeAndSummaryTakeOneLogAnywhere) {
   EXPECT_EQ(u.log, "log");
   std::string error;
   EXPECT_EQ(parse(tree_command_line, &u, {"--format", "png", "log"}, &error), cli::Parsed::kError);
-  EXPECT_EQ(error, "--format: 'png' is not one of text, json, dot, perfetto, svg");
+  EXPECT_EQ(error, "--format: 'png' is not one of text, json, dot, perfetto, svg, html");
   ViewArgs s;
   ASSERT_EQ(parse(summary_command_line, &s, {"--format=json", "log"}), cli::Parsed::kOk);
   EXPECT_EQ(s.format, "json");
