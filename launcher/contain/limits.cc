@@ -180,4 +180,8 @@ bool enter_limit_groups(const int* fds, size_t count) {
   return true;
 }
 
+std::string no_pids_backend(const std::string& cgroup_why, const std::string& tracker_why) {
+  return cgroup_why + "; nor the tracker: " + tracker_why;
+}
+
 }  // namespace progeny

@@ -68,4 +68,8 @@ class LimitGroups {
 // when a write failed (the child then says so and exits 125).
 bool enter_limit_groups(const int* fds, size_t count);
 
+// Why `--limit pids` cannot be enforced here: no cgroup could (cgroup_why), and the tracker,
+// the fallback, did not start (tracker_why). The run's refusal and doctor's line say it alike.
+std::string no_pids_backend(const std::string& cgroup_why, const std::string& tracker_why);
+
 }  // namespace progeny

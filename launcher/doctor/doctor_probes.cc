@@ -188,7 +188,7 @@ Probe probe_limit_pids() {
   if (p.ok) return p;
   std::string why;
   if (!bpf::tracker_available(&why)) {
-    p.detail += "; nor the tracker: " + why;
+    p.detail = no_pids_backend(p.detail, why);
     return p;
   }
   p.ok = true;

@@ -242,7 +242,7 @@ class Runner : public StopHooks {
       return true;
     }
     if (tracker_pids_)
-      return fail("progeny run: --limit " + pids_cgroup_why_ + "; nor can the BPF tracker: " + why);
+      return fail("progeny run: --limit " + no_pids_backend(pids_cgroup_why_, why));
     if (opts_.bpf == Tristate::kOn) {
       return fail("progeny run: --bpf on: " + why);
     }
