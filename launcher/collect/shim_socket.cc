@@ -241,6 +241,7 @@ void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
   struct stat st {};
   if (passed && ::fstat(passed.get(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     take_lifeline(c, std::move(passed));
+    passed = Fd();  // handed on: the lifeline is not a pidfd of the record's process
     if (line.empty()) return;  // a lifeline alone (a fork child's, a fresh one after setuid)
   }
   std::string why;

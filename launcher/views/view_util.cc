@@ -105,7 +105,7 @@ std::string command_text(const std::vector<std::string>& argv, size_t max_chars)
   for (size_t k = argv.size(); k-- > 1;) {
     std::string arg = " " + quote_arg(argv[k]);
     if (char_count(arg) + char_count(tail) > room) break;
-    tail = arg + tail;
+    tail.insert(0, arg);
   }
   return tail.empty() ? cut(out, max_chars) : head + tail;
 }
