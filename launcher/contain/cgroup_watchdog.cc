@@ -15,6 +15,7 @@
 #include "launcher/members/signal_gate.h"
 #include "launcher/os/keep_descriptors.h"
 #include "launcher/os/sys.h"
+#include "launcher/os/reap.h"
 
 namespace progeny {
 namespace {
@@ -179,12 +180,7 @@ void CgroupWatchdog::dismiss(bool leaf_gone) {
   if (leaf_gone) (void)!::write(pipe_w_.get(), &kDismiss, 1);
   pipe_w_.reset();
   if (!leaf_gone || !pidfd_) return;
-  pollfd p{pidfd_.get(), POLLIN, 0};
-  if (::poll(&p, 1, 1000) == 1) {
-    siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
-             WEXITED | WNOHANG);
-  }
+  reap_within(pidfd_.get(), 1000);
   pidfd_.reset();
 }
 

@@ -14,6 +14,7 @@
 #include "launcher/members/signal_gate.h"
 #include "launcher/os/keep_descriptors.h"
 #include "launcher/os/sys.h"
+#include "launcher/os/reap.h"
 
 namespace progeny {
 namespace {
@@ -169,12 +170,7 @@ void Keeper::dismiss(bool quiet) {
   if (quiet) (void)!::send(channel_.get(), &kDismiss, 1, MSG_NOSIGNAL);
   channel_.reset();
   if (!quiet || !pidfd_) return;
-  pollfd p{pidfd_.get(), POLLIN, 0};
-  if (::poll(&p, 1, 1000) == 1) {
-    siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
-             WEXITED | WNOHANG);
-  }
+  reap_within(pidfd_.get(), 1000);
   pidfd_.reset();
 }
 
