@@ -404,4 +404,97 @@ std::optional<Record> parse_record(std::string_view line, std::string* why) {
   return r;
 }
 
+namespace {
+
+// The scanner of peek_time_ns over line[at..): each step returns false on anything it does not
+// expect; parse_record gives the reason.
+struct Peek {
+  std::string_view s;
+  size_t at = 0;
+
+  void ws() {
+    while (at < s.size() && (s[at] == ' ' || s[at] == '\t' || s[at] == '\n' || s[at] == '\r')) ++at;
+  }
+  bool eat(char c) {
+    ws();
+    if (at >= s.size() || s[at] != c) return false;
+    ++at;
+    return true;
+  }
+  // A string at `at` (its opening quote); *body is its raw text between the quotes.
+  bool string(std::string_view* body) {
+    if (!eat('"')) return false;
+    size_t from = at;
+    for (;;) {
+      size_t q = s.find_first_of("\"\\", at);
+      if (q == std::string_view::npos) return false;
+      if (s[q] == '"') {
+        *body = s.substr(from, q - from);
+        at = q + 1;
+        return true;
+      }
+      at = q + 2;  // an escape: the next character is never the end of the string
+    }
+  }
+  // Any value: strings skipped whole, brackets counted (strings inside them skipped too),
+  // scalars up to the next delimiter.
+  bool value() {
+    ws();
+    if (at >= s.size()) return false;
+    std::string_view ignored;
+    if (s[at] == '"') return string(&ignored);
+    if (s[at] == '{' || s[at] == '[') {
+      for (int depth = 0; at < s.size();) {
+        char c = s[at];
+        if (c == '"') {
+          if (!string(&ignored)) return false;
+          continue;
+        }
+        ++at;
+        if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) return true;
+      }
+      return false;
+    }
+    size_t from = at;
+    while (at < s.size() && std::string_view(",}] \t\r\n").find(s[at]) == std::string_view::npos) ++at;
+    return at > from;
+  }
+  bool integer(uint64_t* v) {
+    ws();
+    size_t from = at;
+    uint64_t n = 0;
+    for (; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at) {
+      if (n > (std::numeric_limits<uint64_t>::max() - 9) / 10) return false;
+      n = n * 10 + static_cast<uint64_t>(s[at] - '0');
+    }
+    if (at == from || at - from > 19) return false;
+    *v = n;
+    return true;
+  }
+};
+
+}  // namespace
+
+std::optional<uint64_t> peek_time_ns(std::string_view line) {
+  Peek p{line};
+  std::optional<uint64_t> time;
+  if (!p.eat('{')) return std::nullopt;
+  if (p.eat('}')) return std::nullopt;
+  do {
+    std::string_view key;
+    if (!p.string(&key) || !p.eat(':')) return std::nullopt;
+    if (key == PROGENY_F_TIME_NS) {
+      uint64_t v;
+      if (!p.integer(&v) || v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return std::nullopt;
+      time = v;
+    } else if (!p.value()) {
+      return std::nullopt;
+    }
+  } while (p.eat(','));
+  if (!p.eat('}')) return std::nullopt;
+  return time;
+}
+
 }  // namespace progeny

@@ -86,4 +86,11 @@ std::string to_line(const Record& r);
 // usable schema-1 record. Unknown fields are ignored; "signal" may be a name or a number.
 std::optional<Record> parse_record(std::string_view line, std::string* why);
 
+// The top-level time_ns of a record line, found by a scan that skips strings (with their
+// escapes) and nested values without building anything: what a reader that must put a log in
+// time order before it parses it needs, at a fraction of parse_record's cost. nullopt when the
+// scan finds no such integer (parse_record then judges the line). The last one counts, as in
+// parse_record.
+std::optional<uint64_t> peek_time_ns(std::string_view line);
+
 }  // namespace progeny

@@ -362,43 +362,64 @@ Lineage read_lineage(std::istream& in, std::vector<LogProblem>* problems) {
     uint64_t time_ns;
     size_t line, chunk, at, size;  // its number, and where its text is
   };
-  // The text in chunks that are never reallocated (a growing string would hold twice its size
-  // while it moves).
+  // The records must be visited in time order, and a log is only nearly in it (a shim's
+  // record can arrive after later ones): the text is held, in chunks that are never
+  // reallocated (a growing string would hold twice its size while it moves), sorted by a
+  // cheap peek at each line's time, and parsed once, in that order. A chunk is freed as soon
+  // as its last line is parsed: the text and the tree are not both held whole.
   constexpr size_t kChunk = size_t{16} << 20;
-  std::vector<std::string> chunks;
+  struct Chunk {
+    std::string text;
+    size_t pending = 0;  // its lines not parsed yet
+  };
+  std::vector<Chunk> chunks;
   std::string line, why;
   std::vector<Line> lines;
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    if (auto r = parse_record(line, &why)) {
-      if (chunks.empty() || chunks.back().size() + line.size() > chunks.back().capacity()) {
-        chunks.emplace_back();
-        chunks.back().reserve(std::max(kChunk, line.size()));
+    std::optional<uint64_t> t = peek_time_ns(line);
+    if (!t) {  // the peek's blind spots and every bad line: the parser decides
+      auto r = parse_record(line, &why);
+      if (!r) {
+        problems->push_back({n, why});
+        continue;
       }
-      lines.push_back({r->time_ns, n, chunks.size() - 1, chunks.back().size(), line.size()});
-      chunks.back() += line;
-    } else {
-      problems->push_back({n, why});
+      t = r->time_ns;
     }
+    if (chunks.empty() || chunks.back().text.size() + line.size() > chunks.back().text.capacity()) {
+      chunks.emplace_back();
+      chunks.back().text.reserve(std::max(kChunk, line.size()));
+    }
+    lines.push_back({*t, n, chunks.size() - 1, chunks.back().text.size(), line.size()});
+    chunks.back().text += line;
+    ++chunks.back().pending;
   }
   std::stable_sort(lines.begin(), lines.end(),
                    [](const Line& a, const Line& b) { return a.time_ns < b.time_ns; });
   Lineage lin;
-  lin.unreadable_lines = problems->size();
-  lin.events = lines.size();
-  if (!lines.empty()) {
-    lin.t0_ns = lines.front().time_ns;
-    lin.t1_ns = lines.back().time_ns;
-  }
   Builder b(&lin);
+  bool late_problems = false;
   for (const Line& l : lines) {
+    Chunk& c = chunks[l.chunk];
+    auto r = parse_record(std::string_view(c.text).substr(l.at, l.size), &why);
+    if (--c.pending == 0) std::string().swap(c.text);
+    if (!r) {  // a time the peek found in a line that is not a record
+      problems->push_back({l.line, why});
+      late_problems = true;
+      continue;
+    }
+    if (!lin.events++) lin.t0_ns = r->time_ns;
+    lin.t1_ns = r->time_ns;
     LogEvent ev;
-    static_cast<Record&>(ev) =
-        *parse_record(std::string_view(chunks[l.chunk]).substr(l.at, l.size), &why);
+    static_cast<Record&>(ev) = std::move(*r);
     ev.line = l.line;
     b.visit(ev);
   }
+  if (late_problems)
+    std::stable_sort(problems->begin(), problems->end(),
+                     [](const LogProblem& a, const LogProblem& b) { return a.line < b.line; });
+  lin.unreadable_lines = problems->size();
   b.finish();
   return lin;
 }

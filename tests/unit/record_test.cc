@@ -189,5 +189,36 @@ TEST(Record, EveryRecordFitsTheLimitAndACutArgvSaysSo) {
   EXPECT_TRUE(back->argv_truncated);
 }
 
+// The reader sorts a log by this peek before it parses: a wrong time would put a record out of
+// order, a missed one costs a full parse, never a wrong answer.
+TEST(Record, PeekFindsTheTopLevelTimeWhateverSurroundsIt) {
+  EXPECT_EQ(peek_time_ns(R"({"v":1,"event":"exec","pid":3,"time_ns":42})"), 42u);
+  EXPECT_EQ(peek_time_ns(R"( { "time_ns" : 7 , "pid" : 3 } )"), 7u);
+  // Strings and nested values that spell the key, quotes and brackets inside strings.
+  EXPECT_EQ(peek_time_ns(R"({"argv":["\"time_ns\":1","}]{["],"x":{"time_ns":2},"time_ns":3})"), 3u);
+  EXPECT_EQ(peek_time_ns(R"({"path":"a\\","time_ns":5,"argv":["\\\""]})"), 5u);
+  // The last one counts, as in parse_record.
+  EXPECT_EQ(peek_time_ns(R"({"time_ns":1,"time_ns":9})"), 9u);
+  auto parsed = [](const char* line) {
+    std::string why;
+    auto r = parse_record(line, &why);
+    return r ? std::optional<uint64_t>(r->time_ns) : std::nullopt;
+  };
+  const char* refused[] = {R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":18446744073709551615})",
+                        R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":-4})",
+                        R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":1.5})",
+                        R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":"12"})",
+                        R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":12)",
+                        R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":12,"argv":["x)",
+                        R"([{"time_ns":12}])", "", "{}"};
+  // What the peek cannot vouch for, it leaves to the parser: never a time the parser refuses.
+  for (const char* line : refused) {
+    EXPECT_FALSE(peek_time_ns(line)) << line;
+    EXPECT_FALSE(parsed(line)) << line;
+  }
+  EXPECT_EQ(peek_time_ns(R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":12})"),
+            parsed(R"({"v":1,"event":"exit","source":"bpf","pid":9,"time_ns":12})"));
+}
+
 }  // namespace
 }  // namespace progeny
