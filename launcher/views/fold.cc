@@ -1,6 +1,8 @@
 #include "launcher/views/fold.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -16,12 +18,42 @@ uint64_t lifetime_of(const ProcessNode& p) {
   return p.ended_ns.value_or(p.last_seen_ns) - std::min(start_of(p), p.ended_ns.value_or(p.last_seen_ns));
 }
 
-// Sibling order: by start, or the longest-lived first (ties by start). Cost keys (CPU, RSS)
-// belong here once the log carries them.
+// The figure a cost key ranks a process by (kStart: none); nullopt when no record gave it.
+std::optional<uint64_t> sort_value(const ProcessNode& p, SortKey key) {
+  switch (key) {
+    case SortKey::kStart: return std::nullopt;
+    case SortKey::kLifetime: return lifetime_of(p);
+    case SortKey::kCpu: return p.cost.self.cpu_ns();
+    case SortKey::kRss: return p.cost.self.peak_rss_kb;
+  }
+  return std::nullopt;
+}
+
+// Largest first, unknown last; nullopt when the two figures do not decide.
+std::optional<bool> larger_first(const std::optional<uint64_t>& a, const std::optional<uint64_t>& b) {
+  if (a == b) return std::nullopt;
+  if (!a || !b) return a.has_value();
+  return *a > *b;
+}
+
+// Sibling order: by the key's figure (largest first, unknown last), ties by start.
 bool before(const ProcessNode& a, const ProcessNode& b, SortKey key) {
-  if (key == SortKey::kLifetime && lifetime_of(a) != lifetime_of(b))
-    return lifetime_of(a) > lifetime_of(b);
+  if (key != SortKey::kStart)
+    if (auto decided = larger_first(sort_value(a, key), sort_value(b, key))) return *decided;
   return start_of(a) < start_of(b);
+}
+
+// A folded group's figure: its members' total self CPU (their own times add up, none counted
+// twice), else the largest; unknown only when no member's is known.
+std::optional<uint64_t> group_value(const Lineage& lin, const Group& g, SortKey key) {
+  std::optional<uint64_t> out;
+  for (size_t i : g.members) {
+    auto v = sort_value(lin.procs[i], key);
+    if (!v) continue;
+    if (!out) out = v;
+    else out = key == SortKey::kCpu ? *out + *v : std::max(*out, *v);
+  }
+  return out;
 }
 
 // What siblings must share to fold: the programs, how they ended, the creating call, the
@@ -105,6 +137,15 @@ class Folder {
       }
       out_->groups[g].members.push_back(i);
       ++out_->shown;
+    }
+    // Groups stand where their first member sorted; a cost key ranks them by what all their
+    // members cost (stable: equal figures keep that order).
+    if (spec_.sort != SortKey::kStart) {
+      std::unordered_map<size_t, std::optional<uint64_t>> value;
+      for (size_t g : ids) value[g] = group_value(lin_, out_->groups[g], spec_.sort);
+      std::stable_sort(ids.begin(), ids.end(), [&value](size_t a, size_t b) {
+        return larger_first(value[a], value[b]).value_or(false);
+      });
     }
     return ids;
   }

@@ -13,8 +13,11 @@
 
 namespace progeny {
 
-// The order of siblings. (Cost keys, CPU and RSS, plug into sort_value() in fold.cc.)
-enum class SortKey { kStart, kLifetime };
+// The order of siblings: by start, or the largest first by lifetime, by self CPU time (user
+// plus system) or by self peak RSS, unknown figures last. A folded group sorts by its members'
+// longest lifetime, total self CPU or largest self RSS. Never by the inclusive figures (wait4's,
+// a subtree's): a parent would always come before the children it waited for.
+enum class SortKey { kStart, kLifetime, kCpu, kRss };
 
 struct FoldSpec {
   bool expand = false;

@@ -102,8 +102,13 @@ cli::CommandLine tree_command_line(ViewArgs* o) {
       {"max-depth", 0, "N", "at most N levels below the top shown (the rest is counted)",
        depth(&o->filter.max_depth)},
       {"sort", 0, "KEY",
-       "order of siblings: start (default), lifetime (longest first)",
-       cli::choice(&o->fold.sort, {{"start", SortKey::kStart}, {"lifetime", SortKey::kLifetime}})},
+       "order of siblings: start (default), or the largest first: lifetime,\n"
+       "cpu (own CPU time, user + system), rss (own peak RSS); unknown\n"
+       "figures last; a folded group by its members' total CPU, max RSS",
+       cli::choice(&o->fold.sort, {{"start", SortKey::kStart},
+                                   {"lifetime", SortKey::kLifetime},
+                                   {"cpu", SortKey::kCpu},
+                                   {"rss", SortKey::kRss}})},
       redact_option(o),
   };
   return cmd;

@@ -157,5 +157,75 @@ TEST(ViewsCost, SummaryTextNamesProcessesAndExplainsColumns) {
   EXPECT_EQ(doc["top"]["failure_count"], 2);
 }
 
+// make (101) runs, in this order of start: sh (no figures), two g++ that fold (6 s + 5 s of
+// their own CPU, 1000 and 5000 KiB), ld (10 s, 4000 KiB of its own, but wait4's inclusive
+// 100 s and 900000 KiB, as if it had waited for a big subtree) and as (0.5 s, 6000 KiB).
+LogWriter sort_log() {
+  LogWriter w;
+  w.start(100, {"progeny", "run", "--", "make"});
+  w.add("fork", "launcher", 101, 0.1).update({{"ppid", 100}, {"via", "spawn"}, {"role", "command"}});
+  w.exec("bpf", 101, 0.2, "/usr/bin/make", {"make"}, 100);
+  struct Child { int pid; const char* path; const char* arg; uint64_t cpu_ms, rss_kb; };
+  const Child kids[] = {{105, "/bin/sh", "-c", 0, 0}, {102, "/usr/bin/g++", "a.cc", 6000, 1000},
+                        {103, "/usr/bin/g++", "b.cc", 5000, 5000}, {104, "/usr/bin/ld", "a.o", 10000, 4000},
+                        {106, "/usr/bin/as", "a.s", 500, 6000}};
+  double at = 1;
+  for (const Child& c : kids) {
+    w.fork("bpf", c.pid, 101, at, "bpf");
+    w.exec("bpf", c.pid, at + 0.1, c.path, {base_name(c.path), c.arg}, 101);
+    auto& exit = w.add("exit", "bpf", c.pid, at + 10);
+    exit["code"] = 0;
+    if (c.cpu_ms)
+      exit.update({{"cpu_user_ns", c.cpu_ms * 900000}, {"cpu_system_ns", c.cpu_ms * 100000},
+                   {"peak_rss_kb", c.rss_kb}});
+    at += 1;
+  }
+  w.add("exit", "launcher", 104, 20).update({{"code", 0}, {"inclusive_cpu_user_ns", 100000000000ULL},
+                                             {"inclusive_cpu_system_ns", 0},
+                                             {"inclusive_peak_rss_kb", 900000}});
+  w.exit_code("launcher", 101, 30, 0);
+  return w;
+}
+
+// The pids of make's children as the tree orders them (a folded group by its first member).
+std::vector<pid_t> order_under_make(SortKey key, bool expand) {
+  Lineage lin = sort_log().lineage();
+  FoldedTree tree = fold_lineage(lin, {}, {expand, key});
+  for (const Group& g : tree.groups) {
+    if (lin.procs[g.members.front()].pid != 101) continue;
+    std::vector<pid_t> out;
+    for (size_t c : g.children) out.push_back(lin.procs[tree.groups[c].members.front()].pid);
+    return out;
+  }
+  return {};
+}
+
+TEST(ViewsCost, SortByCpuAndRssUsesSelfFiguresLargestFirstUnknownLast) {
+  EXPECT_EQ(order_under_make(SortKey::kStart, true), (std::vector<pid_t>{105, 102, 103, 104, 106}));
+  EXPECT_EQ(order_under_make(SortKey::kCpu, true), (std::vector<pid_t>{104, 102, 103, 106, 105}));
+  EXPECT_EQ(order_under_make(SortKey::kRss, true), (std::vector<pid_t>{106, 103, 104, 102, 105}));
+  // Folded, the two g++ are one group: 11 s of CPU in all puts it before ld's 10 s (by ld's
+  // inclusive 100 s it would come first); by RSS their larger, 5000 KiB, sits between as and ld.
+  // Within a group the members keep the key's order too: the first is the largest.
+  EXPECT_EQ(order_under_make(SortKey::kCpu, false), (std::vector<pid_t>{102, 104, 106, 105}));
+  EXPECT_EQ(order_under_make(SortKey::kRss, false), (std::vector<pid_t>{106, 103, 104, 105}));
+}
+
+TEST(ViewsCost, TreeSortOptionReachesTheTextView) {
+  std::string log = "/tmp/progeny-views-sort-" + std::to_string(getpid()) + ".log";
+  std::ofstream(log) << sort_log().text();
+  test::Result cpu = test::call(tree_main, {"tree", "--sort", "cpu", "--expand", log});
+  test::Result rss = test::call(tree_main, {"tree", "--sort=rss", log});
+  test::Result bad = test::call(tree_main, {"tree", "--sort", "inclusive", log});
+  ::unlink(log.c_str());
+  EXPECT_EQ(cpu.status, 0) << cpu.err;
+  EXPECT_LT(cpu.out.find("104 ld"), cpu.out.find("102 g++")) << cpu.out;
+  EXPECT_LT(cpu.out.find("106 as"), cpu.out.find("105 sh")) << cpu.out;
+  EXPECT_EQ(rss.status, 0) << rss.err;
+  EXPECT_LT(rss.out.find("106 as"), rss.out.find("2 × g++")) << rss.out;
+  EXPECT_LT(rss.out.find("2 × g++"), rss.out.find("104 ld")) << rss.out;
+  EXPECT_EQ(bad.status, 125);
+}
+
 }  // namespace
 }  // namespace progeny
