@@ -42,7 +42,8 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
   ];
   const FOLDS = [[/incl/, null], [/rss|peak|max|lifetime/, Math.max], [/./, (a, b) => a + b]];
   const pick = (table, name) => table.find(([re]) => re.test(name))[1];
-  const costLabel = (name) => name.replace(/_(ns|us|ms|kb|kib|bytes)$/, '').replace(/_/g, ' ');
+  const costLabel = (name) => name.replace(/_(ns|us|ms|kb|kib|bytes)$/, '').replace(/_/g, ' ')
+      .replace(/^inclusive (.*)/, '$1, inclusive (wait4: with its waited-for descendants)');
 
   // --- the tree's shape, computed once ---
   const depth = new Int32Array(procs.length);

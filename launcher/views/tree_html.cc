@@ -147,10 +147,26 @@ void put_process(std::ostream& out, const Lineage& lin, size_t i, const RunawayJ
   out << "],\"escape\":";
   if (p.runaway) judge.put(out, lin, p);
   else out << "null";
-  // Numeric figures the page shows and folds through its table of known fields (unknown
-  // names are shown as they are); absent = unknown.
+  // Every figure of the exit records, named as in the log: the page picks unit and folding by
+  // the name (an inclusive one is never added up); "unknown" where no record had it. The
+  // lifetime is the tracker's, else birth to exit as the records show them.
+  std::optional<uint64_t> lifetime = p.cost.lifetime_ns;
+  if (!lifetime && p.ended_ns && p.born_ns) lifetime = *p.ended_ns - std::min(from, *p.ended_ns);
+  const std::pair<const char*, std::optional<uint64_t>> figures[] = {
+      {"cpu_user_ns", p.cost.self.cpu_user_ns},
+      {"cpu_system_ns", p.cost.self.cpu_system_ns},
+      {"peak_rss_kb", p.cost.self.peak_rss_kb},
+      {"lifetime_ns", lifetime},
+      {"inclusive_cpu_user_ns", p.cost.inclusive.cpu_user_ns},
+      {"inclusive_cpu_system_ns", p.cost.inclusive.cpu_system_ns},
+      {"inclusive_peak_rss_kb", p.cost.inclusive.peak_rss_kb},
+  };
   out << ",\"cost\":{";
-  if (p.ended_ns && p.born_ns) out << "\"lifetime_ns\":" << *p.ended_ns - std::min(from, *p.ended_ns);
+  for (size_t k = 0; k < std::size(figures); ++k) {
+    out << (k ? ",\"" : "\"") << figures[k].first << "\":";
+    if (figures[k].second) out << *figures[k].second;
+    else out << "\"unknown\"";
+  }
   out << "}}";
 }
 

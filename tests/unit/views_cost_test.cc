@@ -228,4 +228,31 @@ TEST(ViewsCost, TreeSortOptionReachesTheTextView) {
 }
 
 }  // namespace
+// The HTML report carries every figure of the exit records under the log's names, self and
+// inclusive apart, "unknown" where no record had one (the page's units and folding go by name).
+TEST(ViewsCost, HtmlReportCarriesEveryFigureSelfAndInclusiveApart) {
+  std::ostringstream page;
+  render_html(build_log().lineage(), page);
+  const std::string open = "<script type=\"application/json\" id=\"progeny-data\">";
+  size_t from = page.str().find(open);
+  ASSERT_NE(from, std::string::npos);
+  from += open.size();
+  auto data = nlohmann::json::parse(page.str().substr(from, page.str().find("</script>", from) - from));
+  auto cost_of = [&](int pid) {
+    for (const auto& p : data["procs"])
+      if (p["pid"] == pid) return p["cost"];
+    return nlohmann::json();
+  };
+  auto make = cost_of(101), cc = cost_of(103), launcher = cost_of(100);
+  EXPECT_EQ(make["cpu_user_ns"], 10000000U);
+  EXPECT_EQ(make["cpu_system_ns"], 5000000U);
+  EXPECT_EQ(make["peak_rss_kb"], 3000U);
+  EXPECT_EQ(make["lifetime_ns"], 79900000U);
+  EXPECT_EQ(make["inclusive_cpu_user_ns"], 11011000000ULL);
+  EXPECT_EQ(make["inclusive_peak_rss_kb"], 900000U);
+  EXPECT_EQ(cc["peak_rss_kb"], 900000U);
+  EXPECT_EQ(cc["inclusive_cpu_user_ns"], "unknown");  // the tracker's exit only: not reaped
+  EXPECT_EQ(launcher["cpu_user_ns"], "unknown");
+}
+
 }  // namespace progeny
