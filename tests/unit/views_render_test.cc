@@ -56,14 +56,49 @@ int run_on_file(const std::string& cmd, const std::string& content) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Writes `content` to a temporary file and returns what `cmd FILE` prints.
+std::string run_and_capture(const std::string& cmd, const std::string& content) {
+  char path[] = "/tmp/progeny-views-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return "";
+  FILE* f = fdopen(fd, "w");
+  fwrite(content.data(), 1, content.size(), f);
+  fclose(f);
+  std::string out;
+  if (FILE* p = popen((cmd + " " + path + " 2>/dev/null").c_str(), "r")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    pclose(p);
+  }
+  unlink(path);
+  return out;
+}
+
 // A log whose argv carries what must never reach a terminal or break XML/DOT raw.
 Lineage hostile_lineage() {
   LogWriter w;
   w.start(100, {"progeny", "run", "--", "x"});
   w.fork("launcher", 101, 100, 1, "fork");
-  w.exec("shim", 101, 2, "/bin/evil", {"evil", "\x1b]0;pwned\x07", "<a href=\"&\">", "\\\"}"});
+  w.exec("shim", 101, 2, "/bin/evil", {"placeholder"});
   w.exit_code("launcher", 101, 3, 0);
-  return w.lineage();
+  Lineage lin = w.lineage();
+  // Put straight into the lineage: raw bytes a foreign writer could leave (the log's reader
+  // would already have made invalid UTF-8 valid).
+  for (auto& p : lin.procs)
+    if (p.pid == 101 && !p.execs.empty())
+      p.execs.back().argv = {"evil", "\x1b]0;pwned\x07", "<a href=\"&\">", "\\\"}",
+                             "</script><img src=x onerror=alert(1)>", "--><script>alert(2)</script>",
+                             "\"double\" 'single'", "line\xe2\x80\xa8sep\xe2\x80\xa9para",
+                             "bad\xff\xfe utf8 \xc3", "\x1b[31mred"};
+  return lin;
+}
+
+// No element, attribute or comment of an argv survives into an XML document: every < of the
+// argv is text, so the only elements are the view's own.
+void expect_no_injected_markup(const std::string& xml) {
+  for (const char* raw : {"<img", "<script", "<a href", "--><", "\x1b", "\xff"})
+    EXPECT_EQ(xml.find(raw), std::string::npos) << raw;
+  EXPECT_NE(xml.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
 }
 
 TEST(ViewsText, ShowsTheEscapesAndRunawaysOfEachScenario) {
@@ -92,7 +127,7 @@ TEST(ViewsText, ColourOnlyWhenAsked) {
 }
 
 TEST(ViewsText, ControlCharactersInArgvAreEscaped) {
-  std::string t = text_of(hostile_lineage(), false);
+  std::string t = render(render_text, hostile_lineage(), {}, {false, true});  // whole argv
   EXPECT_EQ(t.find('\x1b'), std::string::npos);
   EXPECT_EQ(t.find('\x07'), std::string::npos);
   EXPECT_NE(t.find("\\x1b]0;pwned\\x07"), std::string::npos) << t;
@@ -167,7 +202,9 @@ TEST(ViewsSvg, IsWellFormedXml) {
   std::string svg = render(render_svg, fixture_log().lineage());
   EXPECT_EQ(run_on_file(check, svg), 0) << svg.substr(0, 2000);
   EXPECT_NE(svg.find("COMMAND exited"), std::string::npos);
-  EXPECT_EQ(run_on_file(check, render(render_svg, hostile_lineage())), 0);
+  std::string hostile = render(render_svg, hostile_lineage(), {}, {false, true});
+  EXPECT_EQ(run_on_file(check, hostile), 0) << hostile;
+  expect_no_injected_markup(hostile);
   EXPECT_EQ(run_on_file(check, render(render_svg, Lineage{})), 0);
 }
 
@@ -182,7 +219,13 @@ TEST(ViewsDot, GraphvizAcceptsIt) {
     return dot.substr(at + 3, dot.find(' ', at + 3) - at - 3);
   };
   EXPECT_NE(dot.find(node_of("102 ") + " -> " + node_of("103 ")), std::string::npos) << dot;
-  EXPECT_EQ(run_on_file("dot -Tsvg", render(render_dot, hostile_lineage())), 0);
+  std::string hostile = render(render_dot, hostile_lineage(), {}, {false, true});
+  EXPECT_EQ(run_on_file("dot -Tsvg", hostile), 0) << hostile;
+  // Graphviz's own picture of it is XML with the argv as text.
+  std::string picture = run_and_capture("dot -Tsvg", hostile);
+  EXPECT_EQ(run_on_file("python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])'",
+                        picture), 0) << picture;
+  expect_no_injected_markup(picture);
 }
 
 TEST(ViewsSummary, CountsMatchTheFixtureShape) {
