@@ -6,11 +6,11 @@
 #include <time.h>
 
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <variant>
 
 #include "launcher/os/parse.h"
+#include "schema/json_cursor.h"
 #include "schema/json_string.h"
 #include "schema/protocol.h"
 
@@ -244,8 +244,6 @@ std::string to_line(const Record& r) {
 
 namespace {
 
-using nlohmann::json;
-
 // Record lines are at most 4 KiB by contract; anything far longer is not a record, and
 // refusing it keeps a corrupt multi-gigabyte "line" from being handed to the parser.
 constexpr size_t kMaxLine = 1 << 20;
@@ -259,148 +257,160 @@ const std::unordered_map<std::string_view, const Field*>& field_index() {
   return *index;
 }
 
-// Fills a Record straight from SAX events: top-level scalars and the string elements of
-// top-level arrays. Anything nested deeper, or of an unexpected type, is ignored.
-class RecordSax : public json::json_sax_t {
+// Fills a Record as the line is read: top-level scalars and the string elements of top-level
+// arrays. Anything nested deeper, or of an unexpected type, is checked and ignored.
+class RecordReader {
  public:
-  RecordSax(Record* r, std::string* why) : r_(r), why_(why) {}
+  RecordReader(std::string_view line, Record* r) : c_(line), r_(r) {}
 
-  bool null() override { return true; }
-  bool boolean(bool v) override {
-    if (depth_ == 1 && field_)
-      if (auto* m = std::get_if<Flag>(&field_->member)) r_->*(*m) = v;
-    return true;
-  }
-  bool number_integer(number_integer_t v) override { return integer(v, v >= 0, static_cast<uint64_t>(v)); }
-  bool number_unsigned(number_unsigned_t v) override {
-    bool fits = v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-    return integer(fits ? static_cast<int64_t>(v) : -1, true, v, fits);
-  }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t& v) override {
-    if (depth_ == 2 && list_) {
-      (r_->*list_).push_back(std::move(v));
-      return true;
+  // false: not valid JSON. *not_object: valid JSON, but not an object.
+  bool read(bool* not_object) {
+    *not_object = false;
+    if (!c_.eat('{')) {
+      *not_object = c_.skip() && c_.at_end();
+      return false;
     }
-    if (depth_ != 1) return true;
-    switch (top_) {
-      case Top::kEvent: r_->event = std::move(v); has_event_ = true; return true;
-      case Top::kSource: r_->source = std::move(v); return true;
-      default: break;
+    if (!c_.eat('}')) {
+      do {
+        if (!c_.key(&key_) || !member()) return false;
+      } while (c_.eat(','));
+      if (!c_.eat('}')) return false;
     }
-    if (!field_) return true;
-    if (auto* m = std::get_if<Str>(&field_->member)) {
-      if (*m == &Record::signal && v.rfind("SIG", 0) == 0) v.erase(0, 3);
-      r_->*(*m) = std::move(v);
-    }
-    return true;
-  }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override {
-    if (depth_ == 0) object_ = true;
-    ++depth_;
-    return true;
-  }
-  bool key(string_t& k) override {
-    if (depth_ != 1) return true;
-    field_ = nullptr;
-    top_ = Top::kOther;
-    if (k == PROGENY_F_V) top_ = Top::kV;
-    else if (k == PROGENY_F_EVENT) top_ = Top::kEvent;
-    else if (k == PROGENY_F_SOURCE) top_ = Top::kSource;
-    else if (k == PROGENY_F_PID) top_ = Top::kPid;
-    else if (k == PROGENY_F_TIME_NS) top_ = Top::kTime;
-    else if (auto it = field_index().find(k); it != field_index().end()) field_ = it->second;
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    if (depth_ == 1 && field_)
-      if (auto* m = std::get_if<Strs>(&field_->member)) {
-        list_ = *m;
-        (r_->*list_).clear();
-      }
-    ++depth_;
-    return true;
-  }
-  bool end_array() override {
-    if (--depth_ == 1) list_ = nullptr;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    *why_ = "not valid JSON (truncated or garbled)";
-    return false;
+    return c_.at_end();
   }
 
-  bool object() const { return object_; }
   bool has_event() const { return has_event_; }
   std::optional<int64_t> v, pid, time;
 
  private:
   enum class Top { kOther, kV, kEvent, kSource, kPid, kTime };
-  bool integer(int64_t as_signed, bool non_negative, uint64_t as_unsigned, bool signed_fits = true) {
-    if (depth_ != 1) return true;
-    switch (top_) {
-      case Top::kV: v = as_signed; return true;
-      case Top::kPid: if (signed_fits) pid = as_signed; return true;
-      case Top::kTime: if (signed_fits) time = as_signed; return true;
+
+  bool member() {
+    const Field* field = nullptr;
+    Top top = Top::kOther;
+    if (key_ == PROGENY_F_V) top = Top::kV;
+    else if (key_ == PROGENY_F_EVENT) top = Top::kEvent;
+    else if (key_ == PROGENY_F_SOURCE) top = Top::kSource;
+    else if (key_ == PROGENY_F_PID) top = Top::kPid;
+    else if (key_ == PROGENY_F_TIME_NS) top = Top::kTime;
+    else if (auto it = field_index().find(key_); it != field_index().end()) field = it->second;
+    char c = c_.peek();
+    if (c == '"') {
+      if (!c_.string(&text_)) return false;
+      string(top, field);
+      return true;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      JsonCursor::Number n;
+      if (!c_.number(&n)) return false;
+      if (n.kind == JsonCursor::Number::kUnsigned) {
+        bool fits = n.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+        integer(top, field, fits ? static_cast<int64_t>(n.u) : -1, true, n.u, fits);
+      } else if (n.kind == JsonCursor::Number::kNegative) {
+        integer(top, field, n.i, n.i >= 0, static_cast<uint64_t>(n.i), true);
+      }
+      return true;
+    }
+    if (c == 't' || c == 'f' || c == 'n') {
+      bool value;
+      if (!c_.literal(&value)) return false;
+      if (field && c != 'n')
+        if (auto* m = std::get_if<Flag>(&field->member)) r_->*(*m) = value;
+      return true;
+    }
+    auto* list = field ? std::get_if<Strs>(&field->member) : nullptr;
+    if (c != '[' || !list) return c_.skip();
+    c_.eat('[');
+    auto& strings = r_->*(*list);
+    strings.clear();
+    if (c_.eat(']')) return true;
+    do {
+      if (c_.peek() == '"') {
+        if (!c_.string(&text_)) return false;
+        strings.push_back(std::move(text_));
+      } else if (!c_.skip()) {
+        return false;
+      }
+    } while (c_.eat(','));
+    return c_.eat(']');
+  }
+
+  void string(Top top, const Field* field) {
+    switch (top) {
+      case Top::kEvent: r_->event = std::move(text_); has_event_ = true; return;
+      case Top::kSource: r_->source = std::move(text_); return;
       default: break;
     }
-    if (!field_) return true;
-    if (auto* m = std::get_if<I64>(&field_->member); m && signed_fits) r_->*(*m) = as_signed;
-    else if (auto* u = std::get_if<U64>(&field_->member); u && non_negative) r_->*(*u) = as_unsigned;
-    else if (auto* s = std::get_if<Str>(&field_->member); s && *s == &Record::signal && signed_fits) {
+    if (!field) return;
+    if (auto* m = std::get_if<Str>(&field->member)) {
+      if (*m == &Record::signal && text_.rfind("SIG", 0) == 0) text_.erase(0, 3);
+      r_->*(*m) = std::move(text_);
+    }
+  }
+
+  void integer(Top top, const Field* field, int64_t as_signed, bool non_negative,
+               uint64_t as_unsigned, bool signed_fits) {
+    switch (top) {
+      case Top::kV: v = as_signed; return;
+      case Top::kPid: if (signed_fits) pid = as_signed; return;
+      case Top::kTime: if (signed_fits) time = as_signed; return;
+      default: break;
+    }
+    if (!field) return;
+    if (auto* m = std::get_if<I64>(&field->member); m && signed_fits) r_->*(*m) = as_signed;
+    else if (auto* u = std::get_if<U64>(&field->member); u && non_negative) r_->*(*u) = as_unsigned;
+    else if (auto* s = std::get_if<Str>(&field->member); s && *s == &Record::signal && signed_fits) {
       // An old writer's signal number.
       if (as_signed > 0 && as_signed < 65) {
         const char* abbrev = sigabbrev_np(static_cast<int>(as_signed));
         r_->signal = abbrev ? abbrev : "SIG" + std::to_string(as_signed);
       }
     }
-    return true;
   }
+
+  JsonCursor c_;
   Record* r_;
-  std::string* why_;
-  const Field* field_ = nullptr;
-  Top top_ = Top::kOther;
-  Strs list_ = nullptr;
-  int depth_ = 0;
-  bool object_ = false;
+  std::string key_, text_;
   bool has_event_ = false;
 };
 
 }  // namespace
 
-std::optional<Record> parse_record(std::string_view line, std::string* why) {
+bool parse_record(std::string_view line, std::string* why, Record* out) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (line.size() > kMaxLine) {
     *why = "line too long (" + std::to_string(line.size()) + " bytes)";
-    return std::nullopt;
+    return false;
   }
-  Record r;
-  RecordSax sax(&r, why);
-  if (!json::sax_parse(line, &sax)) return std::nullopt;
-  if (!sax.object()) {
-    *why = "not a JSON object";
-    return std::nullopt;
+  Record& r = *out;
+  r = Record{};
+  RecordReader reader(line, &r);
+  bool not_object;
+  if (!reader.read(&not_object)) {
+    *why = not_object ? "not a JSON object" : "not valid JSON (truncated or garbled)";
+    return false;
   }
-  if (sax.v && *sax.v != PROGENY_SCHEMA_VERSION) {
+  if (reader.v && *reader.v != PROGENY_SCHEMA_VERSION) {
     *why = "unsupported schema version";
-    return std::nullopt;
+    return false;
   }
-  if (!sax.has_event() || !sax.pid || !sax.time) {
+  if (!reader.has_event() || !reader.pid || !reader.time) {
     *why = "record lacks event, pid or time_ns";
-    return std::nullopt;
+    return false;
   }
-  if (*sax.pid <= 0 || *sax.pid > std::numeric_limits<pid_t>::max() || *sax.time < 0) {
+  if (*reader.pid <= 0 || *reader.pid > std::numeric_limits<pid_t>::max() || *reader.time < 0) {
     *why = "pid or time_ns out of range";
-    return std::nullopt;
+    return false;
   }
-  r.pid = static_cast<pid_t>(*sax.pid);
-  r.time_ns = static_cast<uint64_t>(*sax.time);
+  r.pid = static_cast<pid_t>(*reader.pid);
+  r.time_ns = static_cast<uint64_t>(*reader.time);
   if (r.source.empty()) r.source = "?";
+  return true;
+}
+
+std::optional<Record> parse_record(std::string_view line, std::string* why) {
+  Record r;
+  if (!parse_record(line, why, &r)) return std::nullopt;
   return r;
 }
 
@@ -425,15 +435,15 @@ struct Peek {
   bool string(std::string_view* body) {
     if (!eat('"')) return false;
     size_t from = at;
-    for (;;) {
-      size_t q = s.find_first_of("\"\\", at);
-      if (q == std::string_view::npos) return false;
-      if (s[q] == '"') {
-        *body = s.substr(from, q - from);
-        at = q + 1;
+    for (;;) {  // a loop, not find_first_of: that costs a memchr per byte
+      while (at < s.size() && s[at] != '"' && s[at] != '\\') ++at;
+      if (at >= s.size()) return false;
+      if (s[at] == '"') {
+        *body = s.substr(from, at - from);
+        ++at;
         return true;
       }
-      at = q + 2;  // an escape: the next character is never the end of the string
+      at += 2;  // an escape: the next character is never the end of the string
     }
   }
   // Any value: strings skipped whole, brackets counted (strings inside them skipped too),
@@ -457,7 +467,10 @@ struct Peek {
       return false;
     }
     size_t from = at;
-    while (at < s.size() && std::string_view(",}] \t\r\n").find(s[at]) == std::string_view::npos) ++at;
+    auto delimiter = [](char c) {
+      return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    };
+    while (at < s.size() && !delimiter(s[at])) ++at;
     return at > from;
   }
   bool integer(uint64_t* v) {

@@ -85,6 +85,8 @@ std::string to_line(const Record& r);
 // The record on one line (newline optional); nullopt and a short *why when it is not a
 // usable schema-1 record. Unknown fields are ignored; "signal" may be a name or a number.
 std::optional<Record> parse_record(std::string_view line, std::string* why);
+// The same into *out (reset first), which may be a larger object built on Record: no copy.
+bool parse_record(std::string_view line, std::string* why, Record* out);
 
 // The top-level time_ns of a record line, found by a scan that skips strings (with their
 // escapes) and nested values without building anything: what a reader that must put a log in
