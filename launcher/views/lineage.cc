@@ -19,7 +19,7 @@ class Builder {
  public:
   explicit Builder(Lineage* lin) : lin_(lin) {}
 
-  void visit(const LogEvent& ev) {
+  void visit(LogEvent& ev) {  // its argv and path are moved into the tree
     bool birth = ev.event == "fork";
     auto ppid = ev.ppid;
     pid_t creator = birth && ppid && *ppid > 0 ? static_cast<pid_t>(*ppid) : 0;
@@ -160,7 +160,7 @@ class Builder {
     if (auto sid = ev.sid; sid && !p.sid) p.sid = static_cast<pid_t>(*sid);
   }
 
-  void on_exec(size_t id, const LogEvent& ev) {
+  void on_exec(size_t id, LogEvent& ev) {
     ProcessNode& p = lin_->procs[id];
     // Each source reports every exec of the process it sees, in order, but the sources'
     // records arrive apart (the shim's constructor runs after the tracker's hook; a loaded
@@ -176,15 +176,15 @@ class Builder {
     if (same) {
       // The shim's account carries the full argv; the tracker's may carry only the comm.
       if (same->argv.size() < ev.argv.size()) {
-        same->argv = ev.argv;
+        same->argv = std::move(ev.argv);
         same->argv_truncated = ev.argv_truncated;
         same->argv_bytes = ev.argv_bytes;
       }
       same->time_ns = std::min(same->time_ns, ev.time_ns);
       same->sources |= bit;
     } else {
-      p.execs.push_back(
-          {ev.time_ns, ev.path.value_or("?"), ev.argv, ev.argv_truncated, ev.argv_bytes, bit});
+      p.execs.push_back({ev.time_ns, ev.path ? std::move(*ev.path) : "?", std::move(ev.argv),
+                         ev.argv_truncated, ev.argv_bytes, bit});
     }
     auto ppid = ev.ppid;
     if (!ppid || *ppid <= 0) return;
@@ -352,68 +352,61 @@ Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lin
     lin.t1_ns = events[order.back()].time_ns;
   }
   Builder b(&lin);
-  for (size_t i : order) b.visit(events[i]);
+  for (size_t i : order) {
+    LogEvent ev = events[i];
+    b.visit(ev);
+  }
   b.finish();
   return lin;
 }
 
-Lineage read_lineage(std::istream& in, std::vector<LogProblem>* problems) {
+Lineage read_lineage(LogText text, std::vector<LogProblem>* problems) {
   struct Line {
     uint64_t time_ns;
-    size_t line, chunk, at, size;  // its number, and where its text is
+    const LogText::Line* text;
   };
   // The records must be visited in time order, and a log is only nearly in it (a shim's
-  // record can arrive after later ones): the text is held, in chunks that are never
-  // reallocated (a growing string would hold twice its size while it moves), sorted by a
-  // cheap peek at each line's time, and parsed once, in that order. A chunk is freed as soon
-  // as its last line is parsed: the text and the tree are not both held whole.
-  constexpr size_t kChunk = size_t{16} << 20;
-  struct Chunk {
-    std::string text;
-    size_t pending = 0;  // its lines not parsed yet
-  };
-  std::vector<Chunk> chunks;
-  std::string line, why;
+  // record can arrive after later ones): sorted by a cheap peek at each line's time, each is
+  // parsed once, in that order.
+  std::string why;
   std::vector<Line> lines;
-  for (size_t n = 1; std::getline(in, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::optional<uint64_t> t = peek_time_ns(line);
+  lines.reserve(text.lines().size());
+  for (const LogText::Line& l : text.lines()) {
+    std::string_view s = l.text;
+    if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+    if (s.find_first_not_of(" \t") == std::string_view::npos) {
+      text.done(l);
+      continue;
+    }
+    std::optional<uint64_t> t = peek_time_ns(s);
     if (!t) {  // the peek's blind spots and every bad line: the parser decides
-      auto r = parse_record(line, &why);
+      auto r = parse_record(s, &why);
       if (!r) {
-        problems->push_back({n, why});
+        problems->push_back({l.number, why});
+        text.done(l);
         continue;
       }
       t = r->time_ns;
     }
-    if (chunks.empty() || chunks.back().text.size() + line.size() > chunks.back().text.capacity()) {
-      chunks.emplace_back();
-      chunks.back().text.reserve(std::max(kChunk, line.size()));
-    }
-    lines.push_back({*t, n, chunks.size() - 1, chunks.back().text.size(), line.size()});
-    chunks.back().text += line;
-    ++chunks.back().pending;
+    lines.push_back({*t, &l});
   }
   std::stable_sort(lines.begin(), lines.end(),
                    [](const Line& a, const Line& b) { return a.time_ns < b.time_ns; });
   Lineage lin;
   Builder b(&lin);
   bool late_problems = false;
+  LogEvent ev;
   for (const Line& l : lines) {
-    Chunk& c = chunks[l.chunk];
-    auto r = parse_record(std::string_view(c.text).substr(l.at, l.size), &why);
-    if (--c.pending == 0) std::string().swap(c.text);
-    if (!r) {  // a time the peek found in a line that is not a record
-      problems->push_back({l.line, why});
+    bool parsed = parse_record(l.text->text, &why, &ev);
+    text.done(*l.text);
+    if (!parsed) {  // a time the peek found in a line that is not a record
+      problems->push_back({l.text->number, why});
       late_problems = true;
       continue;
     }
-    if (!lin.events++) lin.t0_ns = r->time_ns;
-    lin.t1_ns = r->time_ns;
-    LogEvent ev;
-    static_cast<Record&>(ev) = std::move(*r);
-    ev.line = l.line;
+    if (!lin.events++) lin.t0_ns = ev.time_ns;
+    lin.t1_ns = ev.time_ns;
+    ev.line = l.text->number;
     b.visit(ev);
   }
   if (late_problems)

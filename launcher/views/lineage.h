@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "launcher/views/cost.h"
+#include "launcher/views/log_text.h"
 #include "launcher/views/logread.h"
 
 namespace progeny {
@@ -123,10 +124,10 @@ struct Lineage {
 // Builds the tree from the events of a log (in any order: they are visited by time).
 Lineage build_lineage(const std::vector<LogEvent>& events, size_t unreadable_lines = 0);
 // The same straight from a log's text, its unreadable lines in *problems. Only the text is
-// held while the records are put in time order (each line is parsed to learn its time, and
-// again when visited), not the parsed form of every record, which is ~1 KB each: a
-// 1,000,000-event log would need a gigabyte.
-Lineage read_lineage(std::istream& in, std::vector<LogProblem>* problems);
+// held while the records are put in time order (by a peek at each line's time), not the
+// parsed form of every record, which is ~1 KB each: a 1,000,000-event log would need a
+// gigabyte. Each line is parsed once, in time order, and its text released as it goes.
+Lineage read_lineage(LogText text, std::vector<LogProblem>* problems);
 
 // The image a process ran at time t: its latest exec before t, else its creator's at its
 // birth ("progeny" for the launcher); "?" when no record tells.

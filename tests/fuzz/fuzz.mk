@@ -4,8 +4,8 @@ FUZZ_SECONDS ?= 30
 FUZZ_BIN     := $(B)/fuzz/logread_fuzz
 FUZZ_SRC     := $(addprefix launcher/views/,logread.cc lineage.cc summary.cc trace_format.cc \
   view_util.cc tree_text.cc tree_json.cc tree_dot.cc tree_perfetto.cc tree_svg.cc tree_html.cc \
-  fold.cc filter.cc group_text.cc runaway_report.cc) schema/record.cc \
-  launcher/os/parse.cc
+  fold.cc filter.cc group_text.cc runaway_report.cc json_writer.cc log_text.cc) \
+  schema/record.cc schema/json_cursor.cc launcher/os/parse.cc
 FUZZ_FLAGS   := -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all
 

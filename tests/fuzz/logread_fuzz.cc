@@ -1,13 +1,20 @@
 // libFuzzer target: arbitrary bytes as a lineage log, through the reader, the tree model,
 // every rendering, the summary and the --trace formatter. Any crash, leak or sanitizer
-// report is a bug: a truncated or hostile log must never take the views down.
+// report is a bug: a truncated or hostile log must never take the views down. Each line is
+// also judged by nlohmann's parser: the record reader must call it invalid JSON exactly when
+// nlohmann does.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "launcher/views/logread.h"
 #include "launcher/views/lineage.h"
+#include "launcher/views/log_text.h"
 #include "launcher/views/summary.h"
 #include "launcher/views/trace_format.h"
 #include "launcher/views/tree_views.h"
@@ -19,8 +26,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   progeny::LogContents c = progeny::read_log(in);
   progeny::TraceFormatter tf;
   std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);)
-    if (std::string why; auto r = progeny::parse_record(line, &why)) (void)tf.format(*r);
+  for (std::string line; std::getline(lines, line);) {
+    std::string why;
+    auto r = progeny::parse_record(line, &why);
+    if (r) (void)tf.format(*r);
+    std::string_view json = line;
+    while (!json.empty() && (json.back() == '\n' || json.back() == '\r')) json.remove_suffix(1);
+    bool said_invalid = !r && why == "not valid JSON (truncated or garbled)";
+    if (json.size() <= (1 << 20) && said_invalid == nlohmann::json::accept(json)) __builtin_trap();
+  }
+  // The views' own path: the text read from a descriptor, parsed once in time order.
+  int fd = memfd_create("log", MFD_CLOEXEC);
+  if (fd >= 0 && write(fd, data, size) == static_cast<ssize_t>(size) && lseek(fd, 0, SEEK_SET) == 0) {
+    std::string why;
+    if (auto t = progeny::LogText::read(fd, &why)) {
+      std::vector<progeny::LogProblem> problems;
+      progeny::Lineage read = progeny::read_lineage(std::move(*t), &problems);
+      if (read.procs.size() != progeny::build_lineage(c.events, c.problems.size()).procs.size())
+        __builtin_trap();
+    }
+  }
+  if (fd >= 0) close(fd);
   progeny::Lineage lin = progeny::build_lineage(c.events, c.problems.size());
   std::ostringstream out;
   progeny::FoldedTree folded = progeny::fold_lineage(lin, {}, {});
