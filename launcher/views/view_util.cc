@@ -29,6 +29,22 @@ void append_hex(std::string* out, unsigned char c) {
   out->append(buf);
 }
 
+// The code point of one valid UTF-8 sequence of 2 to 4 bytes.
+uint32_t code_point(std::string_view seq) {
+  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(seq[k])); };
+  if (seq.size() == 2) return (b(0) & 0x1F) << 6 | (b(1) & 0x3F);
+  if (seq.size() == 3) return (b(0) & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
+  return (b(0) & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
+}
+
+// Characters that move or hide text without showing themselves: the line and paragraph
+// separators (a line end for JavaScript and some editors) and the bidirectional controls,
+// with which an argv can make a terminal show its words in another order ("Trojan Source").
+bool invisible_format(uint32_t cp) {
+  return cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool safe_shell_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
@@ -69,6 +85,13 @@ std::string printable(std::string_view s) {
     if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // C1 controls
       append_hex(&out, static_cast<unsigned char>(s[i + 1]));
       i += 2;
+      continue;
+    }
+    if (uint32_t cp = n >= 2 ? code_point(s.substr(i, n)) : 0; invisible_format(cp)) {
+      char u[8];
+      std::snprintf(u, sizeof u, "\\u%04x", static_cast<unsigned>(cp));
+      out += u;
+      i += n;
       continue;
     }
     out.append(s.substr(i, n));

@@ -14,7 +14,9 @@
 
 namespace progeny {
 
-// Control characters (C0, DEL, C1) and bytes that are not valid UTF-8 become \xNN.
+// Control characters (C0, DEL, C1) and bytes that are not valid UTF-8 become \xNN; the line
+// and paragraph separators and the bidirectional controls (U+061C, U+200E/F, U+2028-202E,
+// U+2066-2069) become \uXXXX.
 std::string printable(std::string_view s);
 // One argument as a shell would need it ('it'\''s'), made printable.
 std::string quote_arg(std::string_view arg);

@@ -84,8 +84,9 @@ TEST(ViewsHtml, HostileArgvReadsBackAsWritten) {
   const auto& argv = (*p)["execs"][0]["argv"];
   ASSERT_EQ(argv.size(), kHostile.size());
   // Valid text comes back byte for byte; bytes that are not (invalid UTF-8, controls) come
-  // back as the \xNN every other view shows.
-  for (size_t k : {1, 2, 3, 4, 5, 7}) EXPECT_EQ(argv[k], kHostile[k]) << k;
+  // back as the \xNN every other view shows, and the separators that break lines as \uXXXX.
+  for (size_t k : {1, 2, 3, 4, 7}) EXPECT_EQ(argv[k], kHostile[k]) << k;
+  EXPECT_EQ(argv[5], "line\\u2028sep\\u2029para");
   EXPECT_EQ(argv[6], "bad\\xff\\xfe utf8");
   EXPECT_EQ(argv[8], "\\x1b]0;pwned\\x07");
   EXPECT_EQ((*p)["execs"][0]["path"], "/bin/</script>");

@@ -10,6 +10,7 @@
 
 #include "launcher/views/summary.h"
 #include "launcher/views/tree_views.h"
+#include "launcher/views/view_util.h"
 #include "tests/unit/views_log.h"
 
 namespace progeny {
@@ -131,6 +132,17 @@ TEST(ViewsText, ControlCharactersInArgvAreEscaped) {
   EXPECT_EQ(t.find('\x1b'), std::string::npos);
   EXPECT_EQ(t.find('\x07'), std::string::npos);
   EXPECT_NE(t.find("\\x1b]0;pwned\\x07"), std::string::npos) << t;
+}
+
+// Characters that reorder or break what a terminal shows are named, not passed through; the
+// rest of Unicode is left as it is.
+TEST(ViewsText, SeparatorsAndBidiControlsAreNamed) {
+  EXPECT_EQ(printable("a\u2028b\u2029c"), "a\\u2028b\\u2029c");
+  EXPECT_EQ(printable("ls \u202e\u2066txt.exe\u2069\u200f\u061c"),
+            "ls \\u202e\\u2066txt.exe\\u2069\\u200f\\u061c");
+  EXPECT_EQ(printable("caf\u00e9 \u2027 \u202f \U0001f600"), "caf\u00e9 \u2027 \u202f \U0001f600");
+  std::string t = render(render_text, hostile_lineage(), {}, {false, true});
+  EXPECT_EQ(t.find("\u2028"), std::string::npos) << t;
 }
 
 TEST(ViewsText, DeepChainsKeepLinesShort) {
