@@ -107,13 +107,13 @@ void ShimSocket::accept_all() {
       // each shim call opens its own connection, so this is the common case, and walking
       // /proc again would be most of the cost of a record.
       c.verified = true;
-      if (opts_.on_lifeline) c.peer_pidfd = std::move(pf);
+      if (opts_.on_hold) c.peer_pidfd = std::move(pf);
     } else if (pf && alive(pf)) {
       auto proof = Proof::descendant(cred.pid, pf, opts_.launcher, opts_.member);
       if (proof) {
         c.verified = true;
         remember(proof->ino());
-        if (opts_.on_lifeline) c.peer_pidfd.reset(::fcntl(proof->pidfd().get(), F_DUPFD_CLOEXEC, 0));
+        if (opts_.on_hold) c.peer_pidfd.reset(::fcntl(proof->pidfd().get(), F_DUPFD_CLOEXEC, 0));
         if (opts_.on_member) opts_.on_member(std::move(*proof), 0, 0, 0);
       } else if (alive(pf)) {
         ++refused_;  // alive and not ours: drop it
@@ -232,9 +232,8 @@ bool ShimSocket::place(Record* r) {
 void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
   // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
   // the process that connected, and whoever holds it signals that process.
-  if (!c.verified || !c.peer_pidfd || !opts_.on_lifeline) return;
-  Fd member(::fcntl(c.peer_pidfd.get(), F_DUPFD_CLOEXEC, 0));
-  if (member) opts_.on_lifeline(std::move(passed), std::move(member), c.peer_ino);
+  if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return;
+  opts_.on_hold(std::move(passed), c.peer_pidfd, c.peer_ino);
 }
 
 void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
@@ -326,6 +325,10 @@ void ShimSocket::accept(Record r, Fd passed) {
     }
     if (proof) {
       if (!r.start_time) r.start_time = proof->start_time();
+      // A fork record names a child that may never hand in a lifeline (a vfork or
+      // posix_spawn child: no shim code runs there before its exec, and none after the exec
+      // of a setuid or static program): it is held by the pidfd it was proven through.
+      if (r.event == "fork" && opts_.on_hold) opts_.on_hold(Fd(), proof->pidfd(), proof->ino());
       if (opts_.on_member)
         opts_.on_member(std::move(*proof), static_cast<pid_t>(r.ppid.value_or(0)),
                         r.parent_ino.value_or(0), r.parent_start_time.value_or(0));

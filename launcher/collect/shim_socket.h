@@ -39,10 +39,12 @@ class ShimSocket {
     // A process that had already ended when its record was read, held by the pidfd its
     // parent's shim passed with the fork record: its exit status can still be learnt.
     std::function<void(Fd pidfd, const Record& about)> on_ended;
-    // A lifeline a proven member armed and passed in (docs/shim.md): its own end of its
-    // connection, with a pidfd of the member (SO_PEERPIDFD) and its pidfs identity. Whoever
-    // takes it must hold it outside the tree; dropped, the member has no lifeline.
-    std::function<void(Fd lifeline, Fd member_pidfd, uint64_t ino)> on_lifeline;
+    // A proven member to hold outside the tree (docs/shim.md), by a pidfd (lent: the callee
+    // keeps a copy if it wants one) and its pidfs identity: with the lifeline it armed and
+    // passed in (its own end of its connection; SO_PEERPIDFD's pidfd), or with none (a fork
+    // record's child, which may never hand one in: a vfork or posix_spawn child that execs a
+    // setuid or static program). Dropped, the member has no lifeline.
+    std::function<void(Fd lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
     // Live members by pid (the descent proof stops at one).
     MemberLookup member;
   };
@@ -74,7 +76,7 @@ class ShimSocket {
     Fd fd;
     pid_t peer = 0;
     uint64_t peer_ino = 0;
-    Fd peer_pidfd;  // a verified peer's, kept only when lifelines are taken (Linux 6.5+)
+    Fd peer_pidfd;  // a verified peer's, kept only when members are held (Linux 6.5+)
     bool verified = false;  // the peer was placed in the tree (proven, or known by identity)
     std::string buf;
   };
@@ -88,7 +90,7 @@ class ShimSocket {
   // Reads what is queued; false once the connection is finished (and closed).
   bool read_conn(int fd);
   void handle_line(const Conn& c, std::string_view line, Fd passed);
-  // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_lifeline).
+  // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
   void take_lifeline(const Conn& c, Fd passed);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.

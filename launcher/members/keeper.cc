@@ -24,14 +24,14 @@ constexpr const char* kKeeperComm = "progeny-keeper";
 
 struct Held {
   uint64_t ino;
-  Fd lifeline;
+  Fd lifeline;  // empty for a member held by pidfd alone
   Fd pidfd;
 };
 
 enum class Got { kNothing, kDismissed, kLauncherGone };
 
-// One message of the launcher: a hand-over (the member's identity as payload, [lifeline,
-// pidfd] as SCM_RIGHTS), the dismissal byte, or EOF once the launcher is gone.
+// One message of the launcher: a hand-over (the member's identity as payload, [pidfd] or
+// [pidfd, lifeline] as SCM_RIGHTS), the dismissal byte, or EOF once the launcher is gone.
 Got receive(int channel, std::vector<Held>* held) {
   char payload[sizeof(uint64_t)];
   iovec iov{payload, sizeof payload};
@@ -55,19 +55,20 @@ Got receive(int channel, std::vector<Held>* held) {
     }
   }
   if (n == 1 && payload[0] == kDismiss) return Got::kDismissed;
-  if (n != sizeof(uint64_t) || fds.size() != 2) return Got::kNothing;
+  if (n != sizeof(uint64_t) || fds.empty() || fds.size() > 2) return Got::kNothing;
   uint64_t ino;
   std::memcpy(&ino, payload, sizeof ino);
-  // A fresh end from the same process (after an exec or a credential change) replaces the
-  // old one, whose launcher end then sees EOF.
+  Fd lifeline = fds.size() == 2 ? std::move(fds[1]) : Fd();
+  // The same process again: a fresh end (after an exec or a credential change) replaces the
+  // old one, whose launcher end then sees EOF; a hand-over without one (its fork record,
+  // which may come before or after its own lifeline) keeps what is held.
   for (auto& h : *held) {
     if (ino && h.ino == ino) {
-      h.lifeline = std::move(fds[0]);
-      h.pidfd = std::move(fds[1]);
+      if (lifeline) h.lifeline = std::move(lifeline);
       return Got::kNothing;
     }
   }
-  held->push_back({ino, std::move(fds[0]), std::move(fds[1])});
+  held->push_back({ino, std::move(lifeline), std::move(fds[0])});
   return Got::kNothing;
 }
 
@@ -142,21 +143,22 @@ std::unique_ptr<Keeper> Keeper::start(int sig, std::string* why) {
   return std::unique_ptr<Keeper>(new Keeper(pid, std::move(pidfd), std::move(ours)));
 }
 
-bool Keeper::hold(Fd lifeline, Fd member_pidfd, uint64_t ino) {
+bool Keeper::hold(Fd lifeline, const Fd& member_pidfd, uint64_t ino) {
   if (!channel_) return false;
   iovec iov{&ino, sizeof ino};
+  int fds[2] = {member_pidfd.get(), lifeline.get()};
+  size_t count = lifeline ? 2 : 1;
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
   cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  int fds[2] = {lifeline.get(), member_pidfd.get()};
-  std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  cm->cmsg_len = CMSG_LEN(count * sizeof(int));
+  std::memcpy(CMSG_DATA(cm), fds, count * sizeof(int));
   ssize_t n;
   do n = ::sendmsg(channel_.get(), &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);

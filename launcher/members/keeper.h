@@ -6,8 +6,10 @@
 // (its peer end closing) still makes the kernel signal the member. The keeper also acts:
 // when the launcher is gone without dismissing it, it signals every member it holds through
 // the gate, from an ancestor PID namespace, which reaches a namespace init the kernel's own
-// signal cannot. A member's entry is dropped when the member exits or hands in a fresh end
-// (after an exec or a credential change). The launcher must not count it as a member.
+// signal cannot. It also holds members that never hand in a lifeline (a fork record's child:
+// a vfork or posix_spawn child that execs a setuid or static program), by pidfd alone.
+// A member's entry is dropped when the member exits; a fresh end (after an exec or a
+// credential change) replaces its old one. The launcher must not count it as a member.
 #pragma once
 #include <sys/types.h>
 
@@ -31,9 +33,10 @@ class Keeper {
 
   // Its pid: exclude it from membership and from every stop signal.
   pid_t pid() const { return pid_; }
-  // Hands over a member's armed lifeline with the member's pidfd and pidfs identity (0
-  // without pidfs). False once the keeper is gone (its lifelines with it): the caller warns.
-  bool hold(Fd lifeline, Fd member_pidfd, uint64_t ino);
+  // Hands over a member by its pidfd (the keeper gets a copy) and pidfs identity (0 without
+  // pidfs), with its armed lifeline or none (empty). False once the keeper is gone (its
+  // lifelines with it): the caller warns.
+  bool hold(Fd lifeline, const Fd& member_pidfd, uint64_t ino);
   // quiet: the run is over, the keeper exits holding its fire, and is reaped (bounded).
   // !quiet: it is let go as if the launcher had died.
   void dismiss(bool quiet);

@@ -323,8 +323,8 @@ class Runner : public StopHooks {
       who.parent_ino = r.parent_ino.value_or(0);
       members_.add_ended(std::move(pidfd), who);
     };
-    o.on_lifeline = [this](Fd lifeline, Fd member, uint64_t ino) {
-      if (keeper_ && !keeper_->hold(std::move(lifeline), std::move(member), ino) && !keeper_lost_) {
+    o.on_hold = [this](Fd lifeline, const Fd& member, uint64_t ino) {
+      if (keeper_ && !keeper_->hold(std::move(lifeline), member, ino) && !keeper_lost_) {
         keeper_lost_ = true;
         std::fprintf(stderr, "progeny: the keeper is gone: a killed launcher may now leave "
                              "shimmed processes running\n");
@@ -852,7 +852,10 @@ class Runner : public StopHooks {
     }
     tty_->take_back();
     contain_->finish(/*keep_watchdog=*/limits_ != nullptr);
-    if (keeper_) keeper_->dismiss(true);  // the tree is stopped: nothing left to hold
+    // The tree is stopped: nothing left to hold (and a record drained below that would be
+    // handed to it finds no keeper rather than a gone one).
+    if (keeper_) keeper_->dismiss(true);
+    keeper_.reset();
     report_tracker_losses();
     if (tracker_) tracker_capped_ = tracker_->capped();
     // Unloaded before we exit: its in-kernel kill is for a launcher that dies mid-run.

@@ -1,5 +1,7 @@
-// Issue 12's launcher-death must-shows, each in the sandbox: the keeper killed alone, and a
-// setuid program run by nobody under the shim alone.
+// Issue 12's launcher-death must-shows, each in the sandbox: the keeper killed alone, and
+// programs the shim never runs in (setuid, static) started by dash as nobody under the shim
+// alone.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +47,31 @@ bool is_keeper(const std::string& described) {
 pid_t find_keeper(const Scenario& s) {
   for (const auto& p : s.others())
     if (is_keeper(p)) return pid_of(p);
+  return 0;
+}
+
+// Whether the keeper holds a pidfd of `pid`: one of its descriptors' fdinfo names it.
+bool keeper_holds(const Scenario& s, pid_t pid) {
+  pid_t keeper = find_keeper(s);
+  if (!keeper) return false;
+  std::string dir = "/proc/" + std::to_string(keeper) + "/fdinfo/";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return false;
+  bool found = false;
+  for (dirent* e; !found && (e = ::readdir(d));)
+    if (e->d_name[0] != '.')
+      found = progeny::test::read_file(dir + e->d_name).find("\nPid:\t" + std::to_string(pid) +
+                                                             "\n") != std::string::npos;
+  ::closedir(d);
+  return found;
+}
+
+// The process of the sandbox whose command line is `what` (not one that merely names it, as
+// progeny's and sh's do), or 0.
+pid_t find_process(const Scenario& s, const std::string& what) {
+  std::string tail = ") " + what;  // "PID (COMM) ARGV"
+  for (const auto& p : s.others())
+    if (p.ends_with(tail)) return pid_of(p);
   return 0;
 }
 
@@ -135,12 +162,15 @@ TEST_P(KeeperDeath, KilledKeeperLeavesTheRunGoingAndItsStopComplete) {
 INSTANTIATE_TEST_SUITE_P(Modes, KeeperDeath, ::testing::Values(0, 65534),
                          [](const auto& info) { return info.param == 0 ? "root" : "nobody"; });
 
-// A setuid-root program started by nobody under the shim alone (--contain none --bpf off):
-// the loader drops LD_PRELOAD, so only the lifeline its parent's fork child handed in (the
-// exec keeps the process) and the keeper's pidfd could cover it. One that takes root as its
-// real uid too is beyond any signal of nobody's (the kernel's lifeline check and kill(2)'s
-// both compare real uids): it survives the launcher alone, as README's mechanisms table says.
-class SetuidUnderNobody : public ::testing::Test {
+// Programs started by dash as nobody under the shim alone (--contain none --bpf off) that the
+// shim never runs in: a setuid one (the loader drops LD_PRELOAD) and a static one. dash runs a
+// foreground command in a vfork child, which hands in no lifeline (no shim code may run
+// there) and whose exec marker the kernel clears (setuid) or nobody reads (static): only the
+// keeper's pidfd of it, from its parent's fork record, covers it (docs/shim.md, "Windows").
+// One that takes root as its real uid too is beyond any signal of nobody's (the kernel's
+// lifeline check and kill(2)'s both compare real uids): it survives the launcher alone, as
+// README's mechanisms table says.
+class UnshimmedUnderNobody : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs root";
@@ -152,16 +182,22 @@ class SetuidUnderNobody : public ::testing::Test {
   void TearDown() override {
     if (!suid_.empty()) ::unlink(suid_.c_str());
   }
-  // The launcher SIGKILLed with `mode` running setuid below it; what is left after a bound.
-  std::vector<std::string> left_by_killed_launcher(Scenario& s, const char* mode) {
+  // Runs `sh -c script` as nobody, waits until `what` (a process's command line) is up,
+  // printed READY when `ready`, and, bounded, until the keeper holds it; then SIGKILLs the
+  // launcher. What is left after a bound.
+  std::vector<std::string> left_by_killed_launcher(Scenario& s, const std::string& script,
+                                                   const std::string& what, bool ready) {
     auto argv = run_argv({65534, "none", false});
     for (const char* a : {"/bin/sh", "-c"}) argv.push_back(a);
-    argv.push_back("sleep 300 & " + suid_ + " " + mode + "; wait");
+    argv.push_back(script);
     auto c = progeny::test::start_command(argv);
     std::string seen;
-    if (!s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 20000, &seen),
-                  "no READY: " + seen))
-      return s.others();
+    pid_t target = 0;
+    bool up = (!ready || progeny::test::wait_for_line(c.out_fd, "READY", 20000, &seen)) &&
+              wait_until([&] { return (target = find_process(s, what)) != 0; }, 20000);
+    if (s.expect(up, what + " did not start: " + seen + listed(s.others())) &&
+        !wait_until([&] { return keeper_holds(s, target); }, 10000))
+      s.note("the keeper holds no pidfd of " + std::to_string(target));
     ::kill(c.pid, SIGKILL);  // progeny, our own child
     progeny::test::wait_status(c.pid, 10000);
     ::close(c.out_fd);
@@ -170,16 +206,47 @@ class SetuidUnderNobody : public ::testing::Test {
   std::string suid_;
 };
 
-TEST_F(SetuidUnderNobody, TakingRootAsItsRealUidItOutlivesTheLauncherAlone) {
+TEST_F(UnshimmedUnderNobody, SetuidTakingRootAsItsRealUidOutlivesTheLauncherAlone) {
   SandboxOptions o;
   o.uid = o.gid = 65534;
   auto r = run_in_sandbox(
       [&](Scenario& s) {
-        auto left = left_by_killed_launcher(s, "root");
+        auto left = left_by_killed_launcher(s, "sleep 300 & " + suid_ + " root; wait",
+                                            suid_ + " root", true);
         // Only the setuid program: the rest of the tree (sh, sleep) and the keeper are gone.
         s.expect(left.size() == 1 && left[0].find(suid_) != std::string::npos,
                  "expected only the root-uid setuid program to be left:" + listed(left));
         return 0;  // the sandbox's init (root) kills it
+      },
+      o);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(UnshimmedUnderNobody, SetuidKeepingItsRealUidDiesWithTheLauncher) {
+  SandboxOptions o;
+  o.uid = o.gid = 65534;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        auto left = left_by_killed_launcher(s, suid_ + " keep; wait", suid_ + " keep", true);
+        s.expect(left.empty(), std::to_string(left.size()) +
+                                   " process(es) outlived the launcher:" + listed(left));
+        return 0;
+      },
+      o);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(UnshimmedUnderNobody, StaticProgramDiesWithTheLauncher) {
+  if (::access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
+  SandboxOptions o;
+  o.uid = o.gid = 65534;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        auto left = left_by_killed_launcher(s, "/bin/busybox sleep 300; wait",
+                                            "/bin/busybox sleep 300", false);
+        s.expect(left.empty(), std::to_string(left.size()) +
+                                   " process(es) outlived the launcher:" + listed(left));
+        return 0;
       },
       o);
   EXPECT_TRUE(r.ok()) << r.describe();
