@@ -50,6 +50,7 @@ ojson node_json(const Lineage& lin, size_t i) {
     execs.push_back({{"time_ns", e.time_ns}, {"path", e.path}, {"argv", e.argv},
                      {"argv_truncated", e.argv_truncated}});
   n["exec"] = std::move(execs);
+  n["title"] = p.title.empty() ? ojson(nullptr) : ojson(p.title);
   n["setsid"] = p.called_setsid;
   n["setpgid"] = p.called_setpgid;
   ojson exit;
