@@ -167,6 +167,8 @@ static std::string untitled_chain_text(const Lineage& lin, size_t proc, size_t m
 std::string title_text(const ProcessNode& p) {
   std::string out;
   for (const auto& piece : p.title) out += (out.empty() ? "" : " ") + printable(piece);
+  // PostgreSQL leaves a space for the activity it appends ("postgres: checkpointer ").
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 

@@ -31,7 +31,8 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars = 
 // The programs alone, "sh → env → sleep" ("{sh}", "progeny"), after its title when it has
 // one: what folded siblings share.
 std::string program_chain(const Lineage& lin, size_t proc);
-// Its title's pieces joined by spaces, made printable; empty without one.
+// Its title's pieces joined by spaces, made printable, without trailing spaces; empty
+// without one.
 std::string title_text(const ProcessNode& p);
 // Characters (code points; an invalid byte counts as one) of s.
 size_t char_count(std::string_view s);
