@@ -60,6 +60,14 @@ struct {
   __type(value, struct progeny_exec_event);
 } exec_scratch SEC(".maps");
 
+/* The same for an exit event. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct progeny_exit_event);
+} exit_scratch SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, PROGENY_CNT_MAX);
@@ -283,6 +291,21 @@ static __always_inline void fill_cost(struct progeny_exit_event *e, struct task_
   e->lifetime_ns = now > born ? now - born : 0;
 }
 
+/* The process title: its argv area as the process left it (setproctitle() rewrites it in
+ * place, as PostgreSQL and nginx do). p is current, the exiting task, and since Linux 6.16
+ * this tracepoint fires before exit_mm(), so its mm is still there; before, mm is NULL here
+ * and there is no title. Returns the bytes copied to title. */
+static __always_inline __u64 read_title(char *title, struct task_struct *p) {
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  if (!mm) return 0;
+  unsigned long start = BPF_CORE_READ(mm, arg_start);
+  unsigned long end = BPF_CORE_READ(mm, arg_end);
+  __u64 len = end > start ? end - start : 0;
+  if (len > PROGENY_TITLE_LEN) len = PROGENY_TITLE_LEN;
+  if (len && bpf_probe_read_user(title, len, (const void *)start)) return 0;
+  return len;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   if (!target_ns || !group_dead) return 0; /* only the last thread's exit ends a process */
@@ -304,11 +327,9 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   }
   __u32 vpid = vnr(BPF_CORE_READ(p, signal, pids[PIDTYPE_TGID]));
   if (!vpid) return 0;
-  struct progeny_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(PROGENY_CNT_LOST);
-    return 0;
-  }
+  __u32 zero = 0;
+  struct progeny_exit_event *e = bpf_map_lookup_elem(&exit_scratch, &zero);
+  if (!e) return 0;
   fill_hdr(&e->hdr, PROGENY_EV_EXIT, vpid, start_ticks(p), pid_ino(p));
   /* What wait(2) will report: the group exit code when the group was taken down together. */
   if (BPF_CORE_READ(p, signal, flags) & SIGNAL_GROUP_EXIT)
@@ -316,7 +337,10 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   else
     e->status = p->exit_code;
   fill_cost(e, p);
-  submit(e);
+  __u64 len = read_title(e->title, p);
+  e->title_len = (__u16)len;
+  __u64 size = PROGENY_EXIT_FIXED + len;
+  if (bpf_ringbuf_output(&events, e, size, wake_flags(size))) count(PROGENY_CNT_LOST);
   return 0;
 }
 

@@ -13,6 +13,9 @@
 /* Bytes of the NUL-separated argv block copied per exec; a power of two so the verifier
  * can bound the copy with a mask. */
 #define PROGENY_ARGV_LEN 1024
+/* Bytes of the process title (its argv area, as setproctitle() rewrote it) copied per exit;
+ * a power of two for the same reason. Titles are short: a name, not a command line. */
+#define PROGENY_TITLE_LEN 256
 
 /* members map: key = the process's host tgid (what the BPF side sees). An entry lives from
  * the process's birth (or seeding) to its last thread's exit. */
@@ -71,7 +74,8 @@ struct progeny_exec_event {
 };
 #define PROGENY_EXEC_FIXED 64 /* offsetof(struct progeny_exec_event, data) */
 
-/* What the process cost, read at its last thread's exit (README "Lineage log"). */
+/* What the process cost, read at its last thread's exit (README "Lineage log"), and its
+ * process title. Variable length: only PROGENY_EXIT_FIXED + title_len bytes are sent. */
 struct progeny_exit_event {
   struct progeny_event_hdr hdr;
   __s32 status;       /* wait(2) encoding, as the parent will see it */
@@ -80,7 +84,12 @@ struct progeny_exit_event {
   __u64 utime_ns;     /* tick-sampled user and system time: only their ratio is used, to */
   __u64 stime_ns;     /* split cpu_ns as getrusage() and wait4() do (cputime_adjust) */
   __u64 lifetime_ns;  /* from its birth (start_boottime) to this exit, CLOCK_BOOTTIME */
+  __u16 title_len;    /* bytes of title: its argv area as it was at exit, NUL-separated; 0
+                       * when it has no mm (an older kernel's tracepoint runs after exit_mm) */
+  __u8 pad[6];
+  char title[PROGENY_TITLE_LEN];
 };
+#define PROGENY_EXIT_FIXED 80 /* offsetof(struct progeny_exit_event, title) */
 
 struct progeny_cap_event {
   struct progeny_event_hdr hdr; /* the child killed at birth */

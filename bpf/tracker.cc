@@ -85,6 +85,14 @@ std::vector<std::string> split_argv(const char* data, size_t len) {
   return argv;
 }
 
+// A process title from its argv area: NUL-separated like argv, but a title written over the
+// area is one string followed by NULs up to the area's end, which are padding, not arguments.
+std::vector<std::string> split_title(const char* data, size_t len) {
+  std::vector<std::string> title = split_argv(data, len);
+  while (!title.empty() && title.back().empty()) title.pop_back();
+  return title;
+}
+
 std::string bounded(const char* s, size_t cap) { return std::string(s, ::strnlen(s, cap)); }
 
 // Microseconds since the last call, for StartPhases.
@@ -142,7 +150,10 @@ void add_self_cost(Record* r, const progeny_exit_event& e) {
 }  // namespace
 
 const size_t kForkRecordBytes = ring_record_bytes(sizeof(progeny_fork_event));
-const size_t kExitRecordBytes = ring_record_bytes(sizeof(progeny_exit_event));
+
+size_t exit_record_bytes(size_t title_len) {
+  return ring_record_bytes(PROGENY_EXIT_FIXED + std::min<size_t>(title_len, PROGENY_TITLE_LEN));
+}
 
 size_t exec_record_bytes(size_t path_len, size_t argv_len) {
   return ring_record_bytes(PROGENY_EXEC_FIXED + std::min<size_t>(path_len, PROGENY_PATH_LEN - 1) +
@@ -279,11 +290,14 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
     r.what = "memory";
     return r;
   }
-  if (h->kind == PROGENY_EV_EXIT && size >= sizeof(progeny_exit_event)) {
+  if (h->kind == PROGENY_EV_EXIT && size >= PROGENY_EXIT_FIXED) {
     const auto* e = static_cast<const progeny_exit_event*>(data);
+    if (e->title_len > PROGENY_TITLE_LEN || size < PROGENY_EXIT_FIXED + size_t{e->title_len})
+      return std::nullopt;
     int status = static_cast<int>(e->status);
     Record r = exit_record("bpf", pid, h->ino, h->start_ticks, &status, h->time_ns);
     add_self_cost(&r, *e);
+    r.title = split_title(e->title, e->title_len);
     return r;
   }
   return std::nullopt;

@@ -70,10 +70,10 @@ struct ProgramStats {
 // header, rounded up to 8. What the README's capacity is computed from.
 constexpr size_t ring_record_bytes(size_t event_bytes) { return (event_bytes + 8 + 7) / 8 * 8; }
 extern const size_t kForkRecordBytes;
-extern const size_t kExitRecordBytes;
-// An exec record's bytes for a path and argv block of these lengths (each cut as the kernel
-// side cuts it).
+// An exec record's bytes for a path and argv block of these lengths, an exit record's for a
+// process title (an argv area) of this length (each cut as the kernel side cuts it).
 size_t exec_record_bytes(size_t path_len, size_t argv_len);
+size_t exit_record_bytes(size_t title_len);
 
 // Converts one ring-buffer event (bpf/progeny_bpf.h) to its lineage record; nullopt for a
 // malformed or unknown event.

@@ -39,6 +39,8 @@
 #define PROGENY_F_ARGV_TRUNCATED "argv_truncated"
 #define PROGENY_F_ARGV_BYTES "argv_bytes"
 #define PROGENY_F_ERRNO "errno"
+/* exit: the process title (its argv area at exit, as setproctitle() left it); tracker only. */
+#define PROGENY_F_TITLE "title"
 #define PROGENY_F_LOST "lost"
 /* What a process cost, on `exit` records (README "Lineage log": units and sources). Self
  * figures are the process's own (the tracker's, at its last thread's exit); inclusive ones

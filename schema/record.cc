@@ -60,6 +60,7 @@ const Field kFields[] = {
     {"signal", &Record::signal},
     {"core", &Record::core},
     {"unknown", &Record::unknown},
+    {PROGENY_F_TITLE, &Record::title},
     {PROGENY_F_CPU_USER_NS, &Record::cpu_user_ns},
     {PROGENY_F_CPU_SYSTEM_NS, &Record::cpu_system_ns},
     {PROGENY_F_PEAK_RSS_KB, &Record::peak_rss_kb},

@@ -43,6 +43,9 @@ struct Record {
   std::optional<int64_t> code;
   std::optional<std::string> signal;  // short name ("TERM"); also the signal of `signal`
   bool core = false, unknown = false;
+  // exit: the process title, its argv area at exit split like argv (the tracker's; a process
+  // that rewrote it, e.g. "postgres: checkpointer", or else the argv it was started with).
+  std::vector<std::string> title;
   // exit: what it cost (absent: no source had it). Self, from the tracker: CPU in ns, the
   // peak resident set of all its images in KiB, birth to exit in ns. Inclusive, from wait4
   // where the launcher reaped it: itself plus the descendants it waited for.

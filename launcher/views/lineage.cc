@@ -91,6 +91,7 @@ class Builder {
     find_command();
     for (auto& p : lin_->procs) derive_marks(p);
     inherit_images();
+    keep_rewritten_titles();
     if (wall_) lin_->wall_at_t0_ns = wall_->first - (wall_->second - lin_->t0_ns);
   }
 
@@ -210,6 +211,7 @@ class Builder {
     // The tracker sees the exit itself; the launcher may only see the reap, later.
     if (!p.ended_ns || ev.time_ns < *p.ended_ns) p.ended_ns = ev.time_ns;
     p.cost.add(ev);
+    if (!ev.title.empty()) p.title = ev.title;
     if (ev.unknown || p.end != EndKind::kUnknown) return;
     if (ev.signal) {
       p.end = EndKind::kSignaled;
@@ -298,6 +300,45 @@ class Builder {
       if (p.is_launcher) p.inherited_image = "progeny";
       else if (!p.parent) p.inherited_image = "?";
       else p.inherited_image = image_at(*lin_, *p.parent, p.born_ns.value_or(p.first_seen_ns));
+    }
+  }
+
+  // A title that the argv the process ran with starts with (its last exec's, or, never
+  // exec'd, its creator's at its birth or its creator's own title) is no news: dropped. Both
+  // may have been cut (the record, the kernel side), so only the title's bytes must match.
+  // Children before parents (reverse preorder), so each compares with its creator's title as
+  // recorded, before that one is judged in turn.
+  void keep_rewritten_titles() {
+    auto joined = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& s : v) out += s + '\0';
+      return out;
+    };
+    auto starts_with = [&](const std::vector<std::string>& ran, const std::string& title) {
+      return !ran.empty() && joined(ran).rfind(title, 0) == 0;
+    };
+    auto order = lin_->preorder();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      ProcessNode& p = lin_->procs[it->first];
+      if (p.title.empty()) continue;
+      if (p.is_launcher || p.is_progeny_helper()) {
+        p.title.clear();  // progeny's own processes are named by their role
+        continue;
+      }
+      std::string t = joined(p.title);
+      t.pop_back();  // its last piece may be cut: no NUL of its own
+      bool old_news = false;
+      if (!p.execs.empty()) {
+        old_news = starts_with(p.execs.back().argv, t);
+      } else if (p.parent) {
+        const ProcessNode& c = lin_->procs[*p.parent];
+        uint64_t born = p.born_ns.value_or(p.first_seen_ns);
+        const ExecStep* at_birth = nullptr;
+        for (auto e = c.execs.rbegin(); e != c.execs.rend() && !at_birth; ++e)
+          if (e->time_ns <= born) at_birth = &*e;
+        old_news = (at_birth && starts_with(at_birth->argv, t)) || starts_with(c.title, t);
+      }
+      if (old_news) p.title.clear();
     }
   }
 

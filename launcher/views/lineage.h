@@ -67,6 +67,10 @@ struct ProcessNode {
   std::string exit_signal;  // short name when kSignaled
   bool core = false;
   Cost cost;  // from its exit records
+  // Its process title (the tracker's, from its argv area at exit), kept only when it says
+  // something its argv does not: a process that rewrote it ("postgres: checkpointer", "nginx:
+  // worker process"). Empty when unknown, or the same as what it ran with.
+  std::vector<std::string> title;
 
   std::vector<SignalSent> signals;  // signals progeny's launcher sent it
   std::optional<pid_t> adopted_by;  // ppid seen later that differs from the creator

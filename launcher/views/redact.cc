@@ -18,6 +18,7 @@ void redact_argv(Lineage* lin, const std::vector<std::string>& patterns) {
   for (auto& a : lin->launcher_argv) redact_one(&a, patterns);
   for (auto& p : lin->procs) {
     redact_one(&p.inherited_image, patterns);
+    for (auto& t : p.title) redact_one(&t, patterns);
     for (auto& e : p.execs) {
       redact_one(&e.path, patterns);
       for (auto& a : e.argv) redact_one(&a, patterns);

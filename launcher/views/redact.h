@@ -8,7 +8,7 @@
 
 namespace progeny {
 
-// In every argv (and exec path) of the lineage, each argument containing one of the patterns
+// In every argv (and exec path, and process title) of the lineage, each argument containing one of the patterns
 // (plain substrings, not regular expressions: no pattern can make this slow) keeps what comes
 // before the first match and has the match and the rest of the argument replaced by
 // "[redacted]": "--api-token=s3cr3t" with "token=" becomes "--api-[redacted]".

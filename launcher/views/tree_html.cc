@@ -63,12 +63,13 @@ const char* end_class(const ProcessNode& p) {
 }
 
 // What identical siblings share to be folded into one row: the programs they ran (not their
-// arguments: 175 compiles of different files are one row) and how they ended.
+// arguments: 175 compiles of different files are one row), their title, and how they ended.
 std::string fold_key(const Lineage& lin, size_t i) {
   const ProcessNode& p = lin.procs[i];
   if (p.execs.empty()) return exec_chain_text(lin, i);
-  std::string key;
-  for (const auto& e : p.execs) key += (key.empty() ? "" : " → ") + printable(base_name(e.path));
+  std::string key = p.title.empty() ? "" : title_text(p) + " ";
+  for (size_t k = 0; k < p.execs.size(); ++k)
+    key += (k ? " → " : "") + printable(base_name(p.execs[k].path));
   return key;
 }
 

@@ -35,7 +35,9 @@ void node_json(JsonWriter& w, const Lineage& lin, size_t i) {
   for (const auto& e : p.execs)
     w.begin_object().field("time_ns", e.time_ns).field("path", e.path).field("argv", e.argv)
         .field("argv_truncated", e.argv_truncated).end_object();
-  w.end_array().field("setsid", p.called_setsid).field("setpgid", p.called_setpgid);
+  w.end_array();
+  (p.title.empty() ? w.field("title", nullptr) : w.field("title", p.title))
+      .field("setsid", p.called_setsid).field("setpgid", p.called_setpgid);
   w.key("exit").begin_object().field("how", p.end == EndKind::kExited     ? "exited"
                                             : p.end == EndKind::kSignaled ? "signaled"
                                                                           : "unknown");

@@ -149,7 +149,19 @@ static std::string step_name(const ExecStep& step) {
   return base_name(alias && !step.argv.empty() ? step.argv[0] : step.path);
 }
 
-std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
+// The programs alone, without the process title.
+static std::string untitled_program_chain(const Lineage& lin, size_t proc) {
+  const ProcessNode& p = lin.procs[proc];
+  if (p.is_launcher) return "progeny";
+  if (p.is_progeny_helper()) return "progeny (" + printable(p.role) + ")";
+  if (p.execs.empty()) return "{" + printable(base_name(p.inherited_image)) + "}";
+  std::string out;
+  for (const auto& e : p.execs) out += (out.empty() ? "" : " → ") + printable(step_name(e));
+  return out;
+}
+
+// The exec chain, without the process title.
+static std::string untitled_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
   const ProcessNode& p = lin.procs[proc];
   if (p.execs.empty()) {
     if (p.is_launcher) {
@@ -159,7 +171,7 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
       if (!argv.empty() && base_name(argv[0]) == "progeny") return command_text(argv, max_chars);
       return cut("progeny run -- " + command_text(argv, max_chars), max_chars);
     }
-    return program_chain(lin, proc);
+    return untitled_program_chain(lin, proc);
   }
   std::string out;
   for (size_t i = 0; i + 1 < p.execs.size(); ++i)
@@ -175,14 +187,31 @@ std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
   return cut(out + tail, max_chars);
 }
 
+std::string title_text(const ProcessNode& p) {
+  std::string out;
+  for (const auto& piece : p.title) out += (out.empty() ? "" : " ") + printable(piece);
+  // PostgreSQL leaves a space for the activity it appends ("postgres: checkpointer ").
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// A titled process: its title first (what it calls itself), then what it ran, "{postgres}"
+// when it never exec'd, "(nginx -g …)" when it did. The title gets at most half the room.
+std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars) {
+  const ProcessNode& p = lin.procs[proc];
+  if (p.title.empty()) return untitled_chain_text(lin, proc, max_chars);
+  std::string title = cut(title_text(p), max_chars == SIZE_MAX ? max_chars : max_chars / 2);
+  if (p.execs.empty()) return cut(title + " " + untitled_program_chain(lin, proc), max_chars);
+  size_t used = char_count(title) + 3;
+  size_t room = max_chars == SIZE_MAX ? max_chars : std::max<size_t>(max_chars, used + 12) - used;
+  return cut(title + " (" + untitled_chain_text(lin, proc, room) + ")", max_chars);
+}
+
 std::string program_chain(const Lineage& lin, size_t proc) {
   const ProcessNode& p = lin.procs[proc];
-  if (p.is_launcher) return "progeny";
-  if (p.is_progeny_helper()) return "progeny (" + printable(p.role) + ")";
-  if (p.execs.empty()) return "{" + printable(base_name(p.inherited_image)) + "}";
-  std::string out;
-  for (const auto& e : p.execs) out += (out.empty() ? "" : " → ") + printable(step_name(e));
-  return out;
+  std::string chain = untitled_program_chain(lin, proc);
+  if (p.title.empty()) return chain;
+  return title_text(p) + " " + (p.execs.empty() ? chain : "(" + chain + ")");
 }
 
 std::string format_duration(uint64_t ns) {

@@ -28,8 +28,14 @@ std::string command_text(const std::vector<std::string>& argv, size_t max_chars)
 // exec'd shows its inherited image in braces ("{sh}"). An argv the record itself cut ends in
 // "…[N bytes]" (its whole size) when the record says. SIZE_MAX: nothing cut here.
 std::string exec_chain_text(const Lineage& lin, size_t proc, size_t max_chars = 72);
-// The programs alone, "sh → env → sleep" ("{sh}", "progeny"): what folded siblings share.
+// A process that rewrote its title (ProcessNode::title) shows it first: "postgres: checkpointer
+// {postgres}", "nginx: worker process (nginx -g 'daemon off;')".
+// The programs alone, "sh → env → sleep" ("{sh}", "progeny"), after its title when it has
+// one: what folded siblings share.
 std::string program_chain(const Lineage& lin, size_t proc);
+// Its title's pieces joined by spaces, made printable, without trailing spaces; empty
+// without one.
+std::string title_text(const ProcessNode& p);
 // Characters (code points; an invalid byte counts as one) of s.
 size_t char_count(std::string_view s);
 // "850ms", "1.52s", "3m12s", "2h05m".

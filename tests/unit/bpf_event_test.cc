@@ -121,7 +121,9 @@ TEST(BpfEvent, ExecLengthsBeyondWhatWasSentAreRejected) {
 TEST(BpfEvent, RecordSizesAreWhatTheRingHolds) {
   // The ring's 8-byte header, and every record rounded up to 8.
   EXPECT_EQ(progeny::bpf::kForkRecordBytes, sizeof(progeny_fork_event) + 8);
-  EXPECT_EQ(progeny::bpf::kExitRecordBytes, sizeof(progeny_exit_event) + 8);
+  EXPECT_EQ(progeny::bpf::exit_record_bytes(0), size_t{PROGENY_EXIT_FIXED} + 8);
+  EXPECT_EQ(progeny::bpf::exit_record_bytes(10), size_t{PROGENY_EXIT_FIXED} + 8 + 16);
+  EXPECT_EQ(progeny::bpf::exit_record_bytes(100000), size_t{PROGENY_EXIT_FIXED} + 8 + 256);
   EXPECT_EQ(progeny::bpf::exec_record_bytes(9, 10), size_t{PROGENY_EXEC_FIXED} + 8 + 24);
   // Cut as the kernel side cuts: a path of at most 255 bytes, an argv block of 1 KiB.
   EXPECT_EQ(progeny::bpf::exec_record_bytes(100000, 100000),
@@ -151,6 +153,43 @@ TEST(BpfEvent, ExitCodeAndSignalFollowWaitStatus) {
   j = parse(*progeny::bpf::event_to_record(&e, sizeof e));
   EXPECT_EQ(j["signal"], "SEGV");
   EXPECT_EQ(j["core"], true);
+}
+
+static_assert(offsetof(progeny_exit_event, title) == PROGENY_EXIT_FIXED,
+              "the kernel side sends PROGENY_EXIT_FIXED bytes before the title");
+
+// A title written over the argv area (PostgreSQL's way): one string, then NULs to the area's
+// end, which are padding; a process that never rewrote it has its argv as its title.
+TEST(BpfEvent, ExitTitleIsTheArgvAreaWithoutItsPadding) {
+  progeny_exit_event e{};
+  e.hdr = hdr(PROGENY_EV_EXIT, 41);
+  std::string area("postgres: checkpointer \0\0\0\0\0\0", 29);
+  std::memcpy(e.title, area.data(), area.size());
+  e.title_len = static_cast<__u16>(area.size());
+  size_t sent = PROGENY_EXIT_FIXED + area.size();
+  auto r = progeny::bpf::event_to_record(&e, sent);
+  ASSERT_TRUE(r);
+  json j = parse(*r);
+  EXPECT_EQ(j["title"], json::array({"postgres: checkpointer "}));
+  EXPECT_EQ(j["code"], 0);
+
+  std::string argv("sleep\0\0" "10\0", 9);  // an empty argument in the middle stays
+  std::memcpy(e.title, argv.data(), argv.size());
+  e.title_len = static_cast<__u16>(argv.size());
+  r = progeny::bpf::event_to_record(&e, PROGENY_EXIT_FIXED + argv.size());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->title, (std::vector<std::string>{"sleep", "", "10"}));
+
+  e.title_len = 0;  // no mm at the tracepoint (before Linux 6.16): no title at all
+  r = progeny::bpf::event_to_record(&e, PROGENY_EXIT_FIXED);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(parse(*r).contains("title"));
+
+  e.title_len = 9;  // claims more than was sent, or more than the kernel side ever sends
+  EXPECT_FALSE(progeny::bpf::event_to_record(&e, PROGENY_EXIT_FIXED + 8));
+  e.title_len = PROGENY_TITLE_LEN + 1;
+  EXPECT_FALSE(progeny::bpf::event_to_record(&e, sizeof e));
+  EXPECT_FALSE(progeny::bpf::event_to_record(&e, PROGENY_EXIT_FIXED - 1));
 }
 
 TEST(BpfEvent, AKillAtTheCapNamesTheChildAndItsForker) {

@@ -57,6 +57,7 @@ Record full() {
   r.inclusive_cpu_user_ns = 1600000000;
   r.inclusive_cpu_system_ns = 30000000;
   r.inclusive_peak_rss_kb = 204800;
+  r.title = {"postgres: checkpointer", "</script>\"x\""};
   return r;
 }
 
@@ -68,9 +69,11 @@ TEST(Record, IsOneValidJsonLineAndReadsBackFieldForField) {
   auto j = nlohmann::json::parse(line);
   EXPECT_EQ(j["v"], PROGENY_SCHEMA_VERSION);
   EXPECT_EQ(j["argv"][2], "echo \"hi\"\n\t\\");
+  EXPECT_EQ(j[PROGENY_F_TITLE], nlohmann::json::array({"postgres: checkpointer", "</script>\"x\""}));
   std::string why;
   auto back = parse_record(line, &why);
   ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->title, r.title);
   // Written again from what was read: the same line, so no field was lost on the way.
   EXPECT_EQ(to_line(*back), line);
 }
