@@ -235,7 +235,9 @@ int BPF_PROG(on_fork, struct task_struct *creator, struct task_struct *child) {
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
   if (!target_ns) return 0;
-  if (!is_root(p) && !member_of(p)) return 0;
+  struct progeny_member *m = member_of(p);
+  if (!is_root(p) && !m) return 0;
+  if (m) m->execed = 1;
   __u32 vpid = vtgid(p);
   if (!vpid) return 0;
   __u32 zero = 0;
@@ -317,8 +319,14 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     __sync_fetch_and_add(&stopping, 1);
     bpf_for_each_map_elem(&members, kill_member, 0, 0);
   }
+  /* The title is read only for a process that never exec'd, whose only other name is its
+   * creator's argv (PostgreSQL's backends, nginx's workers): reading user memory here costs
+   * ~40 µs a process on this kind of machine, against ~3 µs for the rest of this program. */
+  bool want_title = false;
   if (!root) {
-    if (!member_of(p)) return 0;
+    struct progeny_member *m = member_of(p);
+    if (!m) return 0;
+    want_title = !m->execed;
     /* Its last thread is gone: it can fork and exec no more, and a zombie needs no signal.
      * Every program runs in process context (none in softirq), so the delete never meets a
      * bucket this CPU already holds. */
@@ -337,7 +345,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   else
     e->status = p->exit_code;
   fill_cost(e, p);
-  __u64 len = read_title(e->title, p);
+  __u64 len = want_title ? read_title(e->title, p) : 0;
   e->title_len = (__u16)len;
   __u64 size = PROGENY_EXIT_FIXED + len;
   if (bpf_ringbuf_output(&events, e, size, wake_flags(size))) count(PROGENY_CNT_LOST);

@@ -23,7 +23,7 @@ struct progeny_member {
   __u64 start_ticks; /* start time in clock ticks since boot, /proc/PID/stat field 22 */
   __u64 ino;         /* pidfs inode (task->thread_pid->ino, Linux 6.9+), 0 without pidfs */
   __u32 vpid;        /* pid in the tracker's PID namespace, 0 when not visible there */
-  __u32 pad;
+  __u32 execed;      /* 1 once it exec'd: its title is then not read at its exit */
 };
 
 /* counters: a per-CPU array, one slot each, summed by user space. */

@@ -28,11 +28,11 @@ namespace tracker = progeny::bpf;
 
 constexpr int kBoundMs = 240000;
 
-// What one burst process (fork, exec of /bin/true with argv "/bin/true", exit with that argv
-// as its title) takes in the ring: the capacity is counted in these.
+// What one burst process (fork, exec of /bin/true with argv "/bin/true", exit: no title, as
+// it exec'd) takes in the ring: the capacity is counted in these.
 size_t burst_process_bytes() {
   return tracker::kForkRecordBytes + tracker::exec_record_bytes(9, 10) +
-         tracker::exit_record_bytes(10);
+         tracker::exit_record_bytes(0);
 }
 
 size_t default_ring_bytes() { return tracker::Options{}.ring_bytes; }
