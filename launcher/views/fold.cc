@@ -18,17 +18,6 @@ uint64_t lifetime_of(const ProcessNode& p) {
   return p.ended_ns.value_or(p.last_seen_ns) - std::min(start_of(p), p.ended_ns.value_or(p.last_seen_ns));
 }
 
-// The figure a cost key ranks a process by (kStart: none); nullopt when no record gave it.
-std::optional<uint64_t> sort_value(const ProcessNode& p, SortKey key) {
-  switch (key) {
-    case SortKey::kStart: return std::nullopt;
-    case SortKey::kLifetime: return lifetime_of(p);
-    case SortKey::kCpu: return p.cost.self.cpu_ns();
-    case SortKey::kRss: return p.cost.self.peak_rss_kb;
-  }
-  return std::nullopt;
-}
-
 // Largest first, unknown last; nullopt when the two figures do not decide.
 std::optional<bool> larger_first(const std::optional<uint64_t>& a, const std::optional<uint64_t>& b) {
   if (a == b) return std::nullopt;
@@ -159,6 +148,16 @@ class Folder {
 };
 
 }  // namespace
+
+std::optional<uint64_t> sort_value(const ProcessNode& p, SortKey key) {
+  switch (key) {
+    case SortKey::kStart: return std::nullopt;
+    case SortKey::kLifetime: return lifetime_of(p);
+    case SortKey::kCpu: return p.cost.self.cpu_ns();
+    case SortKey::kRss: return p.cost.self.peak_rss_kb;
+  }
+  return std::nullopt;
+}
 
 std::vector<size_t> FoldedTree::preorder() const {
   std::vector<size_t> out, stack(roots.rbegin(), roots.rend());

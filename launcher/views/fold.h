@@ -18,6 +18,19 @@ namespace progeny {
 // longest lifetime, total self CPU or largest self RSS. Never by the inclusive figures (wait4's,
 // a subtree's): a parent would always come before the children it waited for.
 enum class SortKey { kStart, kLifetime, kCpu, kRss };
+// Their names, as `--sort` and the HTML report's fragment spell them.
+struct SortName {
+  const char* name;
+  SortKey key;
+};
+inline constexpr SortName kSortNames[] = {{"start", SortKey::kStart},
+                                          {"lifetime", SortKey::kLifetime},
+                                          {"cpu", SortKey::kCpu},
+                                          {"rss", SortKey::kRss}};
+
+// The figure a key ranks a process by (kStart: none); nullopt when no record gave it. The
+// HTML report ranks by the same figures, folding a group's as group_value does here.
+std::optional<uint64_t> sort_value(const ProcessNode& p, SortKey key);
 
 struct FoldSpec {
   bool expand = false;

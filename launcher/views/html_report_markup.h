@@ -1,6 +1,7 @@
 // The static part of the HTML report's page (tree_html.cc): the controls, the timeline's
 // axis, the rows and the details panel, all filled by html_report_script.h. The controls
-// mirror the URL fragment (#q=gcc&filter=runaways), so a view can be linked and tested.
+// mirror the URL fragment (#q=gcc&filter=runaways&sort=cpu), so a view can be linked and
+// tested.
 #pragma once
 #include <string_view>
 
@@ -19,6 +20,12 @@ inline constexpr std::string_view kHtmlReportMarkup = R"html(<header>
 <label>argv contains <input id="argv" placeholder="substring"></label>
 <label>subtree of pid <input id="pid" inputmode="numeric" size="8"></label>
 <label>depth ≤ <input id="depth" inputmode="numeric" size="3"></label>
+<label>children by <select id="sort">
+<option value="">start</option>
+<option value="cpu">own CPU, largest first</option>
+<option value="rss">own peak RSS, largest first</option>
+<option value="lifetime">lifetime, longest first</option>
+</select></label>
 <label><input id="expand" type="checkbox"> expand all</label>
 </form>
 <p id="status"></p>

@@ -59,7 +59,8 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
   const searchText = (i) => searchTexts[i] ??= (procs[i].pid + ' ' + procs[i].line).toLowerCase();
 
   // --- state: the URL fragment is the single source of truth ---
-  const FIELDS = ['q', 'filter', 'argv', 'pid', 'depth', 'expand', 'sel'];
+  const FIELDS = ['q', 'filter', 'argv', 'pid', 'depth', 'sort', 'expand', 'sel'];
+  const INPUTS = ['q', 'filter', 'argv', 'pid', 'depth', 'sort'];
   const expanded = new Set();  // fold groups the user opened
   function readState() {
     const f = new URLSearchParams(location.hash.slice(1));
@@ -74,12 +75,12 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
   }
   // Only what differs is written back, so typing in a field keeps its cursor.
   function syncControls(st) {
-    for (const k of ['q', 'filter', 'argv', 'pid', 'depth']) if ($(k).value !== st[k]) $(k).value = st[k];
+    for (const k of INPUTS) if ($(k).value !== st[k]) $(k).value = st[k];
     $('expand').checked = st.expand === 'all';
   }
   function controlsState() {
     const st = readState();
-    for (const k of ['q', 'filter', 'argv', 'pid', 'depth']) st[k] = $(k).value;
+    for (const k of INPUTS) st[k] = $(k).value;
     st.expand = $('expand').checked ? 'all' : '';
     return st;
   }
@@ -104,6 +105,8 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
     else if (st.filter === 'failures') tests.push((i) => procs[i].class === 'fail' || procs[i].class === 'signal');
     else if (st.filter) errors.push('unknown filter ' + st.filter + ' (runaways, failures)');
     if (st.argv) tests.push((i) => argvText(procs[i]).includes(st.argv));
+    if (st.sort && procs.length && !(st.sort in procs[0].rank))
+      errors.push('unknown sort ' + st.sort + ' (start, cpu, rss, lifetime)');
     if (st.q) { const q = st.q.toLowerCase(); tests.push((i) => searchText(i).includes(q)); }
 
     const inScope = [];
@@ -151,7 +154,23 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
       if (g.length > 1 && !sel.filtered && st.expand !== 'all' && !expanded.has(gid)) items.push({ fold: g, gid });
       else for (const k of g) items.push({ proc: k });
     }
-    return items;
+    return sorted(items, st.sort);
+  }
+  // Siblings by the figure `--sort` uses (the data's rank, largest first, unknown last; a
+  // folded row by its members' total CPU or largest RSS or lifetime), ties by start.
+  function sorted(items, key) {
+    if (!key || key === 'start' || !procs.length || !(key in procs[0].rank)) return items;
+    const value = (item) => {
+      let v = null;
+      for (const k of item.fold || [item.proc]) {
+        const x = procs[k].rank[key];
+        if (x !== null) v = v === null ? x : key === 'cpu' ? v + x : Math.max(v, x);
+      }
+      return v;
+    };
+    return items.map((item) => [value(item), item])
+      .sort((a, b) => (a[0] === null) - (b[0] === null) || (b[0] ?? 0) - (a[0] ?? 0))
+      .map(([, item]) => item);
   }
   function rowsOf(sel, st) {
     const rows = [];
@@ -339,6 +358,13 @@ inline constexpr std::string_view kHtmlReportScript = R"js(
   });
   window.addEventListener('hashchange', render);
 
+  // The command line's filters and order, where the fragment does not say otherwise.
+  {
+    const f = new URLSearchParams(location.hash.slice(1));
+    const missing = Object.entries(data.start).filter(([k]) => !f.has(k));
+    for (const [k, v] of missing) f.set(k, v);
+    if (missing.length) history.replaceState(null, '', '#' + f.toString());
+  }
   summaryLine();
   axis();
   render();

@@ -38,7 +38,7 @@ int tree_main(int argc, char** argv) {
   // json and perfetto are for programs: every process, unfolded and unfiltered.
   if (f == "json") render_json(*lin, out);
   else if (f == "perfetto") render_perfetto(*lin, out);
-  else if (f == "html") render_html(*lin, out);  // the page folds and filters by itself
+  else if (f == "html") render_html(*lin, out, args.filter, args.fold);  // the page folds itself
   else {
     FoldedTree tree = fold_lineage(*lin, args.filter, args.fold);
     if (f == "text") render_text(*lin, tree, out, look);

@@ -171,10 +171,37 @@ void put_process(std::ostream& out, const Lineage& lin, size_t i, const RunawayJ
     if (figures[k].second) out << *figures[k].second;
     else out << "\"unknown\"";
   }
+  // What `--sort` ranks it by (fold.h's sort_value), so the page orders siblings as the
+  // other views do.
+  out << "},\"rank\":{";
+  for (size_t k = 0; k < std::size(kSortNames); ++k) {
+    out << (k ? ",\"" : "\"") << kSortNames[k].name << "\":";
+    put_opt(out, sort_value(p, kSortNames[k].key));
+  }
   out << "}}";
 }
 
-void put_data(std::ostream& out, const Lineage& lin) {
+// The fragment the page opens with: the command line's filters and order.
+void put_start(std::ostream& out, const FilterSpec& filter, const FoldSpec& fold) {
+  std::vector<std::pair<const char*, std::string>> start;
+  if (filter.runaways) start.emplace_back("filter", "runaways");
+  else if (filter.failures) start.emplace_back("filter", "failures");
+  if (!filter.match.empty()) start.emplace_back("argv", filter.match);
+  if (filter.subtree) start.emplace_back("pid", std::to_string(filter.subtree));
+  if (filter.max_depth) start.emplace_back("depth", std::to_string(*filter.max_depth));
+  if (fold.expand) start.emplace_back("expand", "all");
+  for (const auto& s : kSortNames)
+    if (s.key == fold.sort && s.key != SortKey::kStart) start.emplace_back("sort", s.name);
+  out << '{';
+  for (size_t k = 0; k < start.size(); ++k) {
+    out << (k ? ",\"" : "\"") << start[k].first << "\":";
+    put_string(out, start[k].second);
+  }
+  out << '}';
+}
+
+void put_data(std::ostream& out, const Lineage& lin, const FilterSpec& filter,
+              const FoldSpec& fold) {
   auto rel = [&](std::optional<uint64_t> t) {
     return t ? std::to_string(*t - std::min(*t, lin.t0_ns)) : std::string("null");
   };
@@ -182,7 +209,9 @@ void put_data(std::ostream& out, const Lineage& lin) {
       << ",\"events\":" << lin.events << ",\"unreadable_lines\":" << lin.unreadable_lines
       << ",\"lost\":{\"shim\":" << lin.lost_shim << ",\"bpf\":" << lin.lost_bpf
       << ",\"log\":" << lin.lost_log << "},\"command_exit_ns\":" << rel(lin.command_exit_ns)
-      << ",\"stop_ns\":" << rel(lin.stop_begin_ns) << ",\"roots\":[";
+      << ",\"stop_ns\":" << rel(lin.stop_begin_ns) << ",\"start\":";
+  put_start(out, filter, fold);
+  out << ",\"roots\":[";
   for (size_t k = 0; k < lin.roots.size(); ++k) out << (k ? "," : "") << lin.roots[k];
   out << "],\"procs\":[";
   RunawayJudge judge(lin);
@@ -195,13 +224,14 @@ void put_data(std::ostream& out, const Lineage& lin) {
 
 }  // namespace
 
-void render_html(const Lineage& lin, std::ostream& out) {
+void render_html(const Lineage& lin, std::ostream& out, const FilterSpec& filter,
+                 const FoldSpec& fold) {
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
          "<title>progeny report</title>\n<style>"
       << kHtmlReportStyle << "</style>\n</head>\n<body>\n"
       << kHtmlReportMarkup << "<script type=\"application/json\" id=\"progeny-data\">";
-  put_data(out, lin);
+  put_data(out, lin, filter, fold);
   out << "</script>\n<script>" << kHtmlReportScript << "</script>\n</body>\n</html>\n";
 }
 

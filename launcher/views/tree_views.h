@@ -4,6 +4,7 @@
 #pragma once
 #include <ostream>
 
+#include "launcher/views/filter.h"
 #include "launcher/views/fold.h"
 #include "launcher/views/lineage.h"
 
@@ -27,7 +28,10 @@ void render_perfetto(const Lineage& lin, std::ostream& out);
 // A self-contained SVG timeline: one row per group, nested under its parent's.
 void render_svg(const Lineage& lin, const FoldedTree& tree, std::ostream& out,
                 const TreeLook& look);
-// One self-contained interactive HTML page: folded tree, timeline, search and filters.
-void render_html(const Lineage& lin, std::ostream& out);
+// One self-contained interactive HTML page: folded tree, timeline, search, filters and
+// sorting. The page opens with `filter` and `fold` set (the same options as the text view's),
+// written into its URL fragment, where the reader can change them.
+void render_html(const Lineage& lin, std::ostream& out, const FilterSpec& filter = {},
+                 const FoldSpec& fold = {});
 
 }  // namespace progeny

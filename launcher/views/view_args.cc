@@ -20,6 +20,12 @@ namespace progeny {
 
 namespace {
 
+std::vector<std::pair<std::string, SortKey>> sort_choices() {
+  std::vector<std::pair<std::string, SortKey>> out;
+  for (const SortName& s : kSortNames) out.emplace_back(s.name, s.key);
+  return out;
+}
+
 // What both take: one LOG, options before or after it.
 cli::CommandLine view_command_line(const char* name, ViewArgs* o) {
   cli::CommandLine cmd;
@@ -109,10 +115,7 @@ cli::CommandLine tree_command_line(ViewArgs* o) {
        "order of siblings: start (default), or the largest first: lifetime,\n"
        "cpu (own CPU time, user + system), rss (own peak RSS); unknown\n"
        "figures last; a folded group by its members' total CPU, max RSS",
-       cli::choice(&o->fold.sort, {{"start", SortKey::kStart},
-                                   {"lifetime", SortKey::kLifetime},
-                                   {"cpu", SortKey::kCpu},
-                                   {"rss", SortKey::kRss}})},
+       cli::choice(&o->fold.sort, sort_choices())},
       redact_option(o),
   };
   return cmd;

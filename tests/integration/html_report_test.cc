@@ -140,6 +140,43 @@ TEST(HtmlReport, ChromiumShowsTheFoldedTreeSearchesFiltersAndEscapes) {
         s.expect(failed.attr("data-matches") == "1", "filter=failures matches " + failed.attr("data-matches"));
         s.expect(failed.count("failing-7.o") >= 1, "the failing target is not shown");
         s.expect(failed.count("target-") == 0, "a succeeding target is shown under filter=failures");
+
+        // Sorted by lifetime, expanded: make's children come longest first, by the figure
+        // `--sort lifetime` uses; `--sort lifetime --expand` on the command line opens so.
+        auto tree = nlohmann::json::parse(read_file(dir + "/tree.json"));
+        std::map<size_t, uint64_t> life;  // make's children by id
+        for (const auto& p : tree["processes"]) {
+          bool is_make = false;
+          for (const auto& e : p["exec"]) is_make |= e["path"].get<std::string>().ends_with("/make");
+          if (!is_make) continue;
+          for (const auto& k : p["children"]) {
+            const auto& c = tree["processes"][k.get<size_t>()];
+            uint64_t from = c["born_ns"].is_null() ? c["first_seen_ns"].get<uint64_t>() : c["born_ns"].get<uint64_t>();
+            uint64_t to = c["ended_ns"].is_null() ? c["last_seen_ns"].get<uint64_t>() : c["ended_ns"].get<uint64_t>();
+            life[k.get<size_t>()] = to - std::min(from, to);
+          }
+        }
+        s.expect(life.size() >= kTargets, "make has " + std::to_string(life.size()) + " children");
+        auto order_of = [&](const Dom& d) {
+          std::vector<size_t> ids;
+          std::regex row("class=\"row [^\"]*\" data-id=\"([0-9]+)\"");
+          for (auto it = std::sregex_iterator(d.text.begin(), d.text.end(), row); it != std::sregex_iterator(); ++it)
+            if (size_t id = std::stoul((*it)[1]); life.count(id)) ids.push_back(id);
+          return ids;
+        };
+        Dom sorted = dump_dom(s, dir, page, "expand=all&sort=lifetime");
+        std::vector<size_t> ids = order_of(sorted);
+        s.expect(ids.size() == life.size(), "rows of make's children: " + std::to_string(ids.size()));
+        bool longest_first = true;
+        for (size_t k = 1; k < ids.size(); ++k) longest_first &= life[ids[k - 1]] >= life[ids[k]];
+        s.expect(longest_first, "make's children are not longest first under sort=lifetime");
+        Dom by_start = dump_dom(s, dir, page, "expand=all");
+        s.expect(order_of(by_start) != ids, "sort=lifetime changed nothing");
+        std::string page2 = dir + "/sorted.html";
+        st = run_command({"/bin/sh", "-c", progeny_bin() + " tree --format html --sort lifetime --expand '" +
+                                               log + "' >'" + page2 + "'"});
+        s.expect(exited_with(st, 0), "progeny tree --format html --sort lifetime gave " + status_text(st));
+        s.expect(order_of(dump_dom(s, dir, page2, "")) == ids, "--sort lifetime --expand does not open so");
         return 0;
       },
       opts);

@@ -144,5 +144,31 @@ TEST(ViewsHtml, ThePageLoadsNothing) {
   EXPECT_TRUE(data_of(html_of(Lineage{})).is_object());
 }
 
+// The page ranks siblings by the figures --sort uses (fold.h's sort_value) and opens with the
+// command line's filters and order in its fragment.
+TEST(ViewsHtml, CarriesTheSortFiguresAndTheCommandLinesStart) {
+  Lineage lin = fixture_log().lineage();
+  nlohmann::json plain = data_of(html_of(lin));
+  ASSERT_TRUE(plain.is_object());
+  EXPECT_TRUE(plain["start"].empty()) << plain["start"];
+  for (size_t i = 0; i < lin.procs.size(); ++i)
+    for (const SortName& s : kSortNames) {
+      auto v = sort_value(lin.procs[i], s.key);
+      const auto& got = plain["procs"][i]["rank"][s.name];
+      if (v) EXPECT_EQ(got, *v) << i << " " << s.name;
+      else EXPECT_TRUE(got.is_null()) << i << " " << s.name;
+    }
+  FilterSpec filter;
+  filter.failures = true;
+  filter.match = "</script>";
+  filter.subtree = 101;
+  filter.max_depth = 2;
+  std::ostringstream out;
+  render_html(lin, out, filter, {true, SortKey::kCpu});
+  nlohmann::json start = data_of(out.str())["start"];
+  EXPECT_EQ(start, nlohmann::json({{"filter", "failures"}, {"argv", "</script>"}, {"pid", "101"},
+                                   {"depth", "2"}, {"expand", "all"}, {"sort", "cpu"}}));
+}
+
 }  // namespace
 }  // namespace progeny
