@@ -259,8 +259,9 @@ void launcher_killed(bool off) {
       ::execv(av[0], av.data());
       ::_exit(127);
     }
-    // Wait (bounded) until the tree is up: 6 processes besides the host.
-    for (int i = 0; i < 200 && s.others().size() < 7; ++i) ::usleep(50000);
+    // Wait (bounded, generously: a loaded 2-core machine took over 10 s) until the tree is
+    // up: 6 processes besides the host.
+    for (int i = 0; i < 1200 && s.others().size() < 7; ++i) ::usleep(50000);
     s.expect(s.others().size() >= 7, "tree did not start");
     ::kill(host, SIGKILL);
     ::waitpid(host, nullptr, 0);
@@ -268,7 +269,7 @@ void launcher_killed(bool off) {
       ::usleep(300000);
       s.expect(s.others().size() >= 6, "PROGENY_PDEATHSIG=0 still killed members");
     } else {
-      for (int i = 0; i < 200 && !s.others().empty(); ++i) ::usleep(50000);
+      for (int i = 0; i < 1200 && !s.others().empty(); ++i) ::usleep(50000);
       std::string left;
       for (auto& o : s.others()) left += o + "\n";
       s.expect(s.others().empty(), "survivors of the launcher:\n" + left);
