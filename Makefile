@@ -67,7 +67,7 @@ all: $(PROGENY) $(SHIM_SO) $(FIX_BIN) $(BENCH_BIN) $(UNIT) $(IT) $(PY_BUILD)
 # Debian 12 packages for building, testing and benchmarking (non-interactive).
 DEB_PACKAGES := g++ make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
   libgtest-dev nlohmann-json3-dev clang-tidy python3 busybox-static tini dumb-init \
-  nginx-light daemon graphviz hyperfine strace procps util-linux stress-ng python3-jsonschema \
+  nginx-light daemon graphviz librsvg2-bin hyperfine strace procps util-linux stress-ng python3-jsonschema \
   libpython3.11-testsuite chromium
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
