@@ -1,9 +1,12 @@
 // `make bench`: `progeny tree` in every format and `progeny summary` on generated lineage logs
 // of 100,000 and 1,000,000 events (a quarter as many processes: fork, exec, exit, and a setsid
 // escapee with a progeny stop signal every tenth process), side by side: wall time and the
-// peak RSS of the view's process (getrusage of the child). Aims: 100k events, text and
-// summary <= 0.5 s, json and perfetto <= 1 s; 1M events, every view <= 5 s and <= 500 MB.
-// Usage: tree_bench PROGENY [EVENTS...]; with KEEP=1 the logs are kept (paths printed).
+// peak RSS of the view's process (getrusage of the child), and its CPU time (user + system:
+// what a loaded machine changes least). Aims: 100k events, text and summary <= 0.5 s, html,
+// json and perfetto <= 1 s; 1M events, every view <= 5 s and <= 500 MB.
+// Usage: tree_bench PROGENY [EVENTS...]; with KEEP=1 the logs are kept (paths printed); with
+// BEFORE=OTHER_PROGENY each view also runs with that build, alternating with PROGENY's runs,
+// so both see the same machine (side by side in one run).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -67,6 +70,7 @@ size_t write_log(const std::string& path, size_t target_events) {
 
 struct Sample {
   double ms = -1;  // -1: the view failed
+  double cpu_ms = 0;
   double peak_mb = 0;
 };
 
@@ -87,6 +91,10 @@ Sample time_view(const char* progeny, const char* view, const std::string& forma
   wait4(pid, &status, 0, &ru);
   Sample s;
   s.peak_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+  };
+  s.cpu_ms = ms(ru.ru_utime) + ms(ru.ru_stime);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) s.ms = now_ms() - start;
   return s;
 }
@@ -105,15 +113,19 @@ int main(int argc, char** argv) {
   if (!mkdtemp(dir)) return 1;
   const std::pair<const char*, const char*> views[] = {
       {"tree", "text"}, {"tree", "json"}, {"tree", "dot"}, {"tree", "svg"},
-      {"tree", "perfetto"}, {"summary", "text"}, {"summary", "json"}};
+      {"tree", "perfetto"}, {"tree", "html"}, {"summary", "text"}, {"summary", "json"}};
   std::vector<std::string> logs;
   std::vector<size_t> written;
   for (size_t events : sizes) {
     logs.push_back(std::string(dir) + "/lineage-" + std::to_string(events) + ".log");
     written.push_back(write_log(logs.back(), events));
   }
+  const char* before = getenv("BEFORE");
+  std::vector<std::pair<const char*, const char*>> builds = {{"", argv[1]}};
+  if (before) builds = {{"after: ", argv[1]}, {"before: ", before}};
   std::printf("\n## progeny tree and summary on generated logs\n\nMedian of 3 runs (1 run "
-              "above 200,000 events): wall time, peak RSS of the view.\n\n| view |");
+              "above 200,000 events): wall time (CPU time), peak RSS of the view.%s\n\n| view |",
+              before ? " After and before alternate." : "");
   for (size_t w : written) std::printf(" %zu events |", w);
   std::printf("\n|---|");
   for (size_t k = 0; k < written.size(); ++k) std::printf("---|");
@@ -123,17 +135,23 @@ int main(int argc, char** argv) {
     std::printf("| %s %s |", view, format);
     for (size_t k = 0; k < logs.size(); ++k) {
       int runs = written[k] > 200'000 ? 1 : 3;
-      std::vector<Sample> samples;
-      for (int r = 0; r < runs; ++r) samples.push_back(time_view(argv[1], view, format, logs[k]));
-      std::sort(samples.begin(), samples.end(),
-                [](const Sample& a, const Sample& b) { return a.ms < b.ms; });
-      const Sample& m = samples[samples.size() / 2];
-      if (samples.front().ms < 0) {
-        std::printf(" FAILED |");
-        status = 1;
-      } else {
-        std::printf(" %.0f ms, %.0f MB |", m.ms, m.peak_mb);
+      std::vector<std::vector<Sample>> samples(builds.size());
+      for (int r = 0; r < runs; ++r)
+        for (size_t b = 0; b < builds.size(); ++b)
+          samples[b].push_back(time_view(builds[b].second, view, format, logs[k]));
+      for (size_t b = 0; b < builds.size(); ++b) {
+        auto& v = samples[b];
+        std::sort(v.begin(), v.end(), [](const Sample& a, const Sample& c) { return a.ms < c.ms; });
+        const Sample& m = v[v.size() / 2];
+        std::printf("%s%s", b ? "; " : " ", builds[b].first);
+        if (v.front().ms < 0) {
+          std::printf("FAILED");
+          status = 1;
+        } else {
+          std::printf("%.0f ms (%.0f), %.0f MB", m.ms, m.cpu_ms, m.peak_mb);
+        }
       }
+      std::printf(" |");
     }
     std::printf("\n");
   }
