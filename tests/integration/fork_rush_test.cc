@@ -109,6 +109,7 @@ int one_round(Scenario& s, const RushMode& m, const std::string& tag) {
   argv.insert(argv.end(), m.flags.begin(), m.flags.end());
   for (const auto& a : {std::string("--"), fixture("fork_rush"), tag, std::string(kChildren)})
     argv.push_back(a);
+  const long before = tasks_in_sandbox();  // the sandbox's own: its outer process, init, us
   auto c = progeny::test::start_command(argv);
   long seen = 0;
   bool growing = wait_until([&] { return (seen = tasks_in_sandbox()) >= kGrowing; }, 30000);
@@ -122,7 +123,7 @@ int one_round(Scenario& s, const RushMode& m, const std::string& tag) {
   ::close(c.out_fd);
   // Counted by the cgroup (a task is uncharged once reaped, and the init reaps every orphan):
   // a /proc scan per poll would be slow while survivors fork.
-  wait_until([&] { return tasks_in_sandbox() <= 2; }, kGoneWithinMs);  // the init and us
+  wait_until([&] { return tasks_in_sandbox() <= before; }, kGoneWithinMs);
   int64_t took = now_ms() - killed;
   auto left = left_after(s, 0);
   std::string named;
