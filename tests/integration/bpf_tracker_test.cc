@@ -307,7 +307,7 @@ TEST(BpfTracker, ForkRushOf3000EndsWithZeroSurvivors) {
         std::string why;
         auto t = Tracker::start(::getpid(), &why);
         if (!sc.expect(t != nullptr, "tracker: " + why)) return 1;
-        spawn({progeny::test::fixture("bpf_fork_rush")});
+        spawn({progeny::test::fixture("fork_rush")});
         // Stop while the rush is still growing towards the cap.
         size_t seen = 0;
         bool big = wait_until([&] { return (seen = t->members().size()) >= 3000; }, 30000);

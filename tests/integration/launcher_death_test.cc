@@ -1,14 +1,12 @@
 // Issue 12's launcher-death must-shows, each in the sandbox: the keeper killed alone, and
 // programs the shim never runs in (setuid, static) started by dash as nobody under the shim
 // alone.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,13 +16,18 @@
 namespace {
 
 using progeny::test::exited_with;
+using progeny::test::find_keeper;
 using progeny::test::fixture;
+using progeny::test::held_by_keeper;
+using progeny::test::left_after;
+using progeny::test::pid_of;
 using progeny::test::progeny_bin;
 using progeny::test::run_command;
 using progeny::test::run_in_sandbox;
 using progeny::test::SandboxOptions;
 using progeny::test::Scenario;
 using progeny::test::status_text;
+using progeny::test::wait_until;
 
 struct Mode {
   uid_t uid;
@@ -37,34 +40,8 @@ std::vector<std::string> run_argv(const Mode& m) {
           "--"};
 }
 
-pid_t pid_of(const std::string& described) { return std::stoi(described); }
-
-bool is_keeper(const std::string& described) {
-  return described.find(" (progeny-keeper)") != std::string::npos;
-}
-
-// The keeper of the one run in the sandbox, or 0.
-pid_t find_keeper(const Scenario& s) {
-  for (const auto& p : s.others())
-    if (is_keeper(p)) return pid_of(p);
-  return 0;
-}
-
-// Whether the keeper holds a pidfd of `pid`: one of its descriptors' fdinfo names it.
-bool keeper_holds(const Scenario& s, pid_t pid) {
-  pid_t keeper = find_keeper(s);
-  if (!keeper) return false;
-  std::string dir = "/proc/" + std::to_string(keeper) + "/fdinfo/";
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return false;
-  bool found = false;
-  for (dirent* e; !found && (e = ::readdir(d));)
-    if (e->d_name[0] != '.')
-      found = progeny::test::read_file(dir + e->d_name).find("\nPid:\t" + std::to_string(pid) +
-                                                             "\n") != std::string::npos;
-  ::closedir(d);
-  return found;
-}
+// Whether the keeper holds a pidfd of `pid`.
+bool keeper_holds(const Scenario& s, pid_t pid) { return held_by_keeper(s).count(pid) != 0; }
 
 // The process of the sandbox whose command line is `what` (not one that merely names it, as
 // progeny's and sh's do), or 0.
@@ -73,27 +50,6 @@ pid_t find_process(const Scenario& s, const std::string& what) {
   for (const auto& p : s.others())
     if (p.ends_with(tail)) return pid_of(p);
   return 0;
-}
-
-bool wait_until(const std::function<bool()>& cond, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    if (cond()) return true;
-    ::usleep(10000);
-  }
-  return cond();
-}
-
-// Reaps what comes to the scenario and waits (bounded) until nothing but the scenario and
-// the init is left; what is still there after `timeout_ms` is returned.
-std::vector<std::string> left_after(Scenario& s, int timeout_ms) {
-  wait_until(
-      [&] {
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-        }
-        return s.others().empty();
-      },
-      timeout_ms);
-  return s.others();
 }
 
 std::string listed(const std::vector<std::string>& procs, size_t max = 10) {

@@ -1,13 +1,18 @@
 // Helpers shared by the integration tests that run `progeny run` in the sandbox: the binary,
-// readable wait statuses, "nothing left behind", and the tracker requirement.
+// readable wait statuses, "nothing left behind", the keeper's holdings, and the tracker
+// requirement.
 #pragma once
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "tests/sandbox/sandbox.h"
 
@@ -43,6 +48,58 @@ inline void expect_gone_within_a_second(Scenario& s) {
     ::usleep(10000);
   }
   expect_nothing_left(s);
+}
+
+// Polls cond every 10 ms until it holds (true) or timeout_ms has passed (cond's last answer).
+inline bool wait_until(const std::function<bool()>& cond, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (cond()) return true;
+    ::usleep(10000);
+  }
+  return cond();
+}
+
+// Reaps what comes to the scenario and waits (bounded) until nothing but the scenario and
+// the init is left; what is still there after `timeout_ms` is returned.
+inline std::vector<std::string> left_after(Scenario& s, int timeout_ms) {
+  wait_until(
+      [&] {
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+        return s.others().empty();
+      },
+      timeout_ms);
+  return s.others();
+}
+
+// The pid of a Scenario::others() entry ("PID (COMM) ARGV").
+inline pid_t pid_of(const std::string& described) { return std::stoi(described); }
+
+// The keeper of the one run in the sandbox, or 0.
+inline pid_t find_keeper(const Scenario& s) {
+  for (const auto& p : s.others())
+    if (p.find(" (progeny-keeper)") != std::string::npos) return pid_of(p);
+  return 0;
+}
+
+// The processes the keeper holds a pidfd of (each pidfd's fdinfo names its pid); empty when
+// there is no keeper.
+inline std::set<pid_t> held_by_keeper(const Scenario& s) {
+  std::set<pid_t> held;
+  pid_t keeper = find_keeper(s);
+  if (!keeper) return held;
+  std::string dir = "/proc/" + std::to_string(keeper) + "/fdinfo/";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return held;
+  const std::string key = "\nPid:\t";
+  for (dirent* e; (e = ::readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    std::string info = read_file(dir + e->d_name);
+    size_t at = info.find(key);
+    if (at != std::string::npos) held.insert(std::atoi(info.c_str() + at + key.size()));
+  }
+  ::closedir(d);
+  return held;
 }
 
 // "" when `progeny run --bpf on` works here, else why not (progeny exits 125 with a reason).
