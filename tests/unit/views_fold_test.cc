@@ -13,6 +13,8 @@
 namespace progeny {
 namespace {
 
+using test::line_with;
+
 using test::LogWriter;
 
 constexpr int kCompiles = 40;
@@ -67,13 +69,6 @@ size_t count(const std::string& haystack, const std::string& needle) {
   for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1))
     ++n;
   return n;
-}
-
-std::string line_with(const std::string& t, const std::string& needle) {
-  std::istringstream in(t);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(needle) != std::string::npos) return line;
-  return "";
 }
 
 TEST(ViewsFold, IdenticalSiblingsFoldWithTheirCount) {

@@ -129,4 +129,12 @@ inline LogWriter fixture_log() {
   return w;
 }
 
+// The first line of a view's text that contains needle ("" when none does).
+inline std::string line_with(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) return line;
+  return "";
+}
+
 }  // namespace progeny::test

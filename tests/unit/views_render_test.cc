@@ -16,6 +16,8 @@
 namespace progeny {
 namespace {
 
+using test::line_with;
+
 using test::fixture_log;
 using test::LogWriter;
 
@@ -35,13 +37,6 @@ std::string render(void (*fn)(const Lineage&, const FoldedTree&, std::ostream&, 
 
 std::string text_of(const Lineage& lin, bool color) {
   return render(render_text, lin, {}, {color, false});
-}
-
-std::string line_with(const std::string& text, const std::string& needle) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(needle) != std::string::npos) return line;
-  return "";
 }
 
 // Writes `content` to a temporary file and runs `cmd FILE`; returns the exit status.

@@ -14,6 +14,8 @@
 namespace progeny {
 namespace {
 
+using test::line_with;
+
 using test::LogWriter;
 
 // The tracker's exit record of pid, with its title.
@@ -40,13 +42,6 @@ LogWriter postgres_log() {
   titled_exit(w, 101, 6, {"postgres", "-D", "/tmp/db"});
   w.exit_code("launcher", 101, 6.1, 0);
   return w;
-}
-
-std::string line_with(const std::string& text, const std::string& needle) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(needle) != std::string::npos) return line;
-  return "";
 }
 
 std::string text(const Lineage& lin, const FoldSpec& fold = {}) {
