@@ -72,27 +72,6 @@ int seed(int prog_fd, pid_t vpid, uint64_t start_ticks, bool as_root) {
   return static_cast<int>(run.retval);
 }
 
-// The NUL-separated argv block the kernel copied (its last piece cut when truncated).
-std::vector<std::string> split_argv(const char* data, size_t len) {
-  std::vector<std::string> argv;
-  size_t i = 0;
-  while (i < len) {
-    size_t j = i;
-    while (j < len && data[j] != '\0') ++j;
-    argv.emplace_back(data + i, j - i);
-    i = j + 1;
-  }
-  return argv;
-}
-
-// A process title from its argv area: NUL-separated like argv, but a title written over the
-// area is one string followed by NULs up to the area's end, which are padding, not arguments.
-std::vector<std::string> split_title(const char* data, size_t len) {
-  std::vector<std::string> title = split_argv(data, len);
-  while (!title.empty() && title.back().empty()) title.pop_back();
-  return title;
-}
-
 std::string bounded(const char* s, size_t cap) { return std::string(s, ::strnlen(s, cap)); }
 
 // Microseconds since the last call, for StartPhases.
@@ -270,7 +249,7 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
       return std::nullopt;
     Record r = identified("exec");
     r.path = bounded(e->data, e->path_len);
-    r.argv = split_argv(e->data + e->path_len, e->argv_len);
+    r.argv = split_argv_area({e->data + e->path_len, e->argv_len}, false);
     r.argv_truncated = e->argv_truncated;
     r.ppid = e->ppid;
     r.comm = bounded(e->comm, sizeof e->comm);
@@ -297,7 +276,7 @@ std::optional<Record> event_to_record(const void* data, size_t size) {
     int status = static_cast<int>(e->status);
     Record r = exit_record("bpf", pid, h->ino, h->start_ticks, &status, h->time_ns);
     add_self_cost(&r, *e);
-    r.title = split_title(e->title, e->title_len);
+    r.title = split_argv_area({e->title, e->title_len}, true);
     return r;
   }
   return std::nullopt;

@@ -118,15 +118,19 @@ std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes, const char* p
   char path[96];
   std::snprintf(path, sizeof path, "%s/%d/cmdline", proc_root, static_cast<int>(pid));
   std::string text;
+  if (!read_small_file(path, &text, max_bytes)) return {};
+  return split_argv_area(text, true);
+}
+
+std::vector<std::string> split_argv_area(std::string_view area, bool drop_padding) {
   std::vector<std::string> argv;
-  if (!read_small_file(path, &text, max_bytes)) return argv;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find('\0', i);
-    if (j == std::string::npos) j = text.size();
-    argv.emplace_back(text, i, j - i);
+  for (size_t i = 0; i < area.size();) {
+    size_t j = area.find('\0', i);
+    if (j == std::string_view::npos) j = area.size();
+    argv.emplace_back(area.substr(i, j - i));
     i = j + 1;
   }
+  while (drop_padding && !argv.empty() && argv.back().empty()) argv.pop_back();
   return argv;
 }
 

@@ -31,7 +31,12 @@ std::vector<pid_t> read_children(pid_t pid, const char* proc_root = "/proc");
 // Children of PID's main thread only (/proc/PID/task/PID/children): all of its children
 // when it has a single thread, at less than half the cost of read_children.
 std::vector<pid_t> read_main_thread_children(pid_t pid, const char* proc_root = "/proc");
-// argv from /proc/PID/cmdline, at most max_bytes bytes of it.
+// The strings of a NUL-separated argv area (/proc/PID/cmdline, the tracker's copy of it; a
+// last piece without its NUL is kept). A process that rewrote its area (setproctitle, as
+// PostgreSQL and nginx do) pads it with NULs to its end: with drop_padding, trailing empty
+// strings are taken for that padding and dropped (an argv that really ends in "" loses it).
+std::vector<std::string> split_argv_area(std::string_view area, bool drop_padding);
+// argv from /proc/PID/cmdline, at most max_bytes bytes of it, padding dropped.
 std::vector<std::string> read_cmdline(pid_t pid, size_t max_bytes = 4096,
                                       const char* proc_root = "/proc");
 // A short human description: "pid (comm) args..." for reports.

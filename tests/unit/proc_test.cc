@@ -49,6 +49,19 @@ TEST(ProcStat, PidLists) {
   EXPECT_EQ(parse_pid_list("7 x 9"), (std::vector<pid_t>{7, 9}));
 }
 
+// An argv area as the kernel shows it: a retitled process's NUL padding is not a row of empty
+// arguments (the leftovers report printed `'nginx: worker process' '' '' '' …`).
+TEST(ProcStat, ArgvAreaSplitsAtNulsAndDropsATitlesPadding) {
+  using namespace std::string_view_literals;
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_argv_area("sleep\0" "30\0"sv, false), (V{"sleep", "30"}));
+  EXPECT_EQ(split_argv_area("a\0\0"sv, false), (V{"a", ""}));
+  EXPECT_EQ(split_argv_area("a\0cut"sv, false), (V{"a", "cut"}));
+  EXPECT_EQ(split_argv_area("nginx: worker process\0\0\0\0\0"sv, true), (V{"nginx: worker process"}));
+  EXPECT_EQ(split_argv_area("\0\0"sv, true), V{});
+  EXPECT_EQ(split_argv_area(""sv, false), V{});
+}
+
 TEST(ProcStat, CmdlineOfOurselves) {
   auto argv = read_cmdline(::getpid());
   ASSERT_FALSE(argv.empty());
