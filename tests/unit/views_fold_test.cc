@@ -217,14 +217,7 @@ TEST(ViewsRedact, SecretsLeaveNoFormat) {
   w.exit_code("launcher", 950, 5, 0);
   Lineage lin = w.lineage();
   redact_argv(&lin, {"Bearer ", "token="});
-  FoldedTree tree = fold_lineage(lin, {}, {});
-  std::ostringstream all;
-  render_text(lin, tree, all, {false, true});
-  render_svg(lin, tree, all, {true, true});
-  render_dot(lin, tree, all, {false, true});
-  render_json(lin, all);
-  render_perfetto(lin, all);
-  std::string s = all.str();
+  std::string s = test::every_view(lin);
   EXPECT_EQ(s.find("s3cr3t"), std::string::npos);
   EXPECT_EQ(s.find("hunter2"), std::string::npos);
   EXPECT_NE(s.find("Authorization: [redacted]"), std::string::npos) << s.substr(0, 3000);

@@ -8,6 +8,7 @@
 
 #include "launcher/views/lineage.h"
 #include "launcher/views/logread.h"
+#include "launcher/views/tree_views.h"
 
 namespace progeny::test {
 
@@ -127,6 +128,20 @@ inline LogWriter fixture_log() {
   w.signal(100, 104, 2011, "KILL", "kill");
   w.exit_signal("launcher", 104, 2012, 9);
   return w;
+}
+
+// Every format's output of the folded tree, one after the other (text and svg/dot with whole
+// argv): what must hold in all of them, e.g. that a redacted secret is nowhere.
+inline std::string every_view(const Lineage& lin) {
+  FoldedTree tree = fold_lineage(lin, {}, {});
+  std::ostringstream all;
+  render_text(lin, tree, all, {false, true});
+  render_svg(lin, tree, all, {true, true});
+  render_dot(lin, tree, all, {false, true});
+  render_json(lin, all);
+  render_perfetto(lin, all);
+  render_html(lin, all);
+  return all.str();
 }
 
 // The first line of a view's text that contains needle ("" when none does).

@@ -136,15 +136,7 @@ TEST(ViewsTitle, RedactionHidesSecretsInTitles) {
   titled_exit(w, 105, 5.35, {"postgres: alice password=hunter2 idle"});
   Lineage lin = w.lineage();
   redact_argv(&lin, {"password="});
-  FoldedTree tree = fold_lineage(lin, {}, {});
-  std::ostringstream all;
-  render_text(lin, tree, all, {false, true});
-  render_svg(lin, tree, all, {true, true});
-  render_dot(lin, tree, all, {false, true});
-  render_json(lin, all);
-  render_perfetto(lin, all);
-  render_html(lin, all);
-  std::string s = all.str();
+  std::string s = test::every_view(lin);
   EXPECT_EQ(s.find("hunter2"), std::string::npos);
   EXPECT_NE(s.find("postgres: alice [redacted]"), std::string::npos);
 }
