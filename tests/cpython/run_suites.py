@@ -73,11 +73,14 @@ def read_results(xml_path):
     return results
 
 
-def command(mode, module, xml_path, tests, args):
+def command(mode, module, xml_path, work, tests, args):
     # regrtest's --timeout bounds the whole module (Python 3.11); progeny's, a little later,
     # whatever regrtest leaves.
+    # --tempdir: regrtest names its working directory test_python_<pid> in /tmp by default, and
+    # in a PID namespace every run's regrtest has the same small pid: two pidns runs at once
+    # shared one directory and removed each other's files (test_cwd_with_relative_arg failed).
     regrtest = [PYTHON, "-m", "test", "--timeout", str(args.timeout), "--junit-xml", xml_path,
-                *(f"--match={t}" for t in tests), module]
+                "--tempdir", work, *(f"--match={t}" for t in tests), module]
     if mode == "bare":
         return regrtest
     return [args.progeny, "run", "-q", *MODES[mode], *args.progeny_flag,
@@ -92,11 +95,11 @@ def run_one(mode, module, args, tests=(), attempt="first"):
     log_path = os.path.join(args.out_dir, tag + ".log")
     start = time.monotonic()
     # The module's working directory is its own, as regrtest's temporary directories are.
-    work = os.path.join(args.out_dir, tag + ".cwd")
+    work = os.path.abspath(os.path.join(args.out_dir, tag + ".cwd"))
     os.makedirs(work, exist_ok=True)
     with open(log_path, "wb") as log:
         try:
-            status = subprocess.run(command(mode, module, xml_path, tests, args), cwd=work,
+            status = subprocess.run(command(mode, module, xml_path, work, tests, args), cwd=work,
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     timeout=args.timeout + 90).returncode
         except subprocess.TimeoutExpired:
