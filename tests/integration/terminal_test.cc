@@ -13,13 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/run_helpers.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace {
 
 using progeny::test::build_path;
+using progeny::test::read_file;
 using progeny::test::run_in_sandbox;
 using progeny::test::Scenario;
+using progeny::test::wait_until;
 
 struct PtyRun {
   pid_t pid = -1;
@@ -32,6 +35,13 @@ PtyRun start_on_pty(const std::vector<std::string>& argv) {
   PtyRun r;
   r.pid = ::forkpty(&r.master, nullptr, nullptr, nullptr);
   if (r.pid == 0) {
+    // As a terminal emulator starts a shell: job-control signals at their defaults. A test
+    // binary started from a script's background job inherits SIGINT ignored (POSIX), which
+    // progeny rightly passes on to COMMAND, and Ctrl-C would then do nothing.
+    for (int sig : {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP}) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -42,7 +52,7 @@ PtyRun start_on_pty(const std::vector<std::string>& argv) {
 }
 
 // Reads the terminal until `needle` appears (true) or timeout.
-bool read_until(int fd, const std::string& needle, std::string* seen, int timeout_ms = 5000) {
+bool read_until(int fd, const std::string& needle, std::string* seen, int timeout_ms = 60000) {
   for (int waited = 0; waited < timeout_ms;) {
     if (seen->find(needle) != std::string::npos) return true;
     pollfd p{fd, POLLIN, 0};
@@ -89,9 +99,15 @@ TEST_F(Terminal, CommandOwnsTheForegroundAndCtrlCReachesIt) {
       s.expect(pgrp == tpgid && pgrp != 0,
                "COMMAND's group is not the foreground group: " + seen.substr(at, 20));
       s.expect(pgrp != pty.pid, "COMMAND shares progeny's group");
+      // dash catches SIGINT under -c (SigCgt) and acts on it at its own next check: ^C only
+      // once COMMAND (the group's leader) is sleep, so the test never depends on that window.
+      s.expect(wait_until([&] { return read_file("/proc/" + std::to_string(pgrp) + "/comm") ==
+                                       "sleep\n"; },
+                          60000),
+               "COMMAND never became sleep");
     }
     (void)!::write(pty.master, "\x03", 1);  // Ctrl-C
-    int st = wait_stopped_or_exited(pty.pid, 5000);
+    int st = wait_stopped_or_exited(pty.pid, 60000);
     s.expect(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGINT,
              "progeny did not end like COMMAND (SIGINT), status " + std::to_string(st));
     ::close(pty.master);
@@ -107,13 +123,13 @@ TEST_F(Terminal, CtrlZSuspendsTheJobAndContinueResumesIt) {
     std::string seen;
     s.expect(read_until(pty.master, "READY", &seen), "no READY: " + seen);
     (void)!::write(pty.master, "\x1a", 1);  // Ctrl-Z
-    int st = wait_stopped_or_exited(pty.pid, 5000);
+    int st = wait_stopped_or_exited(pty.pid, 60000);
     s.expect(st != -1 && WIFSTOPPED(st), "progeny was not suspended with COMMAND, status " +
                                              std::to_string(st));
     ::kill(pty.pid, SIGCONT);  // what the shell's `fg` does
     (void)!::write(pty.master, "hello\n", 6);
     s.expect(read_until(pty.master, "GOT-hello", &seen), "COMMAND did not resume: " + seen);
-    st = wait_stopped_or_exited(pty.pid, 5000);
+    st = wait_stopped_or_exited(pty.pid, 60000);
     s.expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status " + std::to_string(st));
     ::close(pty.master);
     return 0;
@@ -134,7 +150,7 @@ TEST_F(Terminal, SettingsAreRestoredAfterCommandLeftTheTerminalRaw) {
     s.expect((during.c_lflag & ECHO) == 0, "stty raw -echo had no effect");
     // COMMAND dies of the forwarded TERM; progeny must still restore the settings.
     ::kill(pty.pid, SIGTERM);
-    int st = wait_stopped_or_exited(pty.pid, 5000);
+    int st = wait_stopped_or_exited(pty.pid, 60000);
     s.expect(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status " + std::to_string(st));
     termios after{};
     ::tcgetattr(pty.master, &after);
@@ -166,7 +182,7 @@ TEST_F(Terminal, InTheBackgroundTheTerminalIsLeftAlone) {
       s.expect(bg_tpgid != bg_pgrp, "a background run took the terminal: " + seen);
       s.expect(sh_tpgid == sh_pgrp, "the shell lost the terminal: " + seen);
     }
-    wait_stopped_or_exited(pty.pid, 5000);
+    wait_stopped_or_exited(pty.pid, 60000);
     ::close(pty.master);
     return 0;
   });
