@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/members/signal_gate.h"
 #include "launcher/os/pidfs.h"
 #include "launcher/os/proc.h"
 #include "launcher/os/sys.h"
@@ -71,6 +72,26 @@ std::unique_ptr<ShimSocket> ShimSocket::open(Options opts, std::string* error) {
 }
 
 void ShimSocket::vouch(uint64_t ino) { remember(ino); }
+
+void ShimSocket::disarm(uint64_t ino) {
+  auto a = armed_.find(ino);
+  if (a == armed_.end()) return;
+  auto it = conns_.find(a->second);
+  if (it != conns_.end()) {
+    signal_gate::disarm_lifeline(it->second.fd.get());
+    it->second.armed = false;
+  }
+  armed_.erase(a);
+}
+
+void ShimSocket::disarm_lifelines() {
+  while (!armed_.empty()) disarm(armed_.begin()->first);
+}
+
+void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
+  if (it->second.armed) disarm(it->second.peer_ino);
+  conns_.erase(it);  // closing the fd also removes it from the epoll set
+}
 
 void ShimSocket::remember(uint64_t ino) {
   if (!ino) return;
@@ -186,7 +207,7 @@ bool ShimSocket::read_conn(int fd) {
       break;
     }
   }
-  if (eof) conns_.erase(it);  // closing the fd also removes it from the epoll set
+  if (eof) close_conn(it);
   return !eof;
 }
 
@@ -229,14 +250,23 @@ bool ShimSocket::place(Record* r) {
   return true;
 }
 
-void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
+void ShimSocket::take_lifeline(Conn& c, Fd passed) {
   // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
   // the process that connected, and whoever holds it signals that process.
   if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return;
-  opts_.on_hold(std::move(passed), c.peer_pidfd, c.peer_ino);
+  // A fresh end replaces the old one, which the keeper then closes: that hang-up must not
+  // reach the member through our end of the old one.
+  disarm(c.peer_ino);
+  if (!opts_.on_hold(std::move(passed), c.peer_pidfd, c.peer_ino) || !opts_.lifeline_sig)
+    return;
+  if (signal_gate::arm_lifeline(c.fd.get(), c.peer_pidfd.get(), c.peer, c.peer_ino,
+                                opts_.lifeline_sig)) {
+    c.armed = true;
+    armed_[c.peer_ino] = c.fd.get();
+  }
 }
 
-void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
+void ShimSocket::handle_line(Conn& c, std::string_view line, Fd passed) {
   struct stat st {};
   if (passed && ::fstat(passed.get(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     take_lifeline(c, std::move(passed));

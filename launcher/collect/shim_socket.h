@@ -43,8 +43,13 @@ class ShimSocket {
     // keeps a copy if it wants one) and its pidfs identity: with the lifeline it armed and
     // passed in (its own end of its connection; SO_PEERPIDFD's pidfd), or with none (a fork
     // record's child, which may never hand one in: a vfork or posix_spawn child that execs a
-    // setuid or static program). Dropped, the member has no lifeline.
-    std::function<void(Fd lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
+    // setuid or static program). Dropped, the member has no lifeline. False: nobody holds
+    // it (the keeper is gone).
+    std::function<bool(Fd lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
+    // Non-zero: once a lifeline is held, the launcher's end of its connection is armed too,
+    // to send this signal to the member when the keeper's end goes, so that the keeper's
+    // death, alone or with the launcher's, takes the member down (docs/shim.md).
+    int lifeline_sig = 0;
     // Live members by pid (the descent proof stops at one).
     MemberLookup member;
   };
@@ -65,6 +70,8 @@ class ShimSocket {
   // A process of the run known otherwise (COMMAND, a member): its late records, and its
   // children's, are accepted even when it is gone before its connection is read.
   void vouch(uint64_t ino);
+  // Before the keeper is dismissed: its ends closing must then signal nobody.
+  void disarm_lifelines();
 
   uint64_t lost() const { return lost_; }  // records the shims could not send
   // Connections and lines dropped: not from the tree, or about a process whose identity
@@ -78,6 +85,7 @@ class ShimSocket {
     uint64_t peer_ino = 0;
     Fd peer_pidfd;  // a verified peer's, kept only when members are held (Linux 6.5+)
     bool verified = false;  // the peer was placed in the tree (proven, or known by identity)
+    bool armed = false;     // our end signals the peer when the keeper's end goes
     std::string buf;
   };
   struct Pending {
@@ -89,9 +97,13 @@ class ShimSocket {
   void accept_all();
   // Reads what is queued; false once the connection is finished (and closed).
   bool read_conn(int fd);
-  void handle_line(const Conn& c, std::string_view line, Fd passed);
+  void handle_line(Conn& c, std::string_view line, Fd passed);
   // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
-  void take_lifeline(const Conn& c, Fd passed);
+  void take_lifeline(Conn& c, Fd passed);
+  // The armed launcher end of the lifeline `ino` handed in before, disarmed: the keeper is
+  // about to close its end (a fresh one replaces it), or the connection closes.
+  void disarm(uint64_t ino);
+  void close_conn(std::unordered_map<int, Conn>::iterator it);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.
   bool place(Record* r);
@@ -110,6 +122,7 @@ class ShimSocket {
   Fd listen_;
   Fd epoll_;
   std::unordered_map<int, Conn> conns_;
+  std::unordered_map<uint64_t, int> armed_;  // pidfs inode -> the conn whose end is armed
   static constexpr size_t kMaxPending = 65536;
   std::vector<Pending> pending_;
   // Identities seen in accepted records and proven peers: they vouch for a late record of a

@@ -167,6 +167,11 @@ bool Keeper::hold(Fd lifeline, const Fd& member_pidfd, uint64_t ino) {
   return false;
 }
 
+bool Keeper::gone() const {
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  return pidfd_ && ::poll(&p, 1, 0) == 1;
+}
+
 void Keeper::dismiss(bool quiet) {
   if (!channel_) return;
   if (quiet) (void)!::send(channel_.get(), &kDismiss, 1, MSG_NOSIGNAL);

@@ -33,6 +33,8 @@ class Keeper {
 
   // Its pid: exclude it from membership and from every stop signal.
   pid_t pid() const { return pid_; }
+  // Whether it has exited without being dismissed (killed).
+  bool gone() const;
   // Hands over a member by its pidfd (the keeper gets a copy) and pidfs identity (0 without
   // pidfs), with its armed lifeline or none (empty). False once the keeper is gone (its
   // lifelines with it): the caller warns.

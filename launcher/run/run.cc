@@ -324,12 +324,13 @@ class Runner : public StopHooks {
       members_.add_ended(std::move(pidfd), who);
     };
     o.on_hold = [this](Fd lifeline, const Fd& member, uint64_t ino) {
-      if (keeper_ && !keeper_->hold(std::move(lifeline), member, ino) && !keeper_lost_) {
-        keeper_lost_ = true;
-        std::fprintf(stderr, "progeny: the keeper is gone: a killed launcher may now leave "
-                             "shimmed processes running\n");
-      }
+      if (!keeper_) return false;
+      if (keeper_->hold(std::move(lifeline), member, ino)) return true;
+      say_keeper_gone();
+      return false;
     };
+    // Armed only once the keeper holds the lifeline: without a keeper nothing is.
+    o.lifeline_sig = opts_.pdeathsig;
     o.member = members_.lookup();
     std::string error;
     shim_ = ShimSocket::open(std::move(o), &error);
@@ -712,6 +713,16 @@ class Runner : public StopHooks {
       members_.add(std::move(*proof), pids->ppid, r.parent_ino.value_or(0), 0);
   }
 
+  // Once: someone killed the keeper. Its lifelines' launcher ends, armed for their members,
+  // then killed those members (docs/shim.md); members that came later have none.
+  void say_keeper_gone() {
+    if (keeper_lost_) return;
+    keeper_lost_ = true;
+    std::fprintf(stderr, "progeny: the keeper was killed: the members whose lifelines it held "
+                         "were killed with it, and a killed launcher may leave newer ones "
+                         "running\n");
+  }
+
   // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on
   // `fg` it hands the terminal back and continues COMMAND's group.
   void suspend_with_command() {
@@ -854,7 +865,11 @@ class Runner : public StopHooks {
     contain_->finish(/*keep_watchdog=*/limits_ != nullptr);
     // The tree is stopped: nothing left to hold (and a record drained below that would be
     // handed to it finds no keeper rather than a gone one).
-    if (keeper_) keeper_->dismiss(true);
+    if (keeper_) {
+      if (keeper_->gone()) say_keeper_gone();
+      if (shim_) shim_->disarm_lifelines();
+      keeper_->dismiss(true);
+    }
     keeper_.reset();
     report_tracker_losses();
     if (tracker_) tracker_capped_ = tracker_->capped();

@@ -22,12 +22,14 @@ bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c
 
 // Whether `code` calls something that sends a signal, by any spelling: a call of kill, killpg,
 // tgkill, tkill, raise or sigqueue (as a whole word), of anything ending in pidfd_send_signal
-// or starting with bpf_send_signal, or a SYS_ number of a signalling syscall.
+// or starting with bpf_send_signal, a SYS_ number of a signalling syscall, or the arming of a
+// descriptor to signal its owner (F_SETOWN, F_SETOWN_EX, F_SETSIG: the kernel sends it later).
 bool sends_signal(const std::string& code) {
   static const char* const kCalls[] = {"kill", "killpg", "tgkill", "tkill", "raise", "sigqueue"};
   static const char* const kSyscalls[] = {"SYS_kill", "SYS_tkill", "SYS_tgkill",
                                           "SYS_pidfd_send_signal", "SYS_rt_sigqueueinfo",
-                                          "SYS_rt_tgsigqueueinfo"};
+                                          "SYS_rt_tgsigqueueinfo", "F_SETOWN", "F_SETOWN_EX",
+                                          "F_SETSIG"};
   for (size_t i = 0; i < code.size();) {
     if (!word_char(code[i])) {
       ++i;
@@ -56,7 +58,9 @@ struct Allowed {
 };
 constexpr Allowed kAllowed[] = {
     {"launcher/members/signal_gate.cc", "the gate"},
-    {"shim/transport.cc", "the shim's one signal: to its own process, when its launcher is gone"},
+    {"shim/transport.cc",
+     "the shim's one signal: to its own process, when its launcher is gone; and the arming of "
+     "its own lifeline end"},
 };
 
 bool allowed(const std::string& file) {
@@ -95,10 +99,11 @@ TEST(SignalGate, NoSourceSignalsAroundTheGate) {
 TEST(SignalGate, TheScanRecognisesEverySpelling) {
   for (const char* call : {"::kill(pid, 9);", "kill (p, SIGTERM)", "::raise(SIGSTOP);",
                            "syscall(SYS_pidfd_send_signal, fd, 9, 0, 0);", "killpg(g, 9)",
-                           "sys_pidfd_send_signal(fd, sig)", "syscall(SYS_tgkill, a, b, 9)"})
+                           "sys_pidfd_send_signal(fd, sig)", "syscall(SYS_tgkill, a, b, 9)",
+                           "fcntl(fd, F_SETSIG, SIGKILL)", "::fcntl(s, F_SETOWN_EX, &o)"})
     EXPECT_TRUE(sends_signal(code_only(call))) << call;
   for (const char* fine : {"// we kill(2) nothing here", "leaf->kill_all();",
-                           "msg(\"cannot kill(it)\");", "skill(x)"})
+                           "msg(\"cannot kill(it)\");", "skill(x)", "fcntl(fd, F_GETSIG)"})
     EXPECT_FALSE(sends_signal(code_only(fine))) << fine;
 }
 
