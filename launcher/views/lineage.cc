@@ -413,9 +413,8 @@ Lineage read_lineage(LogText text, std::vector<LogProblem>* problems) {
   std::vector<Line> lines;
   lines.reserve(text.lines().size());
   for (const LogText::Line& l : text.lines()) {
-    std::string_view s = l.text;
-    if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
-    if (s.find_first_not_of(" \t") == std::string_view::npos) {
+    std::string_view s = record_text(l.text);
+    if (s.empty()) {
       text.done(l);
       continue;
     }
@@ -438,7 +437,7 @@ Lineage read_lineage(LogText text, std::vector<LogProblem>* problems) {
   bool late_problems = false;
   LogEvent ev;
   for (const Line& l : lines) {
-    bool parsed = parse_record(l.text->text, &why, &ev);
+    bool parsed = parse_record(record_text(l.text->text), &why, &ev);
     text.done(*l.text);
     if (!parsed) {  // a time the peek found in a line that is not a record
       problems->push_back({l.text->number, why});

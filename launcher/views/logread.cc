@@ -6,14 +6,20 @@
 
 namespace progeny {
 
+std::string_view record_text(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return {};
+  return line;
+}
+
 LogContents read_log(std::istream& in) {
   LogContents out;
-  std::string line;
+  std::string raw;
   size_t n = 0;
-  while (std::getline(in, line)) {
+  while (std::getline(in, raw)) {
     ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::string_view line = record_text(raw);
+    if (line.empty()) continue;
     std::string why;
     if (auto r = parse_record(line, &why)) {
       LogEvent ev;

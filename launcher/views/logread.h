@@ -36,6 +36,9 @@ struct LogContents {
   std::vector<LogProblem> problems;
 };
 
+// The one rule for a line of a log: a trailing CR is dropped (a log edited on another
+// system), and a line of only blanks and tabs holds no record (empty view returned).
+std::string_view record_text(std::string_view line);
 // Reads every line of `in`. Never throws on bad content.
 LogContents read_log(std::istream& in);
 // One line per problem on `err` ("NAME:LINE: what"), at most `limit` of them plus a count of

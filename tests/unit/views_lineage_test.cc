@@ -1,10 +1,14 @@
 // Reading logs and reconstructing the tree: tolerance, identity, and the marks of each
 // fixture shape.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "launcher/views/lineage.h"
+#include "launcher/views/log_text.h"
 #include "launcher/views/logread.h"
 #include "tests/unit/views_log.h"
 
@@ -22,16 +26,19 @@ const ProcessNode& node(const Lineage& lin, pid_t pid) {
   return none;
 }
 
+// A log with every kind of bad line, a blank one and a CRLF ending.
+const char kMixedLog[] =
+    "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":5,\"time_ns\":1,\"ppid\":4}\n"
+    "{\"v\":1,\"event\":\"exec\",\"source\":\"sh\n"     // truncated
+    "\x01\x02garbage\xff\n"                              // not JSON
+    "[1,2]\n"                                            // not an object
+    "{\"v\":2,\"event\":\"x\",\"pid\":1,\"time_ns\":1}\n"  // future schema
+    "{\"v\":1,\"event\":\"exit\",\"pid\":\"5\",\"time_ns\":1}\n"  // pid of the wrong type
+    " \t\r\n"
+    "{\"v\":1,\"event\":\"exit\",\"source\":\"launcher\",\"pid\":5,\"time_ns\":9,\"code\":0}\r\n";
+
 TEST(ViewsLogRead, BadLinesAreReportedWithLineNumbersAndSkipped) {
-  std::istringstream in(
-      "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":5,\"time_ns\":1,\"ppid\":4}\n"
-      "{\"v\":1,\"event\":\"exec\",\"source\":\"sh\n"     // truncated
-      "\x01\x02garbage\xff\n"                              // not JSON
-      "[1,2]\n"                                            // not an object
-      "{\"v\":2,\"event\":\"x\",\"pid\":1,\"time_ns\":1}\n"  // future schema
-      "{\"v\":1,\"event\":\"exit\",\"pid\":\"5\",\"time_ns\":1}\n"  // pid of the wrong type
-      "\n"
-      "{\"v\":1,\"event\":\"exit\",\"source\":\"launcher\",\"pid\":5,\"time_ns\":9,\"code\":0}\r\n");
+  std::istringstream in(kMixedLog);
   LogContents c = read_log(in);
   ASSERT_EQ(c.events.size(), 2u);
   EXPECT_EQ(c.events[1].line, 8u);
@@ -42,6 +49,27 @@ TEST(ViewsLogRead, BadLinesAreReportedWithLineNumbersAndSkipped) {
   EXPECT_EQ(c.problems[3].line, 5u);
   EXPECT_NE(c.problems[3].what.find("version"), std::string::npos);
   EXPECT_EQ(c.problems[4].line, 6u);
+}
+
+// The views read a log through LogText, not an istream: the same lines are records and the
+// same ones are problems (one line rule, record_text).
+TEST(ViewsLogRead, TheViewsReaderAgreesWithReadLog) {
+  std::istringstream in(kMixedLog);
+  LogContents c = read_log(in);
+  int fd = ::memfd_create("mixed.log", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, kMixedLog, sizeof kMixedLog - 1), static_cast<ssize_t>(sizeof kMixedLog - 1));
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  std::string why;
+  auto text = LogText::read(fd, &why);
+  ::close(fd);
+  ASSERT_TRUE(text) << why;
+  std::vector<LogProblem> problems;
+  Lineage lin = read_lineage(std::move(*text), &problems);
+  EXPECT_EQ(lin.events, c.events.size());
+  ASSERT_EQ(problems.size(), c.problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) EXPECT_EQ(problems[i].line, c.problems[i].line);
+  EXPECT_TRUE(node(lin, 5).ended_ns.has_value()) << "the CRLF exit record was not read";
 }
 
 TEST(ViewsLogRead, ReportLimitsTheNumberOfLines) {
