@@ -257,13 +257,16 @@ void ShimSocket::take_lifeline(Conn& c, Fd passed) {
   // A fresh end replaces the old one, which the keeper then closes: that hang-up must not
   // reach the member through our end of the old one.
   disarm(c.peer_ino);
-  if (!opts_.on_hold(std::move(passed), c.peer_pidfd, c.peer_ino) || !opts_.lifeline_sig)
-    return;
-  if (signal_gate::arm_lifeline(c.fd.get(), c.peer_pidfd.get(), c.peer, c.peer_ino,
-                                opts_.lifeline_sig)) {
+  // Ours is armed before the keeper can have the other end: a keeper killed the moment after
+  // the hand-over then still hangs up an armed end (armed after, it was a window: 2 members
+  // of a tree outlived keeper and launcher killed together under load).
+  if (opts_.lifeline_sig && signal_gate::arm_lifeline(c.fd.get(), c.peer_pidfd.get(), c.peer,
+                                                      c.peer_ino, opts_.lifeline_sig)) {
     c.armed = true;
     armed_[c.peer_ino] = c.fd.get();
   }
+  // Nobody holds it (the keeper is gone): disarmed before the end closes, here.
+  if (!opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) disarm(c.peer_ino);
 }
 
 void ShimSocket::handle_line(Conn& c, std::string_view line, Fd passed) {

@@ -45,8 +45,9 @@ class ShimSocket {
     // record's child, which may never hand one in: a vfork or posix_spawn child that execs a
     // setuid or static program). Dropped, the member has no lifeline. False: nobody holds
     // it (the keeper is gone).
-    std::function<bool(Fd lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
-    // Non-zero: once a lifeline is held, the launcher's end of its connection is armed too,
+    // The lifeline is lent too: the caller closes it afterwards.
+    std::function<bool(const Fd& lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
+    // Non-zero: before a lifeline is handed on, the launcher's end of its connection is armed,
     // to send this signal to the member when the keeper's end goes, so that the keeper's
     // death, alone or with the launcher's, takes the member down (docs/shim.md).
     int lifeline_sig = 0;

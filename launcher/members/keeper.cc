@@ -143,7 +143,7 @@ std::unique_ptr<Keeper> Keeper::start(int sig, std::string* why) {
   return std::unique_ptr<Keeper>(new Keeper(pid, std::move(pidfd), std::move(ours)));
 }
 
-bool Keeper::hold(Fd lifeline, const Fd& member_pidfd, uint64_t ino) {
+bool Keeper::hold(const Fd& lifeline, const Fd& member_pidfd, uint64_t ino) {
   if (!channel_) return false;
   iovec iov{&ino, sizeof ino};
   int fds[2] = {member_pidfd.get(), lifeline.get()};

@@ -38,7 +38,7 @@ class Keeper {
   // Hands over a member by its pidfd (the keeper gets a copy) and pidfs identity (0 without
   // pidfs), with its armed lifeline or none (empty). False once the keeper is gone (its
   // lifelines with it): the caller warns.
-  bool hold(Fd lifeline, const Fd& member_pidfd, uint64_t ino);
+  bool hold(const Fd& lifeline, const Fd& member_pidfd, uint64_t ino);
   // quiet: the run is over, the keeper exits holding its fire, and is reaped (bounded).
   // !quiet: it is let go as if the launcher had died.
   void dismiss(bool quiet);

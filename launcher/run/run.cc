@@ -323,13 +323,13 @@ class Runner : public StopHooks {
       who.parent_ino = r.parent_ino.value_or(0);
       members_.add_ended(std::move(pidfd), who);
     };
-    o.on_hold = [this](Fd lifeline, const Fd& member, uint64_t ino) {
+    o.on_hold = [this](const Fd& lifeline, const Fd& member, uint64_t ino) {
       if (!keeper_) return false;
-      if (keeper_->hold(std::move(lifeline), member, ino)) return true;
+      if (keeper_->hold(lifeline, member, ino)) return true;
       say_keeper_gone();
       return false;
     };
-    // Armed only once the keeper holds the lifeline: without a keeper nothing is.
+    // Disarmed again when nobody holds the lifeline (no keeper, or a gone one).
     o.lifeline_sig = opts_.pdeathsig;
     o.member = members_.lookup();
     std::string error;
