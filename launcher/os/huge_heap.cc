@@ -24,11 +24,12 @@ void grow_heap_with_huge_pages(size_t bytes) {
   auto* after = static_cast<char*>(sbrk(0));
   while (n) free(blocks[--n]);
   mallopt(M_TOP_PAD, 128 << 10);  // glibc's default again, for later growth
-  if (before == reinterpret_cast<char*>(-1) || after <= before) return;
+  // sbrk fails with (void*)-1; the pages are rounded inward by pointer arithmetic.
+  if (reinterpret_cast<uintptr_t>(before) == UINTPTR_MAX || after <= before) return;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t from = (reinterpret_cast<uintptr_t>(before) + page - 1) & ~(page - 1);
-  uintptr_t to = reinterpret_cast<uintptr_t>(after) & ~(page - 1);
-  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+  char* from = before + (page - reinterpret_cast<uintptr_t>(before) % page) % page;
+  char* to = after - reinterpret_cast<uintptr_t>(after) % page;
+  if (to > from) madvise(from, static_cast<size_t>(to - from), MADV_HUGEPAGE);
 }
 
 }  // namespace progeny
