@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <unordered_set>
 
 #include "launcher/views/view_util.h"
 
@@ -26,6 +27,22 @@ std::string group_lifetime(const Lineage& lin, const Group& g) {
   return format_duration(life(*lo)) + "–" + format_duration(life(*hi));
 }
 
+namespace {
+
+// What a member ran, whole: every exec's path and argv, and its title (or, never exec'd, the
+// image it inherited). Members with the same one ran the same command lines.
+std::string command_lines_of(const ProcessNode& p) {
+  std::string key = p.execs.empty() ? p.inherited_image : std::string();
+  for (const auto& t : p.title) key += t + '\0';
+  for (const auto& e : p.execs) {
+    key += '\1' + e.path;
+    for (const auto& a : e.argv) key += '\0' + a;
+  }
+  return key;
+}
+
+}  // namespace
+
 std::string group_pids(const Lineage& lin, const Group& g) {
   constexpr size_t kFirst = 3;
   const auto& m = g.members;
@@ -34,6 +51,10 @@ std::string group_pids(const Lineage& lin, const Group& g) {
   for (size_t k = 0; k < m.size() && k < kFirst; ++k)
     out += (k ? ", " : "") + std::to_string(lin.procs[m[k]].pid);
   if (m.size() > kFirst) out += (m.size() > kFirst + 1 ? ", … " : ", ") + std::to_string(lin.procs[m.back()].pid);
+  // The group shows its first member's command: say when the others ran other ones.
+  std::unordered_set<std::string> lines;
+  for (size_t i : m) lines.insert(command_lines_of(lin.procs[i]));
+  if (lines.size() > 1) out += "; " + std::to_string(lines.size()) + " different command lines";
   return out;
 }
 

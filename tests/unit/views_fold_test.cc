@@ -86,6 +86,22 @@ TEST(ViewsFold, IdenticalSiblingsFoldWithTheirCount) {
   EXPECT_NE(t.find("--expand shows each"), std::string::npos) << t;
 }
 
+// A group shows its first member's command: when the members ran different command lines
+// (40 compiles of 40 files), the group says how many; when they ran the same one (40 × cc1plus
+// x), it says nothing. In text, svg and dot alike (group_pids).
+TEST(ViewsFold, AGroupSaysWhenItsMembersRanDifferentCommandLines) {
+  Lineage lin = build_log().lineage();
+  std::string t = text(lin);
+  EXPECT_NE(line_with(t, "40 × g++").find("; 40 different command lines"), std::string::npos) << t;
+  EXPECT_EQ(line_with(t, "40 × cc1plus").find("different command lines"), std::string::npos) << t;
+  FoldedTree folded = fold_lineage(lin, {}, {});
+  std::ostringstream dot, svg;
+  render_dot(lin, folded, dot, {});
+  render_svg(lin, folded, svg, {});
+  EXPECT_NE(dot.str().find("40 different command lines"), std::string::npos);
+  EXPECT_NE(svg.str().find("40 different command lines"), std::string::npos);
+}
+
 TEST(ViewsFold, ExpandShowsEveryProcess) {
   std::string t = text(build_log().lineage(), {}, {true, SortKey::kStart});
   EXPECT_EQ(count(t, " g++ "), kCompiles + 1u) << t;
