@@ -73,6 +73,8 @@ class Containment {
   // read_pidns_report); -1 in other modes, where COMMAND is the launcher's direct child.
   int status_fd() const { return pidns_.status_fd.get(); }
   bool pidns_report(PidnsReport* report) { return read_pidns_report(pidns_.status_fd.get(), report); }
+  // pidns: COMMAND is named; its parent may reap it now (pidns_named).
+  void pidns_command_named() { pidns_named(&pidns_); }
 
   // The final kill, after the launcher's own TERM/grace phase: cgroup: freeze, cgroup.kill,
   // wait until empty (thawed again on any failure); pidns: SIGKILL to the init, which takes

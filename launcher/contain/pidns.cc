@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -107,10 +108,11 @@ uint64_t ino_of(pid_t pid) {
 }
 
 // PID 1 of the namespace. Never returns.
-[[noreturn]] void run_init(pid_t c1, int status_w) {
+[[noreturn]] void run_init(pid_t c1, int status_w, int named_r) {
   // Only the intermediate reports; without our copy the launcher sees EOF as soon as the
   // intermediate dies without a word.
   ::close(status_w);
+  ::close(named_r);
   ::prctl(PR_SET_NAME, "progeny-init");  // what `ps` inside shows as PID 1
   install_forwarding(c1);
   sigset_t none;
@@ -133,7 +135,22 @@ uint64_t namespace_flags() {
 }
 
 // PID 2: COMMAND's parent. Never returns.
-[[noreturn]] void run_intermediate(pid_t cmd, int status_w) {
+// Until the launcher says it named COMMAND (a byte, or EOF when it is gone), at most 5 s.
+void wait_until_named(int named_r) {
+  timespec now{}, end{};
+  ::clock_gettime(CLOCK_MONOTONIC, &end);
+  end.tv_sec += 5;
+  for (;;) {
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+    if (ms <= 0) return;
+    pollfd p{named_r, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(ms));
+    if (r != 0 && !(r < 0 && errno == EINTR)) return;  // a byte, EOF, or an error
+  }
+}
+
+[[noreturn]] void run_intermediate(pid_t cmd, int status_w, int named_r) {
   ::prctl(PR_SET_NAME, "progeny-ns");
   install_forwarding(cmd);
   struct sigaction ign{};
@@ -145,6 +162,12 @@ uint64_t namespace_flags() {
   // Who COMMAND and we are, by identity: the launcher cannot see our pids in its namespace.
   PidnsReport started{PidnsReport::kStarted, 0, ino_of(cmd), ino_of(::getpid())};
   (void)!::write(status_w, &started, sizeof started);
+  // COMMAND's end, left a zombie until the launcher has named it (pidns_named).
+  siginfo_t si{};
+  while (::waitid(P_PID, static_cast<id_t>(cmd), &si, WEXITED | WNOWAIT) < 0)
+    if (errno != EINTR) ::_exit(kExitProgenyError);
+  wait_until_named(named_r);
+  ::close(named_r);
   int st = 0;
   while (::waitpid(cmd, &st, 0) < 0)
     if (errno != EINTR) ::_exit(kExitProgenyError);
@@ -181,12 +204,17 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   Fd launcher_pidfd = open_pidfd(::getpid());
-  int sp[2];
+  int sp[2], np[2] = {-1, -1};
   if (!launcher_pidfd || ::pipe2(sp, O_CLOEXEC) != 0) {
     *why = std::string("pidns: ") + std::strerror(errno);
     return -1;
   }
   Fd status_r(sp[0]), status_w(sp[1]);
+  if (::pipe2(np, O_CLOEXEC) != 0) {
+    *why = std::string("pidns: ") + std::strerror(errno);
+    return -1;
+  }
+  Fd named_r(np[0]), named_w(np[1]);
   // Nothing may be delivered between the clone and the init's own handlers.
   sigset_t all;
   sigfillset(&all);
@@ -208,6 +236,7 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
     child->init = init;
     child->init_pidfd = std::move(init_pidfd);
     child->status_fd = std::move(status_r);
+    child->named_fd = std::move(named_w);
     return init;
   }
 
@@ -234,23 +263,31 @@ pid_t pidns_spawn(PidnsChild* child, std::string* why) {
     die("cannot mount /proc");
   ::setpgid(0, 0);
   status_r.reset();
+  named_w.reset();
   reset_dispositions();
 
   pid_t c1 = ::_Fork();
   if (c1 < 0) die("fork");
-  if (c1 > 0) run_init(c1, status_w.get());
+  if (c1 > 0) run_init(c1, status_w.get(), named_r.get());
 
   // --- the intermediate (PID 2) ---
   pid_t cmd = ::_Fork();
   if (cmd < 0) die("fork");
-  if (cmd > 0) run_intermediate(cmd, status_w.get());
+  if (cmd > 0) run_intermediate(cmd, status_w.get(), named_r.get());
 
   // --- COMMAND's process (PID 3): back to the caller as after a fork ---
   launcher_pidfd.reset();
   status_w.reset();
+  named_r.reset();
   child->parent_in_child = ::getppid();
   restore_signals(saved);
   return 0;
+}
+
+void pidns_named(PidnsChild* child) {
+  if (!child->named_fd) return;
+  (void)!::write(child->named_fd.get(), "n", 1);
+  child->named_fd.reset();
 }
 
 bool read_pidns_report(int status_fd, PidnsReport* report) {

@@ -27,6 +27,7 @@ struct PidnsChild {
   pid_t init = -1;       // host pid of the namespace's init (the launcher's direct child)
   Fd init_pidfd;
   Fd status_fd;          // the intermediate's reports: see read_pidns_report
+  Fd named_fd;           // written (then closed) once COMMAND is named: see pidns_named
   pid_t parent_in_child = 0;  // in COMMAND: what getppid() returns there (the intermediate)
 };
 
@@ -49,5 +50,10 @@ struct PidnsReport {
 // Reads the next report from status_fd; false when the intermediate died without it (the
 // namespace was killed: then the init's own status is all there is).
 bool read_pidns_report(int status_fd, PidnsReport* report);
+// After kStarted: the launcher has named COMMAND (opened it by its pidfs inode). Until then, or
+// for at most 5 s, the intermediate leaves an exited COMMAND unreaped: a zombie can be opened
+// by its inode, a reaped process cannot, and a short COMMAND was often reaped before a busy
+// launcher read the report (the log then did not say which process was COMMAND).
+void pidns_named(PidnsChild* child);
 
 }  // namespace progeny

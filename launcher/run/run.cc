@@ -685,6 +685,7 @@ class Runner : public StopHooks {
     }
     name_in_namespace(r.intermediate_ino, "pidns_intermediate", true);
     name_in_namespace(r.command_ino, "command", true);
+    contain_->pidns_command_named();
   }
 
   // A process of the namespace, by identity: its fork record (role), and COMMAND a member.

@@ -15,6 +15,7 @@
 
 #include "launcher/contain/cgroup.h"
 #include "launcher/contain/containment.h"
+#include "launcher/os/pidfs.h"
 #include "launcher/os/sys.h"
 #include "tests/integration/run_helpers.h"
 #include "tests/sandbox/sandbox.h"
@@ -81,14 +82,39 @@ Started start(Containment& c, const std::vector<std::string>& argv, std::string*
   return s;
 }
 
-// pidns: the intermediate's reports until COMMAND's status (the first names COMMAND).
-bool command_status(Containment& c, int* status) {
+// COMMAND's state letter from /proc/PID/stat ('Z': a zombie), or 0 once it is gone.
+char state_of(pid_t pid) {
+  std::string stat = test::read_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? 0 : stat[paren + 2];
+}
+
+// pidns: the intermediate's reports until COMMAND's status (the first names COMMAND). As the
+// launcher does, COMMAND is opened by its pidfs inode, and when COMMAND has ended before that
+// (a busy launcher) it must still be there: its parent keeps it a zombie until told that it
+// was named. So: COMMAND's end awaited (no descriptor of it held, which would keep it
+// openable), then it must be a zombie, with no status for 300 ms (a parent that reaps at once
+// has reported by then), opened by its inode, and named.
+bool command_status(Containment& c, int* status, Scenario& s) {
   PidnsReport r{};
   bool named = false;
   for (;;) {
     pollfd p{c.status_fd(), POLLIN, 0};
     if (::poll(&p, 1, kBoundMs) != 1 || !c.pidns_report(&r)) return false;
-    if (r.kind == PidnsReport::kStarted) named = r.command_ino != 0;
+    if (r.kind == PidnsReport::kStarted && r.command_ino != 0) {
+      pid_t pid = 0;
+      if (Fd cmd = open_pidfd_by_ino(r.command_ino))
+        if (auto pids = pidfd_pids(cmd.get())) pid = pids->pid;
+      s.expect(pid > 0, "COMMAND could not be opened by its identity");
+      char st = 0;
+      wait_until([&] { return (st = state_of(pid)) == 'Z' || st == 0; }, kBoundMs);
+      s.expect(st == 'Z', std::string("COMMAND is not a zombie after its end: state ") + (st ? st : '-'));
+      pollfd early{c.status_fd(), POLLIN, 0};
+      s.expect(::poll(&early, 1, 300) == 0, "COMMAND was reaped before it was named");
+      named = static_cast<bool>(open_pidfd_by_ino(r.command_ino));
+      s.expect(named, "COMMAND could not be opened by its identity after its end");
+      c.pidns_command_named();
+    }
     if (r.kind == PidnsReport::kEnded) {
       *status = r.status;
       return named;
@@ -239,7 +265,7 @@ TEST(ContainPidns, CommandIsPid3UnderAnIntermediateAndItsStatusComesBack) {
     test::wait_for_line(t.out.get(), "3 2", kBoundMs, &seen);
     s.expect(seen.find("3 2") == 0, "pid/ppid inside: " + seen);
     int st = 0;
-    s.expect(command_status(*c, &st) && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
+    s.expect(command_status(*c, &st, s) && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
              "status " + std::to_string(st));
     int init_st = test::wait_status(t.pid, kBoundMs);
     s.expect(WIFEXITED(init_st) && WEXITSTATUS(init_st) == 128 + SIGTERM, "init status");
@@ -319,7 +345,7 @@ TEST(ContainUnprivileged, CgroupRefusedWithReasonAutoFallsBackPidnsWorks) {
         }
         Started t = start(*c, {"/bin/sh", "-c", "exit 7"}, &why);
         int st = -1;
-        s.expect(command_status(*c, &st), "no status");
+        s.expect(command_status(*c, &st, s), "no status");
         s.expect(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status " + std::to_string(st));
         test::wait_status(t.pid, kBoundMs);
         return 0;
