@@ -76,11 +76,8 @@ void ShimSocket::vouch(uint64_t ino) { remember(ino); }
 void ShimSocket::disarm(uint64_t ino) {
   auto a = armed_.find(ino);
   if (a == armed_.end()) return;
-  auto it = conns_.find(a->second);
-  if (it != conns_.end()) {
+  if (auto it = conns_.find(a->second); it != conns_.end())
     signal_gate::disarm_lifeline(it->second.fd.get());
-    it->second.armed = false;
-  }
   armed_.erase(a);
 }
 
@@ -89,7 +86,8 @@ void ShimSocket::disarm_lifelines() {
 }
 
 void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
-  if (it->second.armed) disarm(it->second.peer_ino);
+  if (auto a = armed_.find(it->second.peer_ino); a != armed_.end() && a->second == it->first)
+    disarm(it->second.peer_ino);
   conns_.erase(it);  // closing the fd also removes it from the epoll set
 }
 
@@ -250,7 +248,7 @@ bool ShimSocket::place(Record* r) {
   return true;
 }
 
-void ShimSocket::take_lifeline(Conn& c, Fd passed) {
+void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
   // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
   // the process that connected, and whoever holds it signals that process.
   if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return;
@@ -261,15 +259,13 @@ void ShimSocket::take_lifeline(Conn& c, Fd passed) {
   // the hand-over then still hangs up an armed end (armed after, it was a window: 2 members
   // of a tree outlived keeper and launcher killed together under load).
   if (opts_.lifeline_sig && signal_gate::arm_lifeline(c.fd.get(), c.peer_pidfd.get(), c.peer,
-                                                      c.peer_ino, opts_.lifeline_sig)) {
-    c.armed = true;
+                                                      c.peer_ino, opts_.lifeline_sig))
     armed_[c.peer_ino] = c.fd.get();
-  }
   // Nobody holds it (the keeper is gone): disarmed before the end closes, here.
   if (!opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) disarm(c.peer_ino);
 }
 
-void ShimSocket::handle_line(Conn& c, std::string_view line, Fd passed) {
+void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
   struct stat st {};
   if (passed && ::fstat(passed.get(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     take_lifeline(c, std::move(passed));

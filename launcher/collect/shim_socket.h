@@ -86,7 +86,6 @@ class ShimSocket {
     uint64_t peer_ino = 0;
     Fd peer_pidfd;  // a verified peer's, kept only when members are held (Linux 6.5+)
     bool verified = false;  // the peer was placed in the tree (proven, or known by identity)
-    bool armed = false;     // our end signals the peer when the keeper's end goes
     std::string buf;
   };
   struct Pending {
@@ -98,9 +97,9 @@ class ShimSocket {
   void accept_all();
   // Reads what is queued; false once the connection is finished (and closed).
   bool read_conn(int fd);
-  void handle_line(Conn& c, std::string_view line, Fd passed);
+  void handle_line(const Conn& c, std::string_view line, Fd passed);
   // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
-  void take_lifeline(Conn& c, Fd passed);
+  void take_lifeline(const Conn& c, Fd passed);
   // The armed launcher end of the lifeline `ino` handed in before, disarmed: the keeper is
   // about to close its end (a fresh one replaces it), or the connection closes.
   void disarm(uint64_t ino);
@@ -123,7 +122,8 @@ class ShimSocket {
   Fd listen_;
   Fd epoll_;
   std::unordered_map<int, Conn> conns_;
-  std::unordered_map<uint64_t, int> armed_;  // pidfs inode -> the conn whose end is armed
+  // pidfs inode -> the conn whose end is armed (signals that peer when the keeper's end goes)
+  std::unordered_map<uint64_t, int> armed_;
   static constexpr size_t kMaxPending = 65536;
   std::vector<Pending> pending_;
   // Identities seen in accepted records and proven peers: they vouch for a late record of a

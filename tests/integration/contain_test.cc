@@ -16,6 +16,7 @@
 #include "launcher/contain/cgroup.h"
 #include "launcher/contain/containment.h"
 #include "launcher/os/pidfs.h"
+#include "launcher/os/proc.h"
 #include "launcher/os/sys.h"
 #include "tests/integration/run_helpers.h"
 #include "tests/sandbox/sandbox.h"
@@ -82,11 +83,10 @@ Started start(Containment& c, const std::vector<std::string>& argv, std::string*
   return s;
 }
 
-// COMMAND's state letter from /proc/PID/stat ('Z': a zombie), or 0 once it is gone.
+// A process's state letter ('Z': a zombie), or 0 once it is gone.
 char state_of(pid_t pid) {
-  std::string stat = test::read_file("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  return paren == std::string::npos || paren + 2 >= stat.size() ? 0 : stat[paren + 2];
+  auto st = read_proc_stat(pid);
+  return st ? st->state : 0;
 }
 
 // pidns: the intermediate's reports until COMMAND's status (the first names COMMAND). As the
