@@ -16,9 +16,14 @@
 #include "bpf/light_skeleton.h"
 #include "bpf/progeny_bpf.h"
 #include "launcher/os/proc.h"
+#include "schema/protocol.h"
 
 namespace progeny::bpf {
 namespace {
+
+// The shim leaves an exec to the tracker only when the tracker copies all of it.
+static_assert(PROGENY_ARGV_LEN == PROGENY_TRACKER_ARGV_BYTES &&
+              PROGENY_PATH_LEN == PROGENY_TRACKER_PATH_BYTES);
 
 // libbpf reports why a load failed only through its print callback, which is process-wide:
 // keep its last warning while start() runs so the one-line reason can carry it.

@@ -16,6 +16,12 @@
 #define PROGENY_MAX_RECORD 4096
 #define PROGENY_SCHEMA_VERSION 1
 
+/* What the tracker copies of each exec (bpf/tracker.cc checks it uses these): the shim,
+ * told `tracked` in PROGENY_OPTS, sends its own exec record only for an exec the tracker
+ * would cut (a longer argv block or path). */
+#define PROGENY_TRACKER_ARGV_BYTES 1024
+#define PROGENY_TRACKER_PATH_BYTES 256
+
 /* Field names (README "Lineage log" says what each means). */
 #define PROGENY_F_V "v"
 #define PROGENY_F_EVENT "event"

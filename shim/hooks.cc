@@ -436,7 +436,7 @@ EXPORT int daemon(int nochdir, int noclose) {
     after_fork_child();
     // The parent never learnt the child's pid, so the child reports its own birth.
     Json j("fork", getpid());
-    j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, g.self);
+    j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
     j.num(PROGENY_F_PPID, parent);
     j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, parent_id);
     j.num(PROGENY_F_TID, parent);
@@ -630,27 +630,44 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   g.kill_sig = sig ? std::atoi(sig) : 0;
   if (g.kill_sig < 0 || g.kill_sig >= NSIG) g.kill_sig = 0;
   g.lifeline = g.kill_sig > 0;
+  bool pidfs_told = false;
   const char* opts = env_value(envp, PROGENY_ENV_OPTS);
   if (opts) {
     for (const char* p = opts; *p;) {
       const char* end = std::strchr(p, ',');
       size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
-      if (n == 7 && std::strncmp(p, "noreenv", 7) == 0) g.reenv = false;
-      if (n == 10 && std::strncmp(p, "nolifeline", 10) == 0) g.lifeline = false;
+      auto is = [&](const char* flag) { return n == std::strlen(flag) && std::strncmp(p, flag, n) == 0; };
+      if (is("noreenv")) g.reenv = false;
+      if (is("nolifeline")) g.lifeline = false;
+      if (is("tracked")) g.tracked = true;
+      if (is("pidfs")) pidfs_told = true;
       p += n + (end ? 1 : 0);
     }
   }
   save_env(envp);
-  detect_pidfs();
-  g.self = identity_of(getpid());
+  // The launcher says whether identities are pidfs inodes; asked itself only without it.
+  if (pidfs_told) g.pidfs = true;
+  else detect_pidfs();
 
+  auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  const char* path = execfn ? execfn : (argc > 0 ? argv[0] : "");
+  // The tracker has recorded this exec already, whole unless its argv block or path is
+  // longer than it copies: then only this record has all of it. (With the tracker no
+  // lifeline is taken, so there is nothing else to hand in.)
+  if (g.tracked && !g.lifeline && std::strlen(path) < PROGENY_TRACKER_PATH_BYTES) {
+    size_t argv_bytes = 0;
+    for (int i = 0; i < argc; ++i) argv_bytes += std::strlen(argv[i]) + 1;
+    if (argv_bytes <= PROGENY_TRACKER_ARGV_BYTES) {
+      g.active = true;
+      return;
+    }
+  }
   Json j("exec", getpid());
-  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, g.self);
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
   pid_t ppid = getppid();
   j.num(PROGENY_F_PPID, ppid);
   j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, identity_of(ppid));
-  auto execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
-  j.str(PROGENY_F_PATH, execfn ? execfn : (argc > 0 ? argv[0] : ""));
+  j.str(PROGENY_F_PATH, path);
   j.argv(argv, argc);
   // The record rides with the lifeline when there is one: one connection per image. A
   // process that was a member before this exec is covered in between by the lifeline the

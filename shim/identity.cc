@@ -84,9 +84,16 @@ ProcId identity_of(pid_t pid) {
 }
 
 ProcId own_identity() {
-  // A vfork child shares its parent's memory, and with it the parent's cached identity.
-  if (t_vfork_child || !g.self.known()) return identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
-  return g.self;
+  // A vfork child shares its parent's memory, and with it the parent's cached identity: it
+  // asks each time and writes nothing.
+  if (t_vfork_child) return identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  ProcId id{g.self_ino.load(std::memory_order_relaxed),
+            g.self_start_time.load(std::memory_order_relaxed)};
+  if (id.known()) return id;
+  id = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  g.self_ino.store(id.ino, std::memory_order_relaxed);
+  g.self_start_time.store(id.start_time, std::memory_order_relaxed);
+  return id;
 }
 
 void Json::identity(const char* ino_key, const char* start_key, const ProcId& id) {

@@ -29,8 +29,11 @@ struct State {
                           // `nolifeline` in PROGENY_OPTS)
   char addr[108] = {};  // sun_path of the launcher's abstract socket (leading NUL)
   unsigned addr_len = 0;
+  bool tracked = false;  // `tracked` in PROGENY_OPTS: the tracker records every exec
   bool pidfs = false;   // identities are pidfs inodes (else start times)
-  ProcId self;          // this process's identity (refreshed in every fork child)
+  // This process's identity, read when a record first needs it (own_identity()) and reset
+  // in every fork child. Atomics: two threads may read it at once.
+  std::atomic<uint64_t> self_ino{0}, self_start_time{0};
   std::atomic<uint64_t> lost{0};
 };
 extern State g;

@@ -118,8 +118,10 @@ void take_lifeline(const char* data, size_t len) {
 
 void after_fork_child() {
   g.lost.store(0, std::memory_order_relaxed);
+  // The parent's identity: this process's own is read when a record first needs it.
+  g.self_ino.store(0, std::memory_order_relaxed);
+  g.self_start_time.store(0, std::memory_order_relaxed);
   if (!g.active) return;
-  g.self = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
   // The parent's lifeline names the parent only: this process needs its own, before it
   // returns from fork.
   take_lifeline("\n", 1);

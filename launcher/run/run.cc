@@ -378,10 +378,16 @@ class Runner : public StopHooks {
     env.push_back("PROGENY_LAUNCHER=" + std::to_string(self_));
     env.push_back("PROGENY_PDEATHSIG=" + std::to_string(opts_.pdeathsig));
     env.push_back("PROGENY_SHIM=" + shim_path_);
-    std::string flags;
-    if (!opts_.reenv) flags = "noreenv";
-    if (!lifelines()) flags += flags.empty() ? "nolifeline" : ",nolifeline";
-    if (!flags.empty()) env.push_back("PROGENY_OPTS=" + flags);
+    std::vector<std::string> flags;
+    if (!opts_.reenv) flags.emplace_back("noreenv");
+    if (!lifelines()) flags.emplace_back("nolifeline");
+    // The tracker records every exec: the shim sends its own only for what the tracker cuts.
+    if (tracker_) flags.emplace_back("tracked");
+    // Spares every image the shim starts in a pidfd and an fstatfs to find out.
+    if (pidfs_available()) flags.emplace_back("pidfs");
+    std::string joined;
+    for (const auto& f : flags) joined += (joined.empty() ? "" : ",") + f;
+    if (!joined.empty()) env.push_back("PROGENY_OPTS=" + joined);
     return env;
   }
 

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "schema/protocol.h"
+#include "tests/integration/run_helpers.h"
 #include "tests/sandbox/sandbox.h"
 
 using progeny::test::build_path;
@@ -329,6 +331,42 @@ TEST(Shim, BurstIsRecordedOrCounted) {
       if (has(l, "\"event\":\"lost\"")) lost = field(l, "count");
     s.expect(execs + lost >= 400, "records vanished: " + std::to_string(execs) + " execs, " +
                                       std::to_string(lost) + " lost");
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+// With the tracker on, the shim leaves an exec to it (no connection, no record) unless the
+// tracker would cut it: an argv block longer than it copies is recorded by the shim too, and
+// the log keeps it whole. Both execs are in the log, each once per source.
+TEST(ShimTracked, LeavesAWholeExecToTheTrackerAndReportsALongerOne) {
+  REQUIRE_TRACKER();
+  auto r = run_in_sandbox([](Scenario& s) {
+    std::string log = "/tmp/tracked.jsonl";
+    std::string long_arg(PROGENY_TRACKER_ARGV_BYTES, 'x');
+    std::vector<std::string> argv = {build_path("bin/progeny"), "run", "-q", "--bpf", "on",
+                                     "--wait", "--log", log, "--", "/bin/sh", "-c",
+                                     "/bin/echo short >/dev/null; /bin/echo \"$0\" >/dev/null",
+                                     long_arg};
+    int st = run_command(argv, log + ".out");
+    s.expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run failed: " + read_file(log + ".out"));
+    std::string text = read_file(log);
+    auto execs_of = [&](const std::string& source, const std::string& argv_json) {
+      int n = 0;
+      for (const auto& l : lines_of(text))
+        n += has(l, "\"event\":\"exec\"") && has(l, "\"source\":\"" + source + "\"") &&
+             has(l, "\"argv\":" + argv_json);
+      return n;
+    };
+    const std::string short_argv = "[\"/bin/echo\",\"short\"]";
+    const std::string long_argv = "[\"/bin/echo\",\"" + long_arg + "\"]";
+    s.expect(execs_of("bpf", short_argv) == 1, "the tracker's exec of echo short:\n" + text);
+    s.expect(execs_of("shim", short_argv) == 0, "the shim reported a whole exec:\n" + text);
+    s.expect(execs_of("shim", long_argv) == 1, "the shim's exec of the long argv:\n" + text);
+    // The tracker's copy of it is cut, and says so.
+    for (const auto& l : lines_of(text))
+      if (has(l, "\"source\":\"bpf\"") && has(l, "\"event\":\"exec\"") && has(l, long_arg.substr(0, 900)))
+        s.expect(has(l, "\"argv_truncated\":true"), "the tracker's long exec is not marked cut: " + l);
     return 0;
   });
   EXPECT_TRUE(r.ok()) << r.describe();
