@@ -88,6 +88,19 @@ struct ExecMarker {
   }
 };
 
+// A vfork child has handed in no lifeline (it may not write the shared memory a lifeline's
+// bookkeeping lives in), and the exec marker covers it only into a new image the shim runs
+// in. About to become one it does not (set-ID, static: docs/shim.md, "Windows"), it takes a
+// lifeline of its own now: otherwise only its parent's fork record, sent after the exec and
+// perhaps never read by a launcher killed first, would hold it.
+template <typename Unshimmed>
+void cover_unshimmed_exec(Unshimmed unshimmed) {
+  if (!g.active || !g.lifeline || !t_vfork_child) return;
+  int saved = errno;
+  if (unshimmed()) lifeline_before_unshimmed_exec();
+  errno = saved;
+}
+
 int fail_enosys() {
   errno = ENOSYS;
   return -1;
@@ -484,6 +497,7 @@ EXPORT int setpgrp() {
 EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecve);
   if (!f) return fail_enosys();
+  cover_unshimmed_exec([&] { return exec_target_unshimmed(AT_FDCWD, path, 0); });
   EnvFix fix;
   ExecMarker marker;
   return finish_exec(f(path, argv, repair_env(envp, &fix)), path);
@@ -494,6 +508,7 @@ EXPORT int execv(const char* path, char* const argv[]) { return execve(path, arg
 EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecvpe);
   if (!f) return fail_enosys();
+  cover_unshimmed_exec([&] { return exec_search_target_unshimmed(file); });
   EnvFix fix;
   ExecMarker marker;
   return finish_exec(f(file, argv, repair_env(envp, &fix)), file);
@@ -504,6 +519,7 @@ EXPORT int execvp(const char* file, char* const argv[]) { return execvpe(file, a
 EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(int, char* const*, char* const*)>(kFexecve);
   if (!f) return fail_enosys();
+  cover_unshimmed_exec([&] { return exec_target_unshimmed(fd, "", AT_EMPTY_PATH); });
   EnvFix fix;
   ExecMarker marker;
   return finish_exec(f(fd, argv, repair_env(envp, &fix)), "");
@@ -513,6 +529,7 @@ EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const
                     int flags) {
   auto f = real<int (*)(int, const char*, char* const*, char* const*, int)>(kExecveat);
   if (!f) return fail_enosys();
+  cover_unshimmed_exec([&] { return exec_target_unshimmed(dirfd, path, flags); });
   EnvFix fix;
   ExecMarker marker;
   return finish_exec(f(dirfd, path, argv, repair_env(envp, &fix), flags), path);

@@ -93,10 +93,22 @@ int hand_in_lifeline(const char* data, size_t len);
 // A fresh lifeline for this process (when lifelines are on); dies (kill_sig) if the
 // launcher is gone, counts a failure as lost. Normal and fork-child contexts only.
 void take_lifeline(const char* data, size_t len);
+// In a vfork child about to exec a program the shim will not run in (exec_target.cc): a
+// lifeline of its own, armed with the credentials it has now (its real uid survives a
+// set-ID exec, which is what the kernel checks); dies if the launcher is gone. Writes
+// nothing of the shared memory but errno, so a failure goes uncounted.
+void lifeline_before_unshimmed_exec();
 // Resets what a real fork's child inherited and takes its own lifeline.
 void after_fork_child();
 // Applies kill_sig to this process: the launcher is gone and we belong to its tree.
 void die();
+
+// Exec targets (exec_target.cc): whether the program an exec starts is one the shim will not
+// run in (set-ID, file capabilities, static, or a script with such an interpreter).
+// at_flags: execveat's AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW.
+bool exec_target_unshimmed(int dirfd, const char* path, int at_flags);
+// The same for execvp's `file`, searched in PATH when it has no '/'.
+bool exec_search_target_unshimmed(const char* file);
 
 // Identities (identity.cc).
 void detect_pidfs();                // sets g.pidfs; once, in the constructor

@@ -116,6 +116,10 @@ void take_lifeline(const char* data, size_t len) {
   if (r < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
 
+void lifeline_before_unshimmed_exec() {
+  if (launcher_gone(hand_in_lifeline("\n", 1))) die();
+}
+
 void after_fork_child() {
   g.lost.store(0, std::memory_order_relaxed);
   // The parent's identity: this process's own is read when a record first needs it.

@@ -2,6 +2,7 @@
 // together with the launcher, and
 // programs the shim never runs in (setuid, static) started by dash as nobody under the shim
 // alone.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -181,9 +182,9 @@ INSTANTIATE_TEST_SUITE_P(Modes, KeeperAndLauncherDeath,
 
 // Programs started by dash as nobody under the shim alone (--contain none --bpf off) that the
 // shim never runs in: a setuid one (the loader drops LD_PRELOAD) and a static one. dash runs a
-// foreground command in a vfork child, which hands in no lifeline (no shim code may run
-// there) and whose exec marker the kernel clears (setuid) or nobody reads (static): only the
-// keeper's pidfd of it, from its parent's fork record, covers it (docs/shim.md, "Windows").
+// foreground command in a vfork child, whose exec marker the kernel clears (setuid) or nobody
+// reads (static): the lifeline its exec hook hands in for such a target and the keeper's
+// pidfd of it, from its parent's fork record, cover it (docs/shim.md, "Windows").
 // One that takes root as its real uid too is beyond any signal of nobody's (the kernel's
 // lifeline check and kill(2)'s both compare real uids): it survives the launcher alone, as
 // README's mechanisms table says.
@@ -220,6 +221,47 @@ class UnshimmedUnderNobody : public ::testing::Test {
     ::close(c.out_fd);
     return left_after(s, 5000);
   }
+  // The same, but `what` is started while the launcher is stopped (SIGSTOP) and the launcher
+  // is SIGKILLed before it ran again: it never read the fork record of sh's vfork child, so
+  // the keeper cannot hold the child; only a lifeline the child handed in before its exec,
+  // still in the listen queue, covers it. The script waits on `fifo` ("@FIFO" in it).
+  std::vector<std::string> left_by_launcher_killed_while_stopped(Scenario& s, std::string script,
+                                                                 const std::string& what) {
+    std::string fifo = "/tmp/progeny-stopped-launcher." + std::to_string(::getpid());
+    ::unlink(fifo.c_str());
+    if (!s.expect(::mkfifo(fifo.c_str(), 0666) == 0 && ::chmod(fifo.c_str(), 0666) == 0,
+                  "mkfifo " + fifo))
+      return {};
+    script.replace(script.find("@FIFO"), 5, fifo);
+    auto argv = run_argv({65534, "none", false});
+    for (const char* a : {"/bin/sh", "-c"}) argv.push_back(a);
+    argv.push_back(script);
+    auto c = progeny::test::start_command(argv);
+    pid_t sh = 0;
+    bool up = wait_until([&] { return (sh = find_process(s, "/bin/sh -c " + script)) != 0 &&
+                                      keeper_holds(s, sh); }, 20000);
+    s.expect(up, "sh did not start, or the keeper does not hold it:" + listed(s.others()));
+    ::kill(c.pid, SIGSTOP);  // progeny, our own child; SIGKILLed below on every path
+    bool stopped = up && wait_until([&] { return state_of(c.pid) == 'T'; }, 20000);
+    int go = -1;
+    // Opens once sh waits on the fifo (a reader is there).
+    if (s.expect(stopped, "the launcher did not stop") &&
+        wait_until([&] { return (go = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; },
+                   20000)) {
+      s.expect(::write(go, "go\n", 3) == 3, "write to the fifo");
+      ::close(go);
+      pid_t target = 0;
+      if (s.expect(wait_until([&] { return (target = find_process(s, what)) != 0; }, 20000),
+                   what + " did not start:" + listed(s.others())))
+        s.expect(!keeper_holds(s, target), "the keeper holds it: the launcher was not stopped");
+    }
+    ::kill(c.pid, SIGKILL);
+    ::kill(c.pid, SIGCONT);  // harmless once it is dead; never left stopped
+    progeny::test::wait_status(c.pid, 10000);
+    ::close(c.out_fd);
+    ::unlink(fifo.c_str());
+    return left_after(s, 5000);
+  }
   std::string suid_;
 };
 
@@ -245,6 +287,37 @@ TEST_F(UnshimmedUnderNobody, SetuidKeepingItsRealUidDiesWithTheLauncher) {
   auto r = run_in_sandbox(
       [&](Scenario& s) {
         auto left = left_by_killed_launcher(s, suid_ + " keep; wait", suid_ + " keep", true);
+        s.expect(left.empty(), std::to_string(left.size()) +
+                                   " process(es) outlived the launcher:" + listed(left));
+        return 0;
+      },
+      o);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(UnshimmedUnderNobody, SetuidStartedWhileTheLauncherIsStoppedDiesWithIt) {
+  SandboxOptions o;
+  o.uid = o.gid = 65534;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        auto left = left_by_launcher_killed_while_stopped(s, "read x <@FIFO; " + suid_ + " keep; wait",
+                                                          suid_ + " keep");
+        s.expect(left.empty(), std::to_string(left.size()) +
+                                   " process(es) outlived the launcher:" + listed(left));
+        return 0;
+      },
+      o);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+TEST_F(UnshimmedUnderNobody, StaticStartedWhileTheLauncherIsStoppedDiesWithIt) {
+  if (::access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
+  SandboxOptions o;
+  o.uid = o.gid = 65534;
+  auto r = run_in_sandbox(
+      [&](Scenario& s) {
+        auto left = left_by_launcher_killed_while_stopped(
+            s, "read x <@FIFO; /bin/busybox sleep 300; wait", "/bin/busybox sleep 300");
         s.expect(left.empty(), std::to_string(left.size()) +
                                    " process(es) outlived the launcher:" + listed(left));
         return 0;
