@@ -262,6 +262,20 @@ class UnshimmedUnderNobody : public ::testing::Test {
     ::unlink(fifo.c_str());
     return left_after(s, 5000);
   }
+  // As nobody: nothing outlives a launcher killed while stopped (above).
+  void expect_nothing_left_by_stopped_launcher(const std::string& script, const std::string& what) {
+    SandboxOptions o;
+    o.uid = o.gid = 65534;
+    auto r = run_in_sandbox(
+        [&](Scenario& s) {
+          auto left = left_by_launcher_killed_while_stopped(s, script, what);
+          s.expect(left.empty(), std::to_string(left.size()) +
+                                     " process(es) outlived the launcher:" + listed(left));
+          return 0;
+        },
+        o);
+    EXPECT_TRUE(r.ok()) << r.describe();
+  }
   std::string suid_;
 };
 
@@ -296,34 +310,13 @@ TEST_F(UnshimmedUnderNobody, SetuidKeepingItsRealUidDiesWithTheLauncher) {
 }
 
 TEST_F(UnshimmedUnderNobody, SetuidStartedWhileTheLauncherIsStoppedDiesWithIt) {
-  SandboxOptions o;
-  o.uid = o.gid = 65534;
-  auto r = run_in_sandbox(
-      [&](Scenario& s) {
-        auto left = left_by_launcher_killed_while_stopped(s, "read x <@FIFO; " + suid_ + " keep; wait",
-                                                          suid_ + " keep");
-        s.expect(left.empty(), std::to_string(left.size()) +
-                                   " process(es) outlived the launcher:" + listed(left));
-        return 0;
-      },
-      o);
-  EXPECT_TRUE(r.ok()) << r.describe();
+  expect_nothing_left_by_stopped_launcher("read x <@FIFO; " + suid_ + " keep; wait", suid_ + " keep");
 }
 
 TEST_F(UnshimmedUnderNobody, StaticStartedWhileTheLauncherIsStoppedDiesWithIt) {
   if (::access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
-  SandboxOptions o;
-  o.uid = o.gid = 65534;
-  auto r = run_in_sandbox(
-      [&](Scenario& s) {
-        auto left = left_by_launcher_killed_while_stopped(
-            s, "read x <@FIFO; /bin/busybox sleep 300; wait", "/bin/busybox sleep 300");
-        s.expect(left.empty(), std::to_string(left.size()) +
-                                   " process(es) outlived the launcher:" + listed(left));
-        return 0;
-      },
-      o);
-  EXPECT_TRUE(r.ok()) << r.describe();
+  expect_nothing_left_by_stopped_launcher("read x <@FIFO; /bin/busybox sleep 300; wait",
+                                          "/bin/busybox sleep 300");
 }
 
 TEST_F(UnshimmedUnderNobody, StaticProgramDiesWithTheLauncher) {
