@@ -331,25 +331,10 @@ Fd ShimSocket::open_identified(const Record& r, Fd passed, bool* contradicted) c
   return st && st->start_time == r.start_time && alive(fd) ? std::move(fd) : Fd();
 }
 
-bool ShimSocket::accept_about_live_member(Record& r) const {
-  // A record about a live member with the same identity (an exec record: its connection's
-  // peer was proven, or known, a moment ago): what the full path below would find again, at
-  // the cost of a handle open, a walk up the parent chain and a /proc read per record.
-  if (!r.ino || !opts_.member) return false;
-  const VerifiedProcess* m = opts_.member(r.pid);
-  if (!m || m->ino() != *r.ino || !m->alive()) return false;
-  if (!r.start_time) r.start_time = m->start_time();
-  // A fork record's child may never hand in a lifeline of its own (see below).
-  if (r.event == "fork" && opts_.on_hold) opts_.on_hold(Fd(), m->pidfd(), m->ino());
-  return true;
-}
-
 void ShimSocket::accept(Record r, Fd passed) {
   if (r.lost) lost_ += *r.lost;
   r.lost.reset();  // counted here; the log's `lost` record carries the total
-  if (about_a_process(r) && accept_about_live_member(r)) {
-    // Already proven: nothing to open or walk again.
-  } else if (about_a_process(r)) {
+  if (about_a_process(r)) {
     // Only the very process the shim named, and only if it is ours: a pid reused by a
     // stranger meanwhile has another identity and is never adopted. A process already
     // dead (a zombie still opens) is no member, but its record is genuine.

@@ -110,8 +110,6 @@ class ShimSocket {
   pid_t host_pid_of(uint64_t ino);
   bool vouched(const Record& r) const;
   void accept(Record r, Fd passed);
-  // A fork or exec record about a live member it already holds: accepted without a new proof.
-  bool accept_about_live_member(Record& r) const;
   void retry_pending(bool final);
   // A pidfd of the process the record is about, checked against its identity (the one its
   // shim passed, or one opened by identity); *contradicted when the identity names a live
