@@ -1,9 +1,10 @@
 // The shim's cost on exec-heavy work (issue 3): N fork+exec+wait of /bin/true, driven from C
-// and from sh, bare / empty preload / shim without log / shim with log / strace -f, and the
+// and from sh, and a burst of 2000 forks without exec (issue 12), bare / empty preload / shim
+// without log / shim with log / strace -f, and the
 // shim's added RSS per process; the default mode and the tracker alone beside them; with
 // BEFORE_DIR, the same runs with another build's progeny (a before/after in one run, the
 // modes interleaved). Runs in the test sandbox. Markdown on stdout.
-//   shim_bench BUILD_DIR EMPTY_SO [N [BEFORE_DIR]]   (internally: shim_bench loop N | rss)
+//   shim_bench BUILD_DIR EMPTY_SO [N [BEFORE_DIR]]   (internally: shim_bench loop N | burst N | rss)
 #include <errno.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,6 +54,27 @@ int loop(int n) {
   return 0;
 }
 
+// A fork burst: n children forked back to back, each exiting at once (no exec), all reaped
+// after the last fork. Bounded: a failed fork ends the burst, and every child is reaped.
+int burst(int n) {
+  std::vector<pid_t> kids;
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) _exit(0);
+    if (p < 0) break;
+    kids.push_back(p);
+  }
+  bool ok = static_cast<int>(kids.size()) == n;
+  for (pid_t p : kids) {
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(p, &st, 0)) < 0 && errno == EINTR) {
+    }
+    ok = ok && w == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  }
+  return ok ? 0 : 1;
+}
+
 long rss_kb() {
   std::ifstream f("/proc/self/status");
   for (std::string l; std::getline(f, l);)
@@ -73,6 +95,7 @@ double timed(const std::vector<std::string>& argv, const std::vector<std::string
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "loop") == 0) return loop(std::atoi(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "burst") == 0) return burst(std::atoi(argv[2]));
   if (argc == 2 && std::strcmp(argv[1], "rss") == 0) {
     std::printf("%ld", rss_kb());
     return 0;
@@ -126,13 +149,17 @@ int main(int argc, char** argv) {
         struct Driver {
           const char* name;
           std::vector<std::string> cmd;
+          int burst = 0;  // processes per round of a fork burst (0: N / rounds, exec loops)
         };
+        constexpr int kBurst = 2000;
         std::vector<Driver> drivers = {
             {"C", {self, "loop", ns}},
             {"sh", {"/bin/sh", "-c",
                     "i=0; while [ $i -lt " + ns + " ]; do /bin/true; i=$((i+1)); done"}},
+            {"C fork burst", {self, "burst", std::to_string(kBurst)}, kBurst},
         };
-        out("\n## Shim (issue 3): %d x fork+exec+wait of /bin/true\n", n);
+        out("\n## Shim (issue 3): %d x fork+exec+wait of /bin/true; a burst of %d forks "
+            "without exec\n", n, kBurst);
         out("| driver | mode | µs/process | x bare [98%% CI] | added µs | added / empty preload's |");
         out("| --- | --- | ---: | ---: | ---: | ---: |");
         // The machine is shared: modes are interleaved over several rounds and the median of
@@ -144,19 +171,20 @@ int main(int argc, char** argv) {
         int per_round = std::max(1, n / kRounds);
         std::string prs = std::to_string(per_round);
         for (auto& d : drivers) {
+          int procs = d.burst ? d.burst : per_round;
           std::vector<std::vector<double>> us(modes.size());
           for (int round = 0; round < kRounds; ++round) {
             for (size_t i = 0; i < modes.size(); ++i) {
               std::vector<std::string> a = modes[i].wrap;
               for (auto c : d.cmd) {
-                if (c == ns) c = prs;
+                if (c == ns && !d.burst) c = prs;
                 size_t at = c.find(" " + ns + " ");
                 if (at != std::string::npos) c.replace(at + 1, ns.size(), prs);
                 a.push_back(c);
               }
               double t = timed(a, modes[i].env);
               if (t < 0) s.fail(std::string(modes[i].name) + " / " + d.name + " failed");
-              else us[i].push_back(t * 1e6 / per_round);
+              else us[i].push_back(t * 1e6 / procs);
             }
           }
           using bench::median;
