@@ -46,7 +46,6 @@ bool wait_until(F cond) {
   return cond();
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 void touch(const std::string& path) {
   ::close(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 }

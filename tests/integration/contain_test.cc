@@ -24,6 +24,7 @@
 namespace progeny {
 namespace {
 
+using test::exists;
 using test::run_in_sandbox;
 using test::Scenario;
 using test::wait_until;
@@ -32,11 +33,6 @@ constexpr int kBoundMs = 10000;  // upper bound for every wait; never a timing a
 
 void skip_unless_root() {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (sandbox)";
-}
-
-bool exists(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;
 }
 
 // Reaps every child until none is left or the bound passes (the scenario is a subreaper).

@@ -39,8 +39,6 @@ std::string temp_dir(const char* name) {
   return ::mkdtemp(tmpl.data()) ? tmpl : "/tmp";
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 // Polls cond every 5 ms up to kBoundMs.
 template <typename F>
 bool wait_until(F cond) {

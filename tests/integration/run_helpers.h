@@ -50,6 +50,9 @@ inline void expect_gone_within_a_second(Scenario& s) {
   expect_nothing_left(s);
 }
 
+// Whether a path exists (the marker files scenarios hand each other).
+inline bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
 // Polls cond every 10 ms until it holds (true) or timeout_ms has passed (cond's last answer).
 inline bool wait_until(const std::function<bool()>& cond, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 10) {
