@@ -133,6 +133,43 @@ void report_fork(pid_t child, const char* via) {
   errno = saved;
 }
 
+Birth birth_before_fork(const char* via) {
+  Birth b;
+  if (!g.active) return b;
+  b.ppid = getpid();
+  b.parent = own_identity();
+  b.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  b.via = via;
+  return b;
+}
+
+void after_fork_child(const Birth& b) {
+  // Inherited from the parent: its count of lost records and its identity.
+  g.lost.store(0, std::memory_order_relaxed);
+  g.self_ino.store(0, std::memory_order_relaxed);
+  g.self_start_time.store(0, std::memory_order_relaxed);
+  if (!g.active) return;
+  pid_t self = getpid();
+  // Our own pidfd travels with the record: the launcher then holds us from birth, and
+  // learns our exit even if we are reaped before it reads this.
+  int self_fd = open_pidfd(self);
+  ProcId id = identity_of_pidfd(self_fd, self);
+  g.self_ino.store(id.ino, std::memory_order_relaxed);
+  g.self_start_time.store(id.start_time, std::memory_order_relaxed);
+  Json j("fork", self);
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, id);
+  j.num(PROGENY_F_PPID, b.ppid);
+  j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, b.parent);
+  j.num(PROGENY_F_TID, b.tid);
+  j.str(PROGENY_F_VIA, b.via);
+  j.num(PROGENY_F_PGID, getpgrp());
+  j.num(PROGENY_F_SID, getsid(0));
+  // The parent's lifeline names the parent only: this process needs its own, before it
+  // returns from fork.
+  send_event_with_lifeline(j, self_fd);
+  if (self_fd >= 0) close(self_fd);
+}
+
 void report_exec_failed(const char* path, int err) {
   if (!g.active) return;
   Json j("exec_failed", getpid());
@@ -170,7 +207,7 @@ void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
 void after_setid(int r) {
   if (r != 0 || !g.active || t_vfork_child) return;
   int saved = errno;
-  take_lifeline("\n", 1);
+  take_lifeline();
   errno = saved;
 }
 
@@ -217,6 +254,7 @@ struct CloneCtx {
   int (*fn)(void*);
   void* arg;
   int flags;
+  Birth birth;
 };
 
 int clone_trampoline(void* p) {
@@ -224,7 +262,7 @@ int clone_trampoline(void* p) {
   if (c.flags & CLONE_VM)
     t_vfork_child = true;  // CLONE_VM|CLONE_VFORK: memory shared with the suspended parent
   else
-    after_fork_child();
+    after_fork_child(c.birth);
   return c.fn(c.arg);
 }
 
@@ -243,14 +281,13 @@ namespace {
 pid_t forked(pid_t (*f)()) {
   if (!f) return fail_enosys();
   prepare_fork();
+  Birth birth = birth_before_fork("fork");
   pid_t r = f();
   if (r == 0) {
     int saved = errno;
-    after_fork_child();
+    after_fork_child(birth);
     errno = saved;
-  } else if (r > 0) {
-    report_fork(r, "fork");
-  } else {
+  } else if (r < 0) {
     report_fork_failed("fork", errno);
   }
   return r;
@@ -278,11 +315,12 @@ EXPORT int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) {
     return r;
   }
   prepare_fork();
-  // On our stack: a CLONE_VM child reads it while we are suspended, any other child copies it.
-  CloneCtx ctx{fn, arg, flags};
+  // On our stack: a CLONE_VM child reads it while we are suspended, any other child copies it
+  // (and reports its own birth).
+  CloneCtx ctx{fn, arg, flags, birth_before_fork("clone")};
   int r = f(clone_trampoline, stack, flags, &ctx, ptid, tls, ctid);
   t_vfork_child = false;
-  if (r > 0) report_fork(r, "clone");
+  if (r > 0 && (flags & CLONE_VM)) report_fork(r, "clone");
   if (r < 0) report_fork_failed("clone", errno);
   return r;
 }
@@ -440,23 +478,14 @@ EXPORT FILE* popen(const char* command, const char* mode) {
 EXPORT int daemon(int nochdir, int noclose) {
   auto f = real<int (*)(int, int)>(kDaemon);
   if (!f) return fail_enosys();
-  pid_t parent = getpid();
-  ProcId parent_id = own_identity();
   prepare_fork();
-  int r = f(nochdir, noclose);  // the parent _exit()s inside; only the child returns
+  // The parent never learns the child's pid (it _exit()s inside): the child reports its own
+  // birth, as every real fork's child does.
+  Birth birth = birth_before_fork("daemon");
+  int r = f(nochdir, noclose);
   if (r == 0 && g.active) {
     int saved = errno;
-    after_fork_child();
-    // The parent never learnt the child's pid, so the child reports its own birth.
-    Json j("fork", getpid());
-    j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
-    j.num(PROGENY_F_PPID, parent);
-    j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, parent_id);
-    j.num(PROGENY_F_TID, parent);
-    j.str(PROGENY_F_VIA, "daemon");
-    j.num(PROGENY_F_PGID, getpgrp());
-    j.num(PROGENY_F_SID, getsid(0));
-    send_event(j);
+    after_fork_child(birth);
     report_id("setsid", PROGENY_F_SID, getpid(), getsid(0));
     errno = saved;
   }

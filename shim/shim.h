@@ -88,18 +88,19 @@ void send_event(Json& j, int pass_fd = -1);
 // Connects, arms our end of the connection (F_SETOWN_EX to this process, F_SETSIG(kill_sig),
 // O_ASYNC) and sends it over itself with data (a record, or a bare newline): the launcher
 // hands it to the keeper, outside the tree, whose holding it keeps the lifeline alive. Our
-// copy is closed. 0 or -errno.
-int hand_in_lifeline(const char* data, size_t len);
+// copy is closed. pass_fd >= 0 (a pidfd of this process) travels with it. 0 or -errno.
+int hand_in_lifeline(const char* data, size_t len, int pass_fd = -1);
 // A fresh lifeline for this process (when lifelines are on); dies (kill_sig) if the
 // launcher is gone, counts a failure as lost. Normal and fork-child contexts only.
-void take_lifeline(const char* data, size_t len);
+void take_lifeline();
 // In a vfork child about to exec a program the shim will not run in (exec_target.cc): a
 // lifeline of its own, armed with the credentials it has now (its real uid survives a
 // set-ID exec, which is what the kernel checks); dies if the launcher is gone. Writes
 // nothing of the shared memory but errno, so a failure goes uncounted.
 void lifeline_before_unshimmed_exec();
-// Resets what a real fork's child inherited and takes its own lifeline.
-void after_fork_child();
+// A record sent together with a fresh lifeline when lifelines are on (one connection for
+// both), else alone, as send_event; dies (kill_sig) if the launcher is gone.
+void send_event_with_lifeline(Json& j, int pass_fd = -1);
 // Applies kill_sig to this process: the launcher is gone and we belong to its tree.
 void die();
 
@@ -132,7 +133,20 @@ struct EnvFix {
 char* const* repair_env(char* const* envp, EnvFix* fix);
 void save_env(char** envp);
 
-// Reports a fork seen in the parent.
+// Who forks, read by the parent just before a real fork: the child has its own copy.
+struct Birth {
+  pid_t ppid = 0;
+  ProcId parent;
+  pid_t tid = 0;  // the forking thread
+  const char* via = "";
+};
+Birth birth_before_fork(const char* via);
+// In the child of a real fork (or of daemon): resets what it inherited, then reports its own
+// birth, with its own lifeline: one connection per fork, and no child runs program code
+// unreported (a parent killed just after the fork would have left it so).
+void after_fork_child(const Birth& b);
+// Reports a fork seen in the parent: a child that runs no shim code before its exec (vfork,
+// posix_spawn, a CLONE_VM clone, popen and system's children).
 void report_fork(pid_t child, const char* via);
 void report_exec_failed(const char* path, int err);
 // Reports a process creation the kernel refused (EAGAIN at a pids limit): the forker.

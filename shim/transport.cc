@@ -31,21 +31,25 @@ int connect_launcher() {
   return s;
 }
 
-// One sendmsg of data[0..len) with pass_fd (>= 0) as SCM_RIGHTS: 0 or -errno.
-int send_bytes(int fd, const char* data, size_t len, int pass_fd) {
+// One sendmsg of data[0..len) with pass0 and pass1 (those >= 0) as SCM_RIGHTS: 0 or -errno.
+int send_bytes(int fd, const char* data, size_t len, int pass0, int pass1 = -1) {
   iovec iov{const_cast<char*>(data), len};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (pass_fd >= 0) {
+  int pass[2];
+  size_t n_pass = 0;
+  if (pass0 >= 0) pass[n_pass++] = pass0;
+  if (pass1 >= 0) pass[n_pass++] = pass1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof pass)];
+  if (n_pass) {
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = CMSG_SPACE(n_pass * sizeof(int));
     cmsghdr* cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    __builtin_memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+    cm->cmsg_len = CMSG_LEN(n_pass * sizeof(int));
+    __builtin_memcpy(CMSG_DATA(cm), pass, n_pass * sizeof(int));
   }
   ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n == static_cast<ssize_t>(len)) return 0;
@@ -89,7 +93,7 @@ void send_event(Json& j, int pass_fd) {
   errno = saved;
 }
 
-int hand_in_lifeline(const char* data, size_t len) {
+int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
   int fd = connect_launcher();
   if (fd < 0) return fd;
   f_owner_ex owner{F_OWNER_PID, static_cast<pid_t>(syscall(SYS_getpid))};
@@ -100,7 +104,7 @@ int hand_in_lifeline(const char* data, size_t len) {
   // The end travels over itself. Once sent, it lives on in the launcher's queue even after
   // our close: the launcher's death still hangs it up (and signals us) before the kernel
   // frees what the launcher held.
-  if (r == 0) r = send_bytes(fd, data, len, fd);
+  if (r == 0) r = send_bytes(fd, data, len, fd, pass_fd);
   close(fd);
   return r;
 }
@@ -109,9 +113,9 @@ void die() {
   if (g.kill_sig > 0) syscall(SYS_kill, syscall(SYS_getpid), g.kill_sig);
 }
 
-void take_lifeline(const char* data, size_t len) {
+void take_lifeline() {
   if (!g.lifeline) return;
-  int r = hand_in_lifeline(data, len);
+  int r = hand_in_lifeline("\n", 1);
   if (launcher_gone(r)) die();
   if (r < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
@@ -120,15 +124,16 @@ void lifeline_before_unshimmed_exec() {
   if (launcher_gone(hand_in_lifeline("\n", 1))) die();
 }
 
-void after_fork_child() {
-  g.lost.store(0, std::memory_order_relaxed);
-  // The parent's identity: this process's own is read when a record first needs it.
-  g.self_ino.store(0, std::memory_order_relaxed);
-  g.self_start_time.store(0, std::memory_order_relaxed);
+void send_event_with_lifeline(Json& j, int pass_fd) {
   if (!g.active) return;
-  // The parent's lifeline names the parent only: this process needs its own, before it
-  // returns from fork.
-  take_lifeline("\n", 1);
+  if (!g.lifeline) return send_event(j, pass_fd);
+  int saved = errno;
+  uint64_t lost = g.lost.load(std::memory_order_relaxed);
+  bool fits = j.finish(lost);
+  int r = fits ? hand_in_lifeline(j.data(), j.size(), pass_fd) : hand_in_lifeline("\n", 1);
+  if (launcher_gone(r)) die();
+  count(fits && r == 0, lost);
+  errno = saved;
 }
 
 }  // namespace progeny::shim

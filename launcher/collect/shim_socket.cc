@@ -126,13 +126,13 @@ void ShimSocket::accept_all() {
       // each shim call opens its own connection, so this is the common case, and walking
       // /proc again would be most of the cost of a record.
       c.verified = true;
-      if (opts_.on_hold) c.peer_pidfd = std::move(pf);
+      c.peer_pidfd = std::move(pf);
     } else if (pf && alive(pf)) {
       auto proof = Proof::descendant(cred.pid, pf, opts_.launcher, opts_.member);
       if (proof) {
         c.verified = true;
         remember(proof->ino());
-        if (opts_.on_hold) c.peer_pidfd.reset(::fcntl(proof->pidfd().get(), F_DUPFD_CLOEXEC, 0));
+        c.peer_pidfd.reset(::fcntl(proof->pidfd().get(), F_DUPFD_CLOEXEC, 0));
         if (opts_.on_member) opts_.on_member(std::move(*proof), 0, 0, 0);
       } else if (alive(pf)) {
         ++refused_;  // alive and not ours: drop it
@@ -174,8 +174,9 @@ bool ShimSocket::read_conn(int fd) {
       eof = n == 0 || errno != EAGAIN;
       break;
     }
-    // A pidfd rides with exactly one record: the kernel never joins a message that carries
-    // descriptors with another, and a record is one send of at most 4 KiB.
+    // Descriptors (a lifeline, a pidfd of the record's process, or both) ride with exactly one
+    // record: the kernel never joins a message that carries descriptors with another, and a
+    // record is one send of at most 4 KiB.
     std::vector<Fd> fds;
     for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
       if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
@@ -194,9 +195,10 @@ bool ShimSocket::read_conn(int fd) {
          start = nl + 1)
       lines.emplace_back(start, nl - start);
     for (size_t k = 0; k < lines.size(); ++k) {
-      Fd passed = k + 1 == lines.size() && fds.size() == 1 ? std::move(fds[0]) : Fd();
+      std::vector<Fd> with;
+      if (k + 1 == lines.size() && fds.size() <= 2) with = std::move(fds);
       handle_line(c, std::string_view(c.buf).substr(lines[k].first, lines[k].second),
-                  std::move(passed));
+                  std::move(with));
     }
     c.buf.erase(0, start);
     if (c.buf.size() >= PROGENY_MAX_RECORD) {  // a line longer than any record: not a shim
@@ -265,13 +267,16 @@ void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
   if (!opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) disarm(c.peer_ino);
 }
 
-void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
-  struct stat st {};
-  if (passed && ::fstat(passed.get(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-    take_lifeline(c, std::move(passed));
-    passed = Fd();  // handed on: the lifeline is not a pidfd of the record's process
-    if (line.empty()) return;  // a lifeline alone (a fork child's, a fresh one after setuid)
+void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<Fd> with) {
+  // A socket is the peer's lifeline; anything else may be a pidfd of the record's process.
+  Fd passed;
+  for (Fd& fd : with) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) continue;
+    if (S_ISSOCK(st.st_mode)) take_lifeline(c, std::move(fd));
+    else if (!passed) passed = std::move(fd);
   }
+  if (line.empty()) return;  // a lifeline alone (a fresh one after setuid)
   std::string why;
   auto r = line.size() + 1 <= PROGENY_MAX_RECORD ? parse_record(line, &why) : std::nullopt;
   if (!r || r->source != "shim" || !(r->ino || r->start_time)) {
@@ -279,6 +284,11 @@ void ShimSocket::handle_line(const Conn& c, std::string_view line, Fd passed) {
     return;
   }
   if (passed && r->ino && pidfd_ino(passed.get()) != *r->ino) passed.reset();  // not its own
+  // A record about the peer itself (its exec, its own birth as a fork child) is held by the
+  // pidfd its connection gave: it opens the process even once it is reaped, which opening
+  // by identity no longer does.
+  if (!passed && r->ino && *r->ino == c.peer_ino && c.peer_pidfd)
+    passed.reset(::fcntl(c.peer_pidfd.get(), F_DUPFD_CLOEXEC, 0));
   if (opts_.translate_ns_pids && passed && !r->ns_pid) {
     // The passed pidfd says where the process is in our namespace, if it still exists.
     if (auto pids = pidfd_pids(passed.get()); pids && pids->pid > 0 && r->ino)

@@ -36,8 +36,9 @@ class ShimSocket {
     // the parent its records name (0: unknown).
     std::function<void(VerifiedProcess&&, pid_t parent, uint64_t parent_ino,
                        uint64_t parent_start_time)> on_member;
-    // A process that had already ended when its record was read, held by the pidfd its
-    // parent's shim passed with the fork record: its exit status can still be learnt.
+    // A process that had already ended when its record was read, held by the pidfd passed
+    // with its record (by its parent, or by a fork child itself): its exit status can still
+    // be learnt.
     std::function<void(Fd pidfd, const Record& about)> on_ended;
     // A proven member to hold outside the tree (docs/shim.md), by a pidfd (lent: the callee
     // keeps a copy if it wants one) and its pidfs identity: with the lifeline it armed and
@@ -84,7 +85,7 @@ class ShimSocket {
     Fd fd;
     pid_t peer = 0;
     uint64_t peer_ino = 0;
-    Fd peer_pidfd;  // a verified peer's, kept only when members are held (Linux 6.5+)
+    Fd peer_pidfd;  // a verified peer's (Linux 6.5+)
     bool verified = false;  // the peer was placed in the tree (proven, or known by identity)
     std::string buf;
   };
@@ -97,7 +98,8 @@ class ShimSocket {
   void accept_all();
   // Reads what is queued; false once the connection is finished (and closed).
   bool read_conn(int fd);
-  void handle_line(const Conn& c, std::string_view line, Fd passed);
+  // One line and the descriptors that came with it (a lifeline, a pidfd, or both).
+  void handle_line(const Conn& c, std::string_view line, std::vector<Fd> with);
   // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
   void take_lifeline(const Conn& c, Fd passed);
   // The armed launcher end of the lifeline `ino` handed in before, disarmed: the keeper is

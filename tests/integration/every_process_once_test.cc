@@ -4,6 +4,7 @@
 // `progeny watch`, Python pools judged by --fail-on-runaway, a leak under --timeout named with
 // its creator, --trace once per event, and argv no JSON reader could read before.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "launcher/os/fd.h"
+#include "launcher/os/proc.h"
+#include "launcher/os/sys.h"
 #include "schema/protocol.h"
 #include "schema/record.h"
 #include "tests/integration/run_helpers.h"
@@ -478,6 +482,92 @@ std::vector<Mode> modes_where(bool is_default) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Verdict, ::testing::ValuesIn(every_mode()), mode_name);
+
+// --- Fork children gone before the launcher reads a word of theirs ---
+
+// COMMAND forks 50 children that exit 7 at once and reaps each, all while the launcher is
+// stopped: when it reads their records they are reaped, so only a pidfd that came with a
+// record (a fork child passes its own with its birth record) still tells their exits. Each
+// must be in the log once with its code 7, none unknown.
+class ReapedUnread : public ::testing::TestWithParam<Mode> {};
+
+TEST_P(ReapedUnread, ForkChildrenKeepTheirExits) {
+  skip_unless_root();
+  if (GetParam().tracker) REQUIRE_TRACKER();
+  std::string dir = temp_dir("unread");
+  std::string log = dir + "/run.jsonl";
+  {
+    std::ofstream py(dir + "/forks.py");
+    py << "import os, sys, time\n"
+          "d = sys.argv[1]\n"
+          "open(d + '/ready', 'w').close()\n"
+          "for _ in range(6000):\n"
+          "    if os.path.exists(d + '/go'): break\n"
+          "    time.sleep(0.01)\n"
+          "for _ in range(50):\n"
+          "    p = os.fork()\n"
+          "    if p == 0: os._exit(7)\n"
+          "    os.waitpid(p, 0)\n"
+          "open(d + '/done', 'w').close()\n";
+  }
+  auto r = run_in_sandbox([&](Scenario& s) {
+    Started c = start_command(progeny_run(GetParam(), {"-q", "--log", log},
+                                          {"/usr/bin/python3", dir + "/forks.py", dir}));
+    Fd launcher = open_pidfd(c.pid);
+    s.expect(wait_until([&] { return exists(dir + "/ready"); }, 60000), "COMMAND never started");
+    signal_pidfd(launcher.get(), SIGSTOP);
+    s.expect(wait_until([&] { auto st = read_proc_stat(c.pid); return st && st->state == 'T'; }, 60000),
+             "the launcher did not stop");
+    ::close(::open((dir + "/go").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    s.expect(wait_until([&] { return exists(dir + "/done"); }, 60000), "the children were not all reaped");
+    signal_pidfd(launcher.get(), SIGCONT);  // on every path
+    int st = wait_status(c.pid, 120000);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    ::close(c.out_fd);
+    // The children by identity (pids in a PID namespace name other processes in ours):
+    // the fork records whose parent is the python that ran forks.py.
+    Log got = read_log(log);
+    std::set<uint64_t> python, kids;
+    for (const Record& rec : got.records)
+      if (rec.event == "exec" && rec.ino && rec.argv.size() > 1 && rec.argv[1] == dir + "/forks.py")
+        python.insert(*rec.ino);
+    for (const Record& rec : got.records)
+      if (rec.event == "fork" && rec.ino && rec.parent_ino && python.count(*rec.parent_ino))
+        kids.insert(*rec.ino);
+    s.expect(kids.size() == 50, std::to_string(kids.size()) + " children in the log, not 50");
+    std::map<uint64_t, std::vector<std::string>> exits;
+    for (const Record& rec : got.records)
+      if (rec.event == "exit" && rec.ino && kids.count(*rec.ino))
+        exits[*rec.ino].push_back(rec.source + ": " +
+                                  (rec.unknown ? "unknown"
+                                   : rec.code  ? "code " + std::to_string(*rec.code)
+                                               : "a signal"));
+    // One exit per source that knows the children (the tracker when it runs, the launcher
+    // when the shim does), each 7.
+    const auto& flags = GetParam().flags;
+    bool shim = std::find(flags.begin(), flags.end(), "--no-preload") == flags.end();
+    std::vector<std::string> want;
+    if (GetParam().tracker) want.push_back("bpf: code 7");
+    if (shim) want.push_back("launcher: code 7");
+    std::vector<std::string> wrong;
+    for (uint64_t k : kids) {
+      std::vector<std::string> e = exits[k];
+      std::sort(e.begin(), e.end());
+      if (e != want) {
+        std::string all;
+        for (const auto& x : e) all += " [" + x + "]";
+        wrong.push_back("ino " + std::to_string(k) + ":" + (all.empty() ? " no exit" : all));
+      }
+    }
+    s.expect(wrong.empty(), "children without their exit 7, once per source:" + joined(wrong));
+    expect_nothing_left(s);
+    return 0;
+  });
+  remove_tree(dir);
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ReapedUnread, ::testing::ValuesIn(every_mode()), mode_name);
 INSTANTIATE_TEST_SUITE_P(Modes, Pools, ::testing::ValuesIn(modes_where(true)), mode_name);
 INSTANTIATE_TEST_SUITE_P(Long, Pools, ::testing::ValuesIn(modes_where(false)), mode_name);
 

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -142,6 +143,68 @@ TEST(ShimSocket, TheConnectionAloneMakesItsPeerAMember) {
   ASSERT_EQ(got.members.size(), 1U);
   EXPECT_EQ(got.members[0], ::getpid());
   ::close(c);
+}
+
+// What a fork child's shim sends: its own birth record, with its lifeline and its own pidfd in
+// one message. The child exits and is reaped before the socket reads anything: the pidfd that
+// came along beside the lifeline still names it, so its exit can be learnt.
+TEST(ShimSocket, AForkChildsOwnRecordBesideItsLifelineBringsAPidfdThatOutlivesItsReap) {
+  std::vector<Record> records;
+  std::vector<uint64_t> ended;
+  ShimSocket::Options o;
+  o.launcher = ::getppid();
+  o.on_record = [&](Record&& r) { records.push_back(std::move(r)); };
+  o.on_ended = [&](Fd fd, const Record&) { ended.push_back(pidfd_ino(fd.get())); };
+  std::string err;
+  auto sock = ShimSocket::open(std::move(o), &err);
+  ASSERT_TRUE(sock) << err;
+  uint64_t parent_ino = ino_of(::getpid());
+  sock->vouch(parent_ino);  // the parent is a member: it vouches for its child's late record
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int c = connect_to(*sock);
+    int self = static_cast<int>(sys_pidfd_open(::getpid(), 0));
+    int lifeline[2];
+    if (self < 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, lifeline) != 0) ::_exit(2);
+    uint64_t ino = pidfd_ino(self);
+    std::string line = "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":" +
+                       std::to_string(::getpid()) + ",\"time_ns\":1,\"ino\":" +
+                       std::to_string(ino) + ",\"ppid\":" + std::to_string(::getppid()) +
+                       ",\"parent_ino\":" + std::to_string(parent_ino) +
+                       ",\"via\":\"fork\"}\n";
+    int fds[2] = {lifeline[0], self};
+    iovec iov{line.data(), line.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof fds);
+    std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    bool sent = ::sendmsg(c, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+    (void)!::write(report[1], &ino, sizeof ino);
+    ::_exit(sent ? 0 : 3);
+  }
+  ::close(report[1]);
+  uint64_t child_ino = 0;
+  ASSERT_EQ(::read(report[0], &child_ino, sizeof child_ino), static_cast<ssize_t>(sizeof child_ino));
+  ::close(report[0]);
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);  // reaped: opening it by identity finds nothing
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  sock->on_readable();
+  sock->drain();
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].pid, child);
+  EXPECT_EQ(ended, std::vector<uint64_t>{child_ino});
+  EXPECT_EQ(sock->refused(), 0U);
 }
 
 }  // namespace
