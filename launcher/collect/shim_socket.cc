@@ -196,7 +196,7 @@ bool ShimSocket::read_conn(int fd) {
       lines.emplace_back(start, nl - start);
     for (size_t k = 0; k < lines.size(); ++k) {
       std::vector<Fd> with;
-      if (k + 1 == lines.size() && fds.size() <= 2) with = std::move(fds);
+      if (k + 1 == lines.size() && fds.size() <= 2) with.swap(fds);
       handle_line(c, std::string_view(c.buf).substr(lines[k].first, lines[k].second),
                   std::move(with));
     }
