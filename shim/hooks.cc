@@ -72,15 +72,18 @@ void prepare_fork() { resolve_all(); }
 
 // Marks the process across an exec as belonging to a live launcher's tree (see docs/shim.md:
 // the new image's constructor dies if the launcher vanished in between; this covers a vfork
-// or posix_spawn child, which never handed in a lifeline of its own). A parent-death signal
-// the program chose itself is left alone.
+// or posix_spawn child, which never handed in a lifeline of its own), and says whether its
+// own lifeline is held (the new image then keeps it: an exec keeps the process, the owner
+// of its end). A parent-death signal the program chose itself is left alone.
 struct ExecMarker {
   bool armed = false;
   ExecMarker() {
     if (!g.active || !g.lifeline) return;
     int cur = 0;
+    // A vfork child reads its parent's state, not its own: it holds no lifeline.
+    int sig = !t_vfork_child && g.lifeline_held ? kExecMarkerHeldSig : kExecMarkerSig;
     if (prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == 0)
-      armed = prctl(PR_SET_PDEATHSIG, kExecMarkerSig) == 0;
+      armed = prctl(PR_SET_PDEATHSIG, sig) == 0;
   }
   // The exec failed: the process goes on as it was.
   ~ExecMarker() {
@@ -144,7 +147,8 @@ Birth birth_before_fork(const char* via) {
 }
 
 void after_fork_child(const Birth& b) {
-  // Inherited from the parent: its count of lost records and its identity.
+  // Inherited from the parent: its count of lost records, its identity, its lifeline.
+  g.lifeline_held = false;
   g.lost.store(0, std::memory_order_relaxed);
   g.self_ino.store(0, std::memory_order_relaxed);
   g.self_start_time.store(0, std::memory_order_relaxed);
@@ -665,7 +669,9 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   if (!sock || !*sock) return;
   // Clear our exec marker first, whatever happens next: it is ours, not the program's.
   int cur = 0;
-  bool marked = prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == kExecMarkerSig;
+  bool got = prctl(PR_GET_PDEATHSIG, &cur) == 0;
+  bool held = got && cur == kExecMarkerHeldSig;
+  bool marked = held || (got && cur == kExecMarkerSig);
   if (marked) prctl(PR_SET_PDEATHSIG, 0);
   size_t len = std::strlen(sock);
   if (len + 1 > sizeof g.addr) return;
@@ -715,13 +721,15 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, identity_of(ppid));
   j.str(PROGENY_F_PATH, path);
   j.argv(argv, argc);
-  // The record rides with the lifeline when there is one: one connection per image. A
-  // process that was a member before this exec is covered in between by the lifeline the
-  // keeper still holds for it (an exec keeps the process, and with it the owner).
+  // A process whose own lifeline the keeper holds keeps it across this exec (an exec keeps
+  // the process, and with it the end's owner and the credentials it was armed with): the
+  // record goes alone. Otherwise it rides with a fresh lifeline, one connection per image.
   bool fits = j.finish();
   const char* data = fits ? j.data() : "\n";
   size_t data_len = fits ? j.size() : 1;
-  int r = g.lifeline ? hand_in_lifeline(data, data_len) : fits ? send_record(j) : 0;
+  bool hand_in = g.lifeline && !held;
+  int r = hand_in ? hand_in_lifeline(data, data_len) : fits ? send_record(j) : 0;
+  g.lifeline_held = g.lifeline && (held || r == 0);
   if (r == -ECONNREFUSED) {
     // No launcher. Silent, unless an active shim marked us before the exec: then the
     // launcher died while we were being exec'd, and we belong to its tree.

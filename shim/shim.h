@@ -27,6 +27,8 @@ struct State {
   int kill_sig = 0;     // PROGENY_PDEATHSIG: sent to us by the kernel when the launcher dies
   bool lifeline = false;  // kill_sig set and no other mechanism takes the tree down (no
                           // `nolifeline` in PROGENY_OPTS)
+  bool lifeline_held = false;  // this process's own lifeline, armed with its current
+                               // credentials, was handed in (an exec keeps it)
   char addr[108] = {};  // sun_path of the launcher's abstract socket (leading NUL)
   unsigned addr_len = 0;
   bool tracked = false;  // `tracked` in PROGENY_OPTS: the tracker records every exec
@@ -42,10 +44,12 @@ extern State g;
 // cleared by the parent when it resumes: such a child must not write the shim's state.
 extern thread_local bool t_vfork_child __attribute__((tls_model("initial-exec")));
 
-// Signal that marks, across an exec, "an active shim with lifelines armed this process": its
-// default action is to ignore, so a parent dying in the window between exec and constructor
-// does no harm.
-inline constexpr int kExecMarkerSig = 23;  // SIGURG
+// Signals that mark, across an exec, "an active shim with lifelines armed this process", with
+// no lifeline of its own (a vfork or posix_spawn child) or with one held (the new image need
+// not hand in another). Their default action is to ignore, so a parent dying in the window
+// between exec and constructor does no harm.
+inline constexpr int kExecMarkerSig = 23;      // SIGURG
+inline constexpr int kExecMarkerHeldSig = 28;  // SIGWINCH
 
 // A JSON record built in a fixed buffer (PROGENY_MAX_RECORD), async-signal-safe.
 class Json {

@@ -116,6 +116,8 @@ void die() {
 void take_lifeline() {
   if (!g.lifeline) return;
   int r = hand_in_lifeline("\n", 1);
+  // Failed, the one held may be armed with credentials that no longer reach us.
+  g.lifeline_held = r == 0;
   if (launcher_gone(r)) die();
   if (r < 0) g.lost.fetch_add(1, std::memory_order_relaxed);
 }
@@ -131,6 +133,7 @@ void send_event_with_lifeline(Json& j, int pass_fd) {
   uint64_t lost = g.lost.load(std::memory_order_relaxed);
   bool fits = j.finish(lost);
   int r = fits ? hand_in_lifeline(j.data(), j.size(), pass_fd) : hand_in_lifeline("\n", 1);
+  g.lifeline_held = r == 0;
   if (launcher_gone(r)) die();
   count(fits && r == 0, lost);
   errno = saved;
