@@ -250,10 +250,10 @@ bool ShimSocket::place(Record* r) {
   return true;
 }
 
-void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
+bool ShimSocket::take_lifeline(const Conn& c, Fd passed) {
   // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
   // the process that connected, and whoever holds it signals that process.
-  if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return;
+  if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return false;
   // A fresh end replaces the old one, which the keeper then closes: that hang-up must not
   // reach the member through our end of the old one.
   disarm(c.peer_ino);
@@ -264,16 +264,19 @@ void ShimSocket::take_lifeline(const Conn& c, Fd passed) {
                                                       c.peer_ino, opts_.lifeline_sig))
     armed_[c.peer_ino] = c.fd.get();
   // Nobody holds it (the keeper is gone): disarmed before the end closes, here.
-  if (!opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) disarm(c.peer_ino);
+  if (opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) return true;
+  disarm(c.peer_ino);
+  return false;
 }
 
 void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<Fd> with) {
   // A socket is the peer's lifeline; anything else may be a pidfd of the record's process.
   Fd passed;
+  bool lifeline_held = false;
   for (Fd& fd : with) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) continue;
-    if (S_ISSOCK(st.st_mode)) take_lifeline(c, std::move(fd));
+    if (S_ISSOCK(st.st_mode)) lifeline_held = take_lifeline(c, std::move(fd)) || lifeline_held;
     else if (!passed) passed = std::move(fd);
   }
   if (line.empty()) return;  // a lifeline alone (a fresh one after setuid)
@@ -295,7 +298,9 @@ void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<F
       host_by_ino_[*r->ino] = pids->pid;
   }
   if (place(&*r) && (c.verified || vouched(*r))) {
-    accept(std::move(*r), std::move(passed));
+    // A fork child's own birth record that came with its lifeline: the keeper holds it already.
+    bool held = lifeline_held && r->ino && *r->ino == c.peer_ino;
+    accept(std::move(*r), std::move(passed), held);
   } else if (pending_.size() < kMaxPending) {
     // From a peer that exited before we could place it, or (pidns) about a process whose
     // pid in our namespace is not known yet: what makes it known (its parent's record, its
@@ -341,7 +346,7 @@ Fd ShimSocket::open_identified(const Record& r, Fd passed, bool* contradicted) c
   return st && st->start_time == r.start_time && alive(fd) ? std::move(fd) : Fd();
 }
 
-void ShimSocket::accept(Record r, Fd passed) {
+void ShimSocket::accept(Record r, Fd passed, bool held) {
   if (r.lost) lost_ += *r.lost;
   r.lost.reset();  // counted here; the log's `lost` record carries the total
   if (about_a_process(r)) {
@@ -367,7 +372,8 @@ void ShimSocket::accept(Record r, Fd passed) {
       // A fork record names a child that may never hand in a lifeline (a vfork or
       // posix_spawn child: no shim code runs there before its exec, and none after the exec
       // of a setuid or static program): it is held by the pidfd it was proven through.
-      if (r.event == "fork" && opts_.on_hold) opts_.on_hold(Fd(), proof->pidfd(), proof->ino());
+      if (r.event == "fork" && opts_.on_hold && !held)
+        opts_.on_hold(Fd(), proof->pidfd(), proof->ino());
       if (opts_.on_member)
         opts_.on_member(std::move(*proof), static_cast<pid_t>(r.ppid.value_or(0)),
                         r.parent_ino.value_or(0), r.parent_start_time.value_or(0));

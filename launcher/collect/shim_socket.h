@@ -101,7 +101,8 @@ class ShimSocket {
   // One line and the descriptors that came with it (a lifeline, a pidfd, or both).
   void handle_line(const Conn& c, std::string_view line, std::vector<Fd> with);
   // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
-  void take_lifeline(const Conn& c, Fd passed);
+  // True when it is held.
+  bool take_lifeline(const Conn& c, Fd passed);
   // The armed launcher end of the lifeline `ino` handed in before, disarmed: the keeper is
   // about to close its end (a fresh one replaces it), or the connection closes.
   void disarm(uint64_t ino);
@@ -111,7 +112,8 @@ class ShimSocket {
   bool place(Record* r);
   pid_t host_pid_of(uint64_t ino);
   bool vouched(const Record& r) const;
-  void accept(Record r, Fd passed);
+  // held: the record's process is held already (its lifeline came with the record).
+  void accept(Record r, Fd passed, bool held = false);
   void retry_pending(bool final);
   // A pidfd of the process the record is about, checked against its identity (the one its
   // shim passed, or one opened by identity); *contradicted when the identity names a live

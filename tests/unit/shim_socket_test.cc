@@ -145,6 +145,34 @@ TEST(ShimSocket, TheConnectionAloneMakesItsPeerAMember) {
   ::close(c);
 }
 
+// In a fork child: what its shim sends, its own birth record with its lifeline (one end of a
+// fresh socketpair, standing in for its armed connection end) and its own pidfd in one message.
+bool send_own_birth(const ShimSocket& sock, uint64_t parent_ino, uint64_t* ino) {
+  int c = connect_to(sock);
+  int self = static_cast<int>(sys_pidfd_open(::getpid(), 0));
+  int lifeline[2];
+  if (self < 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, lifeline) != 0) return false;
+  *ino = pidfd_ino(self);
+  std::string line = "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":" +
+                     std::to_string(::getpid()) + ",\"time_ns\":1,\"ino\":" + std::to_string(*ino) +
+                     ",\"ppid\":" + std::to_string(::getppid()) +
+                     ",\"parent_ino\":" + std::to_string(parent_ino) + ",\"via\":\"fork\"}\n";
+  int fds[2] = {lifeline[0], self};
+  iovec iov{line.data(), line.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  return ::sendmsg(c, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+}
+
 // What a fork child's shim sends: its own birth record, with its lifeline and its own pidfd in
 // one message. The child exits and is reaped before the socket reads anything: the pidfd that
 // came along beside the lifeline still names it, so its exit can be learnt.
@@ -165,30 +193,8 @@ TEST(ShimSocket, AForkChildsOwnRecordBesideItsLifelineBringsAPidfdThatOutlivesIt
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    int c = connect_to(*sock);
-    int self = static_cast<int>(sys_pidfd_open(::getpid(), 0));
-    int lifeline[2];
-    if (self < 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, lifeline) != 0) ::_exit(2);
-    uint64_t ino = pidfd_ino(self);
-    std::string line = "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":" +
-                       std::to_string(::getpid()) + ",\"time_ns\":1,\"ino\":" +
-                       std::to_string(ino) + ",\"ppid\":" + std::to_string(::getppid()) +
-                       ",\"parent_ino\":" + std::to_string(parent_ino) +
-                       ",\"via\":\"fork\"}\n";
-    int fds[2] = {lifeline[0], self};
-    iovec iov{line.data(), line.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof fds);
-    std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
-    bool sent = ::sendmsg(c, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+    uint64_t ino = 0;
+    bool sent = send_own_birth(*sock, parent_ino, &ino);
     (void)!::write(report[1], &ino, sizeof ino);
     ::_exit(sent ? 0 : 3);
   }
@@ -205,6 +211,58 @@ TEST(ShimSocket, AForkChildsOwnRecordBesideItsLifelineBringsAPidfdThatOutlivesIt
   EXPECT_EQ(records[0].pid, child);
   EXPECT_EQ(ended, std::vector<uint64_t>{child_ino});
   EXPECT_EQ(sock->refused(), 0U);
+}
+
+// The same from a live child: its lifeline is handed on once, and its birth record (which
+// came with it) is not handed to the keeper a second time by its pidfd.
+TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
+  std::vector<Record> records;
+  int holds = 0, holds_with_lifeline = 0;
+  ShimSocket::Options o;
+  o.launcher = ::getppid();
+  o.on_record = [&](Record&& r) { records.push_back(std::move(r)); };
+  o.on_hold = [&](const Fd& lifeline, const Fd&, uint64_t) {
+    ++holds;
+    if (lifeline) ++holds_with_lifeline;
+    return true;
+  };
+  std::string err;
+  auto sock = ShimSocket::open(std::move(o), &err);
+  ASSERT_TRUE(sock) << err;
+  uint64_t parent_ino = ino_of(::getpid());
+  sock->vouch(parent_ino);
+  int report[2], release[2];
+  ASSERT_EQ(::pipe(report), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(release[1]);
+    uint64_t ino = 0;
+    bool sent = send_own_birth(*sock, parent_ino, &ino);
+    (void)!::write(report[1], &ino, sizeof ino);
+    char b;
+    (void)!::read(release[0], &b, 1);  // until the test is done (or gone)
+    ::_exit(sent ? 0 : 3);
+  }
+  ::close(report[1]);
+  ::close(release[0]);
+  uint64_t child_ino = 0;
+  bool reported = ::read(report[0], &child_ino, sizeof child_ino) == static_cast<ssize_t>(sizeof child_ino);
+  ::close(report[0]);
+  if (reported) {
+    sock->on_readable();
+    sock->drain();
+  }
+  ::close(release[1]);
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);
+  ASSERT_TRUE(reported);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].ino, child_ino);
+  EXPECT_EQ(holds_with_lifeline, 1);
+  EXPECT_EQ(holds, 1) << "held again by its pidfd";
 }
 
 }  // namespace
