@@ -321,7 +321,7 @@ EXPORT int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) {
   prepare_fork();
   // On our stack: a CLONE_VM child reads it while we are suspended, any other child copies it
   // (and reports its own birth).
-  CloneCtx ctx{fn, arg, flags, birth_before_fork("clone")};
+  CloneCtx ctx{fn, arg, flags, flags & CLONE_VM ? Birth{} : birth_before_fork("clone")};
   int r = f(clone_trampoline, stack, flags, &ctx, ptid, tls, ctid);
   t_vfork_child = false;
   if (r > 0 && (flags & CLONE_VM)) report_fork(r, "clone");

@@ -272,12 +272,17 @@ bool ShimSocket::take_lifeline(const Conn& c, Fd passed) {
 void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<Fd> with) {
   // A socket is the peer's lifeline; anything else may be a pidfd of the record's process.
   Fd passed;
+  uint64_t passed_ino = 0;  // the same fstat says a pidfd's pidfs inode
   bool lifeline_held = false;
   for (Fd& fd : with) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) continue;
-    if (S_ISSOCK(st.st_mode)) lifeline_held = take_lifeline(c, std::move(fd)) || lifeline_held;
-    else if (!passed) passed = std::move(fd);
+    if (S_ISSOCK(st.st_mode)) {
+      lifeline_held = take_lifeline(c, std::move(fd)) || lifeline_held;
+    } else if (!passed) {
+      passed = std::move(fd);
+      passed_ino = pidfs_available() ? static_cast<uint64_t>(st.st_ino) : 0;
+    }
   }
   if (line.empty()) return;  // a lifeline alone (a fresh one after setuid)
   std::string why;
@@ -286,7 +291,7 @@ void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<F
     ++refused_;  // not a shim record, or about nobody it can name
     return;
   }
-  if (passed && r->ino && pidfd_ino(passed.get()) != *r->ino) passed.reset();  // not its own
+  if (passed && r->ino && passed_ino != *r->ino) passed.reset();  // not its own
   // A record about the peer itself (its exec, its own birth as a fork child) is held by the
   // pidfd its connection gave: it opens the process even once it is reaped, which opening
   // by identity no longer does.
