@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "launcher/members/signal_gate.h"
+#include "launcher/os/batch_window.h"
 #include "launcher/os/keep_descriptors.h"
 #include "launcher/os/sys.h"
 #include "launcher/os/reap.h"
@@ -28,7 +30,7 @@ struct Held {
   Fd pidfd;
 };
 
-enum class Got { kNothing, kDismissed, kLauncherGone };
+enum class Got { kEmpty, kMessage, kDismissed, kLauncherGone };
 
 // One message of the launcher: a hand-over (the member's identity as payload, [pidfd] or
 // [pidfd, lifeline] as SCM_RIGHTS), the dismissal byte, or EOF once the launcher is gone.
@@ -42,7 +44,7 @@ Got receive(int channel, std::vector<Held>* held) {
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  if (n < 0) return errno == EINTR || errno == EAGAIN ? Got::kNothing : Got::kLauncherGone;
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? Got::kEmpty : Got::kLauncherGone;
   if (n == 0) return Got::kLauncherGone;
   std::vector<Fd> fds;
   for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
@@ -55,7 +57,7 @@ Got receive(int channel, std::vector<Held>* held) {
     }
   }
   if (n == 1 && payload[0] == kDismiss) return Got::kDismissed;
-  if (n != sizeof(uint64_t) || fds.empty() || fds.size() > 2) return Got::kNothing;
+  if (n != sizeof(uint64_t) || fds.empty() || fds.size() > 2) return Got::kMessage;
   uint64_t ino;
   std::memcpy(&ino, payload, sizeof ino);
   Fd lifeline = fds.size() == 2 ? std::move(fds[1]) : Fd();
@@ -65,11 +67,38 @@ Got receive(int channel, std::vector<Held>* held) {
   for (auto& h : *held) {
     if (ino && h.ino == ino) {
       if (lifeline) h.lifeline = std::move(lifeline);
-      return Got::kNothing;
+      return Got::kMessage;
     }
   }
   held->push_back({ino, std::move(lifeline), std::move(fds[0])});
-  return Got::kNothing;
+  return Got::kMessage;
+}
+
+// Every message queued on the channel; a new member's pidfd joins the epoll set.
+Got receive_all(int channel, int epoll, std::vector<Held>* held) {
+  for (;;) {
+    size_t before = held->size();
+    Got g = receive(channel, held);
+    if (g != Got::kMessage) return g;
+    if (held->size() > before) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = held->back().pidfd.get();
+      ::epoll_ctl(epoll, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    }
+  }
+}
+
+// A member that exited: its entry and end go (nothing is signalled by closing an end). Taken
+// out of the epoll set first: the launcher's copy keeps the pidfd's file open.
+void drop(int pidfd, int epoll, std::vector<Held>* held) {
+  for (size_t i = 0; i < held->size(); ++i) {
+    if ((*held)[i].pidfd.get() != pidfd) continue;
+    ::epoll_ctl(epoll, EPOLL_CTL_DEL, pidfd, nullptr);
+    (*held)[i] = std::move(held->back());
+    held->pop_back();
+    return;
+  }
 }
 
 [[noreturn]] void keeper_main(int launcher_pidfd, int channel, int sig) {
@@ -90,30 +119,45 @@ Got receive(int channel, std::vector<Held>* held) {
   launcher_pidfd = fds[0];
   channel = fds[1];
 
+  // Held pidfds in an epoll set, so a wake-up costs what became ready, not one poll entry per
+  // member; a wake-up that brought anything is followed by a batch window in which only the
+  // launcher's death is watched (os/batch_window.h).
+  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) ::_exit(1);
+  for (int fd : {channel, launcher_pidfd}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) ::_exit(1);
+  }
   std::vector<Held> held;
-  std::vector<pollfd> p;
-  for (bool gone = false; !gone;) {
-    p.assign({{channel, POLLIN, 0}, {launcher_pidfd, POLLIN, 0}});
-    for (const auto& h : held) p.push_back({h.pidfd.get(), POLLIN, 0});
-    int r = ::poll(p.data(), p.size(), -1);
+  for (bool gone = false, busy = false; !gone;) {
+    if (busy) {
+      pollfd launcher{launcher_pidfd, POLLIN, 0};
+      wait_for_urgent(&launcher, 1);
+    }
+    epoll_event ev[64];
+    int r = ::epoll_wait(epoll.get(), ev, 64, -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) break;
-    // Members that exited: their ends go (nothing is signalled by closing one).
-    for (size_t i = held.size(); i-- > 0;)
-      if (p[i + 2].revents) held.erase(held.begin() + static_cast<long>(i));
-    gone = p[1].revents != 0;
-    if (p[0].revents) {
-      Got g = receive(channel, &held);
-      if (g == Got::kDismissed) ::_exit(0);
-      gone = gone || g == Got::kLauncherGone;
+    busy = false;
+    for (int i = 0; i < r; ++i) {
+      int fd = ev[i].data.fd;
+      if (fd == launcher_pidfd) {
+        gone = true;
+      } else if (fd == channel) {
+        Got g = receive_all(channel, epoll.get(), &held);
+        if (g == Got::kDismissed) ::_exit(0);
+        gone = gone || g == Got::kLauncherGone;
+        busy = true;
+      } else {
+        drop(fd, epoll.get(), &held);
+        busy = true;
+      }
     }
   }
   // Hand-overs still queued belong to members too.
-  for (pollfd q{channel, POLLIN, 0}; ::poll(&q, 1, 0) == 1 && (q.revents & POLLIN);) {
-    Got g = receive(channel, &held);
-    if (g == Got::kDismissed) ::_exit(0);
-    if (g == Got::kLauncherGone) break;
-  }
+  if (receive_all(channel, epoll.get(), &held) == Got::kDismissed) ::_exit(0);
   for (const auto& h : held) signal_gate::send_to_held(h.pidfd.get(), h.ino, sig);
   ::_exit(0);
 }

@@ -36,6 +36,7 @@
 #include "launcher/os/parse.h"
 #include "launcher/os/path_search.h"
 #include "launcher/os/proc.h"
+#include "launcher/os/batch_window.h"
 #include "launcher/os/subreaper.h"
 #include "schema/record.h"
 #include "launcher/views/runaway_report.h"
@@ -492,43 +493,56 @@ class Runner : public StopHooks {
     return true;
   }
 
+  // A wake-up that brought records or exits is followed by a batch window
+  // (os/batch_window.h): a busy tree is read in batches, at most 200 times a second, and
+  // wakes the launcher itself only when it was idle.
   void main_loop() {
-    for (;;) {
+    for (bool busy = false;;) {
       if (timed_out_ || stop_requested_) return;
       if (cmd_exited_ && (!opts_.wait_all || tree_gone())) return;
-      poll_once(-1);
+      busy = poll_once(-1, busy);
     }
   }
 
-  void poll_once(int timeout_ms) {
+  // Returns whether records or exits were ready (the tree is busy).
+  bool poll_once(int timeout_ms, bool batch_first = false) {
+    // What must not wait comes first: the batch window polls these alone.
     std::vector<pollfd> fds;
     fds.push_back({sigfd_.get(), POLLIN, 0});
     size_t timer_at = fds.size();
     if (timerfd_) fds.push_back({timerfd_.get(), POLLIN, 0});
+    // Where an optional one is in fds; SIZE_MAX when it is not polled.
+    auto add_if = [&fds](bool polled, int fd) {
+      if (!polled) return SIZE_MAX;
+      fds.push_back({fd, POLLIN, 0});
+      return fds.size() - 1;
+    };
+    size_t status_at = add_if(contain_->status_fd() >= 0 && !cmd_exited_ && !pidns_reports_done_,
+                              contain_->status_fd());
+    size_t exec_at = add_if(static_cast<bool>(exec_report_), exec_report_.get());
+    size_t control_at = add_if(control_ && control_->open(), control_ ? control_->fd() : -1);
+    size_t batched_at = fds.size();
     size_t shim_at = fds.size();
     if (shim_) fds.push_back({shim_->fd(), POLLIN, 0});
     if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
     fds.push_back({members_.exit_fd(), POLLIN, 0});
-    size_t status_at = fds.size();
-    if (contain_->status_fd() >= 0 && !cmd_exited_ && !pidns_reports_done_)
-      fds.push_back({contain_->status_fd(), POLLIN, 0});
-    size_t exec_at = fds.size();
-    if (exec_report_) fds.push_back({exec_report_.get(), POLLIN, 0});
-    size_t control_at = fds.size();
-    if (control_ && control_->open()) fds.push_back({control_->fd(), POLLIN, 0});
+    if (batch_first) wait_for_urgent(fds.data(), batched_at);
     // Trace lines wait for their reorder window: wake up to print them.
     if (trace_.pending() && (timeout_ms < 0 || timeout_ms > 50)) timeout_ms = 50;
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     // The tracker wakes us only when its ring fills up: read it on every wake-up.
     consume_tracker();
     if (n > 0) handle_events(fds, timer_at, shim_at, status_at);
-    if (exec_at < fds.size() && fds[exec_at].revents) command_exec_decided();
-    if (control_at < fds.size() && fds[control_at].revents) read_control();
+    if (exec_at != SIZE_MAX && fds[exec_at].revents) command_exec_decided();
+    if (control_at != SIZE_MAX && fds[control_at].revents) read_control();
     // Whatever the shims sent before a member died is read before its children are judged.
     if (shim_) shim_->on_readable();
     members_exited(false);
     log_->flush();
     print_trace(false);
+    bool busy = false;
+    for (size_t i = batched_at; i < fds.size(); ++i) busy = busy || fds[i].revents;
+    return busy;
   }
 
   void print_trace(bool final) {
@@ -541,7 +555,7 @@ class Runner : public StopHooks {
     if (fds[0].revents & POLLIN) read_signals();
     // Records before exits: a member's children must be known when it is found dead.
     if (shim_ && (fds[shim_at].revents & POLLIN)) shim_->on_readable();
-    if (status_at < fds.size() && fds[status_at].revents) command_ended_in_namespace();
+    if (status_at != SIZE_MAX && fds[status_at].revents) command_ended_in_namespace();
     if (timerfd_ && (fds[timer_at].revents & POLLIN)) {
       uint64_t ticks;
       if (::read(timerfd_.get(), &ticks, sizeof ticks) > 0 && !timed_out_) {

@@ -568,6 +568,75 @@ TEST_P(ReapedUnread, ForkChildrenKeepTheirExits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ReapedUnread, ::testing::ValuesIn(every_mode()), mode_name);
+
+// --- a busy tree is read in batches (launcher/os/batch_window.h) ---
+
+// How often a process has gone to sleep and been woken (voluntary context switches).
+long wakeups_of(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  const std::string key = "\nvoluntary_ctxt_switches:\t";
+  size_t at = status.find(key);
+  return at == std::string::npos ? -1 : std::atol(status.c_str() + at + key.size());
+}
+
+class Batched : public ::testing::TestWithParam<Mode> {};
+
+// 300 children, one a millisecond, each reported and each exiting: read one at a time, the
+// launcher woke 390-530 times (its record, its exit) and the keeper ~480 (its lifeline, its
+// exit); read in batches of a 5 ms window, each wakes at most about 60 times (measured 57
+// and 15-27; the bound is one per two children), and every child is still in the log with its exit.
+TEST_P(Batched, AStreamOfChildrenWakesTheLauncherOnlyOncePerBatch) {
+  skip_unless_root();
+  if (GetParam().tracker) REQUIRE_TRACKER();
+  constexpr int kChildren = 300;
+  std::string dir = temp_dir("batched");
+  std::string log = dir + "/run.jsonl";
+  std::string paced = fixture("paced_forks");
+  auto r = run_in_sandbox([&](Scenario& s) {
+    Started c = start_command(
+        progeny_run(GetParam(), {"-q", "--log", log}, {paced, std::to_string(kChildren), "1000", dir}));
+    s.expect(wait_until([&] { return exists(dir + "/ready"); }, 60000), "COMMAND never started");
+    pid_t keeper = find_keeper(s);
+    long launcher_before = wakeups_of(c.pid), keeper_before = keeper ? wakeups_of(keeper) : 0;
+    ::close(::open((dir + "/go").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    s.expect(wait_until([&] { return exists(dir + "/done"); }, 120000), "the children were not all made");
+    long launcher_wakes = wakeups_of(c.pid) - launcher_before;
+    long keeper_wakes = keeper ? wakeups_of(keeper) - keeper_before : 0;
+    ::close(::open((dir + "/end").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    int st = wait_status(c.pid, 120000);
+    s.expect(exited_with(st, 0), "progeny gave " + status_text(st));
+    ::close(c.out_fd);
+    s.note("launcher woke " + std::to_string(launcher_wakes) + " times, keeper " +
+           std::to_string(keeper_wakes) + ", for " + std::to_string(kChildren) + " children");
+    s.expect(launcher_before >= 0 && launcher_wakes < kChildren / 2,
+             "the launcher woke " + std::to_string(launcher_wakes) + " times for " +
+                 std::to_string(kChildren) + " children");
+    s.expect(keeper_before >= 0 && keeper_wakes >= 0 && keeper_wakes < kChildren / 2,
+             "the keeper woke " + std::to_string(keeper_wakes) + " times for " +
+                 std::to_string(kChildren) + " children");
+    Log got = read_log(log);
+    std::set<uint64_t> parent, kids, exited;
+    for (const Record& rec : got.records)
+      if (rec.event == "exec" && rec.ino && !rec.argv.empty() && rec.argv[0] == paced)
+        parent.insert(*rec.ino);
+    for (const Record& rec : got.records)
+      if (rec.event == "fork" && rec.ino && rec.parent_ino && parent.count(*rec.parent_ino))
+        kids.insert(*rec.ino);
+    for (const Record& rec : got.records)
+      if (rec.event == "exit" && rec.ino && kids.count(*rec.ino) && rec.code && *rec.code == 0)
+        exited.insert(*rec.ino);
+    s.expect(kids.size() == kChildren && exited.size() == kChildren,
+             std::to_string(kids.size()) + " children in the log, " + std::to_string(exited.size()) +
+                 " with their exit 0, not " + std::to_string(kChildren));
+    expect_nothing_left(s);
+    return 0;
+  });
+  remove_tree(dir);
+  for (const auto& n : r.notes) std::printf("%s\n", n.c_str());
+  EXPECT_TRUE(r.ok()) << r.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Batched, ::testing::ValuesIn(every_mode()), mode_name);
 INSTANTIATE_TEST_SUITE_P(Modes, Pools, ::testing::ValuesIn(modes_where(true)), mode_name);
 INSTANTIATE_TEST_SUITE_P(Long, Pools, ::testing::ValuesIn(modes_where(false)), mode_name);
 
