@@ -89,10 +89,11 @@ int send_record(const Json& j, int pass_fd = -1);
 // the record is about, handed to the launcher with it (the caller closes its own copy): the
 // launcher then holds the process from its birth.
 void send_event(Json& j, int pass_fd = -1);
-// Connects, arms our end of the connection (F_SETOWN_EX to this process, F_SETSIG(kill_sig),
-// O_ASYNC) and sends it over itself with data (a record, or a bare newline): the launcher
-// hands it to the keeper, outside the tree, whose holding it keeps the lifeline alive. Our
-// copy is closed. pass_fd >= 0 (a pidfd of this process) travels with it. 0 or -errno.
+// Connects, makes a pipe, arms both its ends (F_SETOWN_EX to this process, F_SETSIG(kill_sig),
+// O_ASYNC) and sends them with data (a record, or a bare newline): the launcher keeps the
+// write end and hands the read end to the keeper, outside the tree; the release of either
+// signals us. Our copies are closed. pass_fd >= 0 (a pidfd of this process) travels with
+// them. 0 or -errno.
 int hand_in_lifeline(const char* data, size_t len, int pass_fd = -1);
 // A fresh lifeline for this process (when lifelines are on); dies (kill_sig) if the
 // launcher is gone, counts a failure as lost. Normal and fork-child contexts only.

@@ -31,17 +31,15 @@ int connect_launcher() {
   return s;
 }
 
-// One sendmsg of data[0..len) with pass0 and pass1 (those >= 0) as SCM_RIGHTS: 0 or -errno.
-int send_bytes(int fd, const char* data, size_t len, int pass0, int pass1 = -1) {
+// One sendmsg of data[0..len) with pass[0..n_pass) as SCM_RIGHTS: 0 or -errno.
+int send_bytes(int fd, const char* data, size_t len, const int* pass, size_t n_pass) {
+  constexpr size_t kMaxPass = 3;
   iovec iov{const_cast<char*>(data), len};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  int pass[2];
-  size_t n_pass = 0;
-  if (pass0 >= 0) pass[n_pass++] = pass0;
-  if (pass1 >= 0) pass[n_pass++] = pass1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof pass)];
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxPass * sizeof(int))];
+  if (n_pass > kMaxPass) return -EINVAL;
   if (n_pass) {
     msg.msg_control = control;
     msg.msg_controllen = CMSG_SPACE(n_pass * sizeof(int));
@@ -54,6 +52,16 @@ int send_bytes(int fd, const char* data, size_t len, int pass0, int pass1 = -1) 
   ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n == static_cast<ssize_t>(len)) return 0;
   return n < 0 ? -errno : -EAGAIN;
+}
+
+// Arms one end of a lifeline pipe to send kill_sig to this process when the kernel reports
+// I/O on it, as it does to both ends whenever either is released: 0 or -errno.
+int arm_for_self(int end, pid_t self) {
+  f_owner_ex owner{F_OWNER_PID, self};
+  if (fcntl(end, F_SETOWN_EX, &owner) != 0 || fcntl(end, F_SETSIG, g.kill_sig) != 0 ||
+      fcntl(end, F_SETFL, O_ASYNC) != 0)
+    return -errno;
+  return 0;
 }
 
 // The launcher's end is gone: nobody listens (ECONNREFUSED), or it closed between our
@@ -76,7 +84,7 @@ int send_record(const Json& j, int pass_fd) {
   // gave it: it is gone before the program runs again.
   int fd = connect_launcher();
   if (fd < 0) return fd;
-  int r = send_bytes(fd, j.data(), j.size(), pass_fd);
+  int r = send_bytes(fd, j.data(), j.size(), &pass_fd, pass_fd >= 0 ? 1 : 0);
   close(fd);
   return r;
 }
@@ -96,15 +104,29 @@ void send_event(Json& j, int pass_fd) {
 int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
   int fd = connect_launcher();
   if (fd < 0) return fd;
-  f_owner_ex owner{F_OWNER_PID, static_cast<pid_t>(syscall(SYS_getpid))};
-  int r = 0;
-  if (fcntl(fd, F_SETOWN_EX, &owner) != 0 || fcntl(fd, F_SETSIG, g.kill_sig) != 0 ||
-      fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK | O_ASYNC) != 0)
-    r = -errno;
-  // The end travels over itself. Once sent, it lives on in the launcher's queue even after
-  // our close: the launcher's death still hangs it up (and signals us) before the kernel
-  // frees what the launcher held.
-  if (r == 0) r = send_bytes(fd, data, len, fd, pass_fd);
+  // A pipe, not a socket: a socket in flight (SCM_RIGHTS) makes every AF_UNIX close in the
+  // system schedule the kernel's garbage collector (3 runs per process of an exec loop).
+  // Both ends are armed, so whichever is released first, the other signals us: the keeper's
+  // (the read end), the launcher's (the write end), or either while both are still queued.
+  int ends[2];
+  int r = pipe2(ends, O_CLOEXEC) == 0 ? 0 : -errno;
+  if (r != 0) {
+    close(fd);
+    return r;
+  }
+  auto self = static_cast<pid_t>(syscall(SYS_getpid));
+  r = arm_for_self(ends[0], self);
+  if (r == 0) r = arm_for_self(ends[1], self);
+  int pass[3] = {ends[0], ends[1], pass_fd};
+  if (r == 0) r = send_bytes(fd, data, len, pass, pass_fd >= 0 ? 3 : 2);
+  // Sent, both live on in the launcher's queue after our close. Not sent, they are disarmed
+  // first: our own close would release one and fire the other.
+  if (r != 0) {
+    fcntl(ends[0], F_SETFL, 0);
+    fcntl(ends[1], F_SETFL, 0);
+  }
+  close(ends[0]);
+  close(ends[1]);
   close(fd);
   return r;
 }

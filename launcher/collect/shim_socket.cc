@@ -29,6 +29,7 @@ namespace {
 // epoll data: which kind of fd fired.
 constexpr uint64_t kListen = 1ULL << 32;
 constexpr uint64_t kConn = 2ULL << 32;
+constexpr uint64_t kLifeline = 3ULL << 32;  // our end of a lifeline: EPOLLERR once the keeper's goes
 
 bool alive(const Fd& pidfd) {
   pollfd p{pidfd.get(), POLLIN, 0};
@@ -76,8 +77,7 @@ void ShimSocket::vouch(uint64_t ino) { remember(ino); }
 void ShimSocket::disarm(uint64_t ino) {
   auto a = armed_.find(ino);
   if (a == armed_.end()) return;
-  if (auto it = conns_.find(a->second); it != conns_.end())
-    signal_gate::disarm_lifeline(it->second.fd.get());
+  signal_gate::disarm_lifeline(a->second);
   armed_.erase(a);
 }
 
@@ -86,9 +86,14 @@ void ShimSocket::disarm_lifelines() {
 }
 
 void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
-  if (auto a = armed_.find(it->second.peer_ino); a != armed_.end() && a->second == it->first)
-    disarm(it->second.peer_ino);
   conns_.erase(it);  // closing the fd also removes it from the epoll set
+}
+
+void ShimSocket::drop_lifeline(int fd) {
+  auto it = lifelines_.find(fd);
+  if (it == lifelines_.end()) return;
+  if (auto a = armed_.find(it->second.ino); a != armed_.end() && a->second == fd) armed_.erase(a);
+  lifelines_.erase(it);  // only we hold it: closing it also removes it from the epoll set
 }
 
 void ShimSocket::remember(uint64_t ino) {
@@ -196,7 +201,7 @@ bool ShimSocket::read_conn(int fd) {
       lines.emplace_back(start, nl - start);
     for (size_t k = 0; k < lines.size(); ++k) {
       std::vector<Fd> with;
-      if (k + 1 == lines.size() && fds.size() <= 2) with.swap(fds);
+      if (k + 1 == lines.size() && fds.size() <= 3) with.swap(fds);
       handle_line(c, std::string_view(c.buf).substr(lines[k].first, lines[k].second),
                   std::move(with));
     }
@@ -250,40 +255,52 @@ bool ShimSocket::place(Record* r) {
   return true;
 }
 
-bool ShimSocket::take_lifeline(const Conn& c, Fd passed) {
-  // Only a proven peer's, and only with a pidfd that names it: the end is armed to signal
-  // the process that connected, and whoever holds it signals that process.
+bool ShimSocket::take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end) {
+  // Only a proven peer's, and only with a pidfd that names it: whoever holds an end signals
+  // the process that armed both, the one that connected.
   if (!c.verified || !c.peer_pidfd || !opts_.on_hold) return false;
-  // A fresh end replaces the old one, which the keeper then closes: that hang-up must not
-  // reach the member through our end of the old one.
+  // Ours is kept, armed as the member armed it, until the keeper's end is gone (EPOLLERR):
+  // closed before, it would fire the keeper's.
+  epoll_event ev{};
+  ev.events = 0;  // EPOLLERR is reported anyway
+  ev.data.u64 = kLifeline | static_cast<uint32_t>(our_end.get());
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, our_end.get(), &ev) != 0) return false;
+  // A fresh pair replaces the old one, whose keeper end the keeper then closes: that release
+  // must not reach the member through our end of the old one.
   disarm(c.peer_ino);
-  // Ours is armed before the keeper can have the other end: a keeper killed the moment after
-  // the hand-over then still hangs up an armed end (armed after, it was a window: 2 members
-  // of a tree outlived keeper and launcher killed together under load).
-  if (opts_.lifeline_sig && signal_gate::arm_lifeline(c.fd.get(), c.peer_pidfd.get(), c.peer,
-                                                      c.peer_ino, opts_.lifeline_sig))
-    armed_[c.peer_ino] = c.fd.get();
-  // Nobody holds it (the keeper is gone): disarmed before the end closes, here.
-  if (opts_.on_hold(passed, c.peer_pidfd, c.peer_ino)) return true;
+  int fd = our_end.get();
+  lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end)});
+  armed_[c.peer_ino] = fd;
+  if (opts_.on_hold(keeper_end, c.peer_pidfd, c.peer_ino)) return true;
+  // Nobody holds it (the keeper is gone): ours disarmed, it goes at its EPOLLERR once the
+  // caller has closed the keeper's.
   disarm(c.peer_ino);
   return false;
 }
 
 void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<Fd> with) {
-  // A socket is the peer's lifeline; anything else may be a pidfd of the record's process.
-  Fd passed;
+  // A pipe's two ends are the peer's lifeline; anything else may be a pidfd of the record's
+  // process.
+  Fd passed, read_end, write_end;
   uint64_t passed_ino = 0;  // the same fstat says a pidfd's pidfs inode
-  bool lifeline_held = false;
   for (Fd& fd : with) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) continue;
-    if (S_ISSOCK(st.st_mode)) {
-      lifeline_held = take_lifeline(c, std::move(fd)) || lifeline_held;
+    if (S_ISFIFO(st.st_mode)) {
+      int mode = ::fcntl(fd.get(), F_GETFL) & O_ACCMODE;
+      if (mode == O_RDONLY && !read_end) read_end = std::move(fd);
+      else if (mode == O_WRONLY && !write_end) write_end = std::move(fd);
     } else if (!passed) {
       passed = std::move(fd);
       passed_ino = pidfs_available() ? static_cast<uint64_t>(st.st_ino) : 0;
     }
   }
+  bool lifeline_held = read_end && write_end && take_lifeline(c, read_end, write_end);
+  // Half a pair, or a pair nobody took: disarmed before it closes here, so it signals nobody.
+  // (A held pair's keeper end is the keeper's now, armed: our copy just closes.)
+  if (!lifeline_held)
+    for (const Fd* end : {&read_end, &write_end})
+      if (*end) signal_gate::disarm_lifeline(end->get());
   if (line.empty()) return;  // a lifeline alone (a fresh one after setuid)
   std::string why;
   auto r = line.size() + 1 <= PROGENY_MAX_RECORD ? parse_record(line, &why) : std::nullopt;
@@ -399,6 +416,7 @@ void ShimSocket::on_readable() {
     int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffULL);
     if (kind == kListen) accept_all();
     else if (kind == kConn) read_conn(fd);
+    else if (kind == kLifeline) drop_lifeline(fd);
   }
   if (!pending_.empty()) retry_pending(false);
 }

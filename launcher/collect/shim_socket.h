@@ -41,17 +41,14 @@ class ShimSocket {
     // be learnt.
     std::function<void(Fd pidfd, const Record& about)> on_ended;
     // A proven member to hold outside the tree (docs/shim.md), by a pidfd (lent: the callee
-    // keeps a copy if it wants one) and its pidfs identity: with the lifeline it armed and
-    // passed in (its own end of its connection; SO_PEERPIDFD's pidfd), or with none (a fork
-    // record's child, which may never hand one in: a vfork or posix_spawn child that execs a
-    // setuid or static program). Dropped, the member has no lifeline. False: nobody holds
-    // it (the keeper is gone).
-    // The lifeline is lent too: the caller closes it afterwards.
+    // keeps a copy if it wants one) and its pidfs identity: with the read end of the lifeline
+    // pipe it armed and passed in (SO_PEERPIDFD's pidfd), or with none (a fork record's
+    // child, which may never hand one in: a vfork or posix_spawn child that execs a setuid
+    // or static program). Dropped, the member has no lifeline. False: nobody holds it (the
+    // keeper is gone). The end is lent too: the caller closes its copy afterwards. The
+    // write end stays here, armed by the member as well, so the keeper's death, alone or
+    // with the launcher's, takes the member down.
     std::function<bool(const Fd& lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
-    // Non-zero: before a lifeline is handed on, the launcher's end of its connection is armed,
-    // to send this signal to the member when the keeper's end goes, so that the keeper's
-    // death, alone or with the launcher's, takes the member down (docs/shim.md).
-    int lifeline_sig = 0;
     // Live members by pid (the descent proof stops at one).
     MemberLookup member;
   };
@@ -98,14 +95,16 @@ class ShimSocket {
   void accept_all();
   // Reads what is queued; false once the connection is finished (and closed).
   bool read_conn(int fd);
-  // One line and the descriptors that came with it (a lifeline, a pidfd, or both).
+  // One line and the descriptors that came with it (a lifeline's two ends, a pidfd, or both).
   void handle_line(const Conn& c, std::string_view line, std::vector<Fd> with);
-  // A passed descriptor that is a socket: the peer's lifeline, handed on (see on_hold).
-  // True when it is held.
-  bool take_lifeline(const Conn& c, Fd passed);
-  // The armed launcher end of the lifeline `ino` handed in before, disarmed: the keeper is
-  // about to close its end (a fresh one replaces it), or the connection closes.
+  // The two ends of a pipe the peer passed: its lifeline. The read end is handed on (see
+  // on_hold), our_end is kept (moved from). True when it is held.
+  bool take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end);
+  // Our end of the lifeline `ino` handed in before, disarmed: the keeper is about to close
+  // its end (a fresh one replaces it), or the run is over.
   void disarm(uint64_t ino);
+  // Our end of a lifeline whose keeper end is gone (the member exited, or the keeper did).
+  void drop_lifeline(int fd);
   void close_conn(std::unordered_map<int, Conn>::iterator it);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.
@@ -126,7 +125,14 @@ class ShimSocket {
   Fd listen_;
   Fd epoll_;
   std::unordered_map<int, Conn> conns_;
-  // pidfs inode -> the conn whose end is armed (signals that peer when the keeper's end goes)
+  // Our ends of the lifelines, by fd, each with its member's pidfs inode: kept until the
+  // keeper's end is gone.
+  struct Lifeline {
+    uint64_t ino;
+    Fd end;
+  };
+  std::unordered_map<int, Lifeline> lifelines_;
+  // pidfs inode -> our end that is still armed (signals that member when the keeper's goes)
   std::unordered_map<uint64_t, int> armed_;
   static constexpr size_t kMaxPending = 65536;
   std::vector<Pending> pending_;

@@ -62,7 +62,7 @@ Got receive(int channel, std::vector<Held>* held) {
   std::memcpy(&ino, payload, sizeof ino);
   Fd lifeline = fds.size() == 2 ? std::move(fds[1]) : Fd();
   // The same process again: a fresh end (after an exec or a credential change) replaces the
-  // old one, whose launcher end then sees EOF; a hand-over without one (its fork record,
+  // old one, whose launcher end then sees EPOLLERR; a hand-over without one (its fork record,
   // which may come before or after its own lifeline) keeps what is held.
   for (auto& h : *held) {
     if (ino && h.ino == ino) {

@@ -1,9 +1,9 @@
 // The keeper: a tiny process forked before COMMAND starts, in its own session, that holds
 // every shimmed member's lifeline outside the tree (docs/shim.md, "Parent death"). A member
-// arms its own end of a connection to the launcher (F_SETOWN_EX to itself, F_SETSIG, O_ASYNC)
-// and passes it to the launcher, which hands it here with the member's pidfd and identity.
-// Held here, the end is in no descriptor table of the program, yet the launcher's death
-// (its peer end closing) still makes the kernel signal the member. The keeper also acts:
+// arms both ends of a pipe for itself (F_SETOWN_EX to itself, F_SETSIG, O_ASYNC) and passes
+// them to the launcher, which keeps the write end and hands the read end here with the
+// member's pidfd and identity. Held here, the end is in no descriptor table of the program,
+// yet the launcher's death (its end released) still makes the kernel signal the member. The keeper also acts:
 // when the launcher is gone without dismissing it, it signals every member it holds through
 // the gate, from an ancestor PID namespace, which reaches a namespace init the kernel's own
 // signal cannot. It also holds members that never hand in a lifeline (a fork record's child:

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,28 +49,11 @@ int send_to_held(int pidfd, uint64_t ino, int sig) {
   return result(sys_pidfd_send_signal(pidfd, sig));
 }
 
-bool arm_lifeline(int sock, int member_pidfd, pid_t pid, uint64_t ino, int sig) {
-  if (pid <= 0 || !ino) return false;
-  f_owner_ex owner{F_OWNER_PID, pid};
-  int flags = ::fcntl(sock, F_GETFL);
-  bool armed = flags >= 0 && ::fcntl(sock, F_SETOWN_EX, &owner) == 0 &&
-               ::fcntl(sock, F_SETSIG, sig) == 0 && ::fcntl(sock, F_SETFL, flags | O_ASYNC) == 0;
-  // Alive now means alive at the F_SETOWN_EX: a pid is not reused before its process is
-  // reaped, and the pidfd turns readable at its exit.
-  pollfd p{member_pidfd, POLLIN, 0};
-  auto pids = pidfd_pids(member_pidfd);
-  if (armed && ::poll(&p, 1, 0) == 0 && pidfd_ino(member_pidfd) == ino && pids &&
-      pids->pid == pid)
-    return true;
-  disarm_lifeline(sock);
-  return false;
-}
-
-void disarm_lifeline(int sock) {
-  int flags = ::fcntl(sock, F_GETFL);
-  if (flags >= 0 && (flags & O_ASYNC)) ::fcntl(sock, F_SETFL, flags & ~O_ASYNC);
+void disarm_lifeline(int end) {
+  int flags = ::fcntl(end, F_GETFL);
+  if (flags >= 0 && (flags & O_ASYNC)) ::fcntl(end, F_SETFL, flags & ~O_ASYNC);
   f_owner_ex nobody{F_OWNER_PID, 0};
-  ::fcntl(sock, F_SETOWN_EX, &nobody);
+  ::fcntl(end, F_SETOWN_EX, &nobody);
 }
 
 int kill_cgroup(int leaf_dirfd) {

@@ -3,8 +3,8 @@
 // proven to belong to the run (verified.h), re-checked here against the identity recorded
 // when it was proven; the only other targets are progeny itself, the process group progeny
 // made for COMMAND, the unreaped child of the caller, a cgroup progeny created, and the
-// members the keeper holds (proven by the launcher, checked again here), and the members whose
-// lifeline's launcher end is armed (proven, checked through their pidfd after arming).
+// members the keeper holds (proven by the launcher, checked again here). The launcher arms
+// nothing: a lifeline's ends are armed by the member itself, for itself (shim/transport.cc).
 // Nothing here takes a bare pid, and nothing can reach kill(-1) or kill(0).
 #pragma once
 #include <cstdint>
@@ -32,14 +32,9 @@ int kill_cgroup(int leaf_dirfd);
 // against the pidfs identity it was handed with (0 without pidfs). Sent from the launcher's
 // PID namespace, it reaches a member that is the init of a namespace of its own.
 int send_to_held(int pidfd, uint64_t ino, int sig);
-// Arms `sock`, the launcher's end of a member's lifeline, to send `sig` to the member when
-// the other end (held by the keeper) goes: the kernel signals on that hang-up. F_SETOWN_EX
-// takes a pid number and keeps the process it names then, so the member's pidfd is checked
-// afterwards (alive, still `ino`, still `pid`): then the number named it when armed. False,
-// and `sock` disarmed, when that check fails.
-bool arm_lifeline(int sock, int member_pidfd, pid_t pid, uint64_t ino, int sig);
-// Takes the arming off (O_ASYNC first): closing or replacing the end then signals nobody.
-void disarm_lifeline(int sock);
+// Takes the arming off one end of a member's lifeline pipe (the member armed both ends for
+// itself; O_ASYNC first): releasing the other end then signals nobody through this one.
+void disarm_lifeline(int end);
 // Whether pidfd signalling works here at all (pidfd_open and signal 0 on ourselves): `progeny
 // run` refuses to start without it, and `progeny doctor` reports this same answer. False with
 // a one-line *why.

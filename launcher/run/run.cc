@@ -330,8 +330,6 @@ class Runner : public StopHooks {
       say_keeper_gone();
       return false;
     };
-    // Disarmed again when nobody holds the lifeline (no keeper, or a gone one).
-    o.lifeline_sig = opts_.pdeathsig;
     o.member = members_.lookup();
     std::string error;
     shim_ = ShimSocket::open(std::move(o), &error);
@@ -734,7 +732,7 @@ class Runner : public StopHooks {
       members_.add(std::move(*proof), pids->ppid, r.parent_ino.value_or(0), 0);
   }
 
-  // Once: someone killed the keeper. Its lifelines' launcher ends, armed for their members,
+  // Once: someone killed the keeper. Its lifelines' launcher ends, armed by their members,
   // then killed those members (docs/shim.md); members that came later have none.
   void say_keeper_gone() {
     if (keeper_lost_) return;

@@ -2,12 +2,15 @@
 // in for the launcher, so it descends from it).
 #include "launcher/collect/shim_socket.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,19 +148,28 @@ TEST(ShimSocket, TheConnectionAloneMakesItsPeerAMember) {
   ::close(c);
 }
 
-// In a fork child: what its shim sends, its own birth record with its lifeline (one end of a
-// fresh socketpair, standing in for its armed connection end) and its own pidfd in one message.
-bool send_own_birth(const ShimSocket& sock, uint64_t parent_ino, uint64_t* ino) {
+// Arms one end of a lifeline pipe as the shim does: SIGKILL to this process at any release
+// of the other end.
+bool arm_for_self(int end) {
+  f_owner_ex owner{F_OWNER_PID, ::getpid()};
+  return ::fcntl(end, F_SETOWN_EX, &owner) == 0 && ::fcntl(end, F_SETSIG, SIGKILL) == 0 &&
+         ::fcntl(end, F_SETFL, O_ASYNC) == 0;
+}
+
+// In a fork child: what its shim sends, its own birth record with its lifeline (both ends of
+// a pipe, armed for itself when `armed`) and its own pidfd in one message.
+bool send_own_birth(const ShimSocket& sock, uint64_t parent_ino, uint64_t* ino, bool armed = false) {
   int c = connect_to(sock);
   int self = static_cast<int>(sys_pidfd_open(::getpid(), 0));
   int lifeline[2];
-  if (self < 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, lifeline) != 0) return false;
+  if (self < 0 || ::pipe2(lifeline, O_CLOEXEC) != 0) return false;
+  if (armed && !(arm_for_self(lifeline[0]) && arm_for_self(lifeline[1]))) return false;
   *ino = pidfd_ino(self);
   std::string line = "{\"v\":1,\"event\":\"fork\",\"source\":\"shim\",\"pid\":" +
                      std::to_string(::getpid()) + ",\"time_ns\":1,\"ino\":" + std::to_string(*ino) +
                      ",\"ppid\":" + std::to_string(::getppid()) +
                      ",\"parent_ino\":" + std::to_string(parent_ino) + ",\"via\":\"fork\"}\n";
-  int fds[2] = {lifeline[0], self};
+  int fds[3] = {lifeline[0], lifeline[1], self};
   iovec iov{line.data(), line.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
   msghdr msg{};
@@ -170,7 +182,13 @@ bool send_own_birth(const ShimSocket& sock, uint64_t parent_ino, uint64_t* ino) 
   cm->cmsg_type = SCM_RIGHTS;
   cm->cmsg_len = CMSG_LEN(sizeof fds);
   std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
-  return ::sendmsg(c, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  bool sent = ::sendmsg(c, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  // Sent, the ends live on in the socket's queue: closing ours releases nothing.
+  ::close(lifeline[0]);
+  ::close(lifeline[1]);
+  ::close(self);
+  ::close(c);
+  return sent;
 }
 
 // What a fork child's shim sends: its own birth record, with its lifeline and its own pidfd in
@@ -263,6 +281,77 @@ TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
   EXPECT_EQ(records[0].ino, child_ino);
   EXPECT_EQ(holds_with_lifeline, 1);
   EXPECT_EQ(holds, 1) << "held again by its pidfd";
+}
+
+enum class Keeper { kNone, kGone, kTakesIt };
+
+// A live child hands in an armed lifeline pair. Nobody takes it (no keeper, or a gone one):
+// the launcher disarms the ends before it closes them, and the child lives. Taken, the
+// keeper's end is kept by the "keeper" here: when the keeper lets it go, the launcher's end,
+// armed by the child, kills the child.
+void hand_in_armed_pair(Keeper keeper) {
+  bool keeper_takes_it = keeper == Keeper::kTakesIt;
+  std::optional<Fd> keeper_copy;
+  ShimSocket::Options o;
+  o.launcher = ::getppid();
+  if (keeper != Keeper::kNone)
+    o.on_hold = [&](const Fd& lifeline, const Fd&, uint64_t) {
+      if (!keeper_takes_it || !lifeline) return false;
+      keeper_copy.emplace(::fcntl(lifeline.get(), F_DUPFD_CLOEXEC, 0));
+      return true;
+    };
+  std::string err;
+  auto sock = ShimSocket::open(std::move(o), &err);
+  ASSERT_TRUE(sock) << err;
+  uint64_t parent_ino = ino_of(::getpid());
+  sock->vouch(parent_ino);
+  int report[2], release[2];
+  ASSERT_EQ(::pipe(report), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(release[1]);
+    ::alarm(60);  // bounded whatever happens to the test
+    uint64_t ino = 0;
+    bool sent = send_own_birth(*sock, parent_ino, &ino, true);
+    (void)!::write(report[1], &ino, sizeof ino);
+    char b;
+    (void)!::read(release[0], &b, 1);  // until the test is done (or gone)
+    ::_exit(sent ? 0 : 3);
+  }
+  ::close(report[1]);
+  ::close(release[0]);
+  uint64_t child_ino = 0;
+  bool reported = ::read(report[0], &child_ino, sizeof child_ino) == static_cast<ssize_t>(sizeof child_ino);
+  ::close(report[0]);
+  if (reported) {
+    sock->on_readable();
+    sock->drain();
+  }
+  bool held = keeper_copy.has_value();
+  keeper_copy.reset();  // the keeper lets its end go (it dies, say)
+  ::close(release[1]);
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);
+  ASSERT_TRUE(reported);
+  EXPECT_EQ(held, keeper_takes_it);
+  if (keeper_takes_it)
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the launcher's end did not fire: " << st;
+  else
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a refused lifeline killed its member: " << st;
+}
+
+TEST(ShimSocket, ALifelineWithoutAKeeperIsDisarmedBeforeItCloses) {
+  hand_in_armed_pair(Keeper::kNone);
+}
+
+TEST(ShimSocket, ALifelineTheGoneKeeperCannotTakeIsDisarmedBeforeItCloses) {
+  hand_in_armed_pair(Keeper::kGone);
+}
+
+TEST(ShimSocket, AHeldLifelineKillsItsMemberWhenTheKeepersEndGoes) {
+  hand_in_armed_pair(Keeper::kTakesIt);
 }
 
 }  // namespace
