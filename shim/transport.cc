@@ -55,7 +55,7 @@ int send_bytes(int fd, const char* data, size_t len, const int* pass, size_t n_p
 }
 
 // Arms one end of a lifeline pipe to send kill_sig to this process when the kernel reports
-// I/O on it, as it does to both ends whenever either is released: 0 or -errno.
+// I/O on it, as it does to both ends when the last reader or writer goes: 0 or -errno.
 int arm_for_self(int end, pid_t self) {
   f_owner_ex owner{F_OWNER_PID, self};
   if (fcntl(end, F_SETOWN_EX, &owner) != 0 || fcntl(end, F_SETSIG, g.kill_sig) != 0 ||
@@ -125,8 +125,10 @@ int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
     fcntl(ends[0], F_SETFL, 0);
     fcntl(ends[1], F_SETFL, 0);
   }
-  close(ends[0]);
+  // The write end first: our read end keeps a reader until we hold nothing, so the
+  // launcher's end never sees "no reader" while a copy of ours is still here.
   close(ends[1]);
+  close(ends[0]);
   close(fd);
   return r;
 }

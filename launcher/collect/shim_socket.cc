@@ -82,7 +82,8 @@ void ShimSocket::disarm(uint64_t ino) {
 }
 
 void ShimSocket::disarm_lifelines() {
-  while (!armed_.empty()) disarm(armed_.begin()->first);
+  for (auto& [fd, l] : lifelines_) signal_gate::disarm_lifeline(fd);
+  armed_.clear();
 }
 
 void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
@@ -92,8 +93,20 @@ void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
 void ShimSocket::drop_lifeline(int fd) {
   auto it = lifelines_.find(fd);
   if (it == lifelines_.end()) return;
+  // No reader left, asked of the fd itself (not of a stale event), and out of the epoll set
+  // before it closes: a copy elsewhere (a member's thread or child) would keep the
+  // registration alive, and the fd number may come back as another member's armed end.
+  pollfd p{fd, 0, 0};
+  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLERR)) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (auto a = armed_.find(it->second.ino); a != armed_.end() && a->second == fd) armed_.erase(a);
-  lifelines_.erase(it);  // only we hold it: closing it also removes it from the epoll set
+  lifelines_.erase(it);
+}
+
+void ShimSocket::disarm_if_lifeline(const Fd& fd) {
+  struct stat st {};
+  if (fd && ::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode))
+    signal_gate::disarm_lifeline(fd.get());
 }
 
 void ShimSocket::remember(uint64_t ino) {
@@ -199,12 +212,17 @@ bool ShimSocket::read_conn(int fd) {
     for (size_t nl; (nl = c.buf.find('\n', std::max(start, from))) != std::string::npos;
          start = nl + 1)
       lines.emplace_back(start, nl - start);
+    // Descriptors the kernel could not install (no room here) are gone: counted.
+    if (msg.msg_flags & MSG_CTRUNC) ++refused_;
     for (size_t k = 0; k < lines.size(); ++k) {
       std::vector<Fd> with;
       if (k + 1 == lines.size() && fds.size() <= 3) with.swap(fds);
       handle_line(c, std::string_view(c.buf).substr(lines[k].first, lines[k].second),
                   std::move(with));
     }
+    // Descriptors no line took: a lifeline's armed end among them is disarmed before it
+    // closes, or it would fire its other end at a live member.
+    for (const Fd& left : fds) disarm_if_lifeline(left);
     c.buf.erase(0, start);
     if (c.buf.size() >= PROGENY_MAX_RECORD) {  // a line longer than any record: not a shim
       ++refused_;
@@ -266,15 +284,17 @@ bool ShimSocket::take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end)
   ev.data.u64 = kLifeline | static_cast<uint32_t>(our_end.get());
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, our_end.get(), &ev) != 0) return false;
   // A fresh pair replaces the old one, whose keeper end the keeper then closes: that release
-  // must not reach the member through our end of the old one.
-  disarm(c.peer_ino);
+  // must not reach the member through our end of the old one. (Without an identity, Linux
+  // < 6.9, nothing is replaced: the keeper adds rather than replaces too.)
+  if (c.peer_ino) disarm(c.peer_ino);
   int fd = our_end.get();
   lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end)});
-  armed_[c.peer_ino] = fd;
+  if (c.peer_ino) armed_[c.peer_ino] = fd;
   if (opts_.on_hold(keeper_end, c.peer_pidfd, c.peer_ino)) return true;
   // Nobody holds it (the keeper is gone): ours disarmed, it goes at its EPOLLERR once the
   // caller has closed the keeper's.
-  disarm(c.peer_ino);
+  signal_gate::disarm_lifeline(fd);
+  if (c.peer_ino) armed_.erase(c.peer_ino);
   return false;
 }
 
@@ -283,19 +303,28 @@ void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<F
   // process.
   Fd passed, read_end, write_end;
   uint64_t passed_ino = 0;  // the same fstat says a pidfd's pidfs inode
+  ino_t read_pipe = 0, write_pipe = 0;  // the two ends must be of one pipe
   for (Fd& fd : with) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) continue;
     if (S_ISFIFO(st.st_mode)) {
       int mode = ::fcntl(fd.get(), F_GETFL) & O_ACCMODE;
-      if (mode == O_RDONLY && !read_end) read_end = std::move(fd);
-      else if (mode == O_WRONLY && !write_end) write_end = std::move(fd);
+      if (mode == O_RDONLY && !read_end) {
+        read_end = std::move(fd);
+        read_pipe = st.st_ino;
+      } else if (mode == O_WRONLY && !write_end) {
+        write_end = std::move(fd);
+        write_pipe = st.st_ino;
+      } else {
+        signal_gate::disarm_lifeline(fd.get());
+      }
     } else if (!passed) {
       passed = std::move(fd);
       passed_ino = pidfs_available() ? static_cast<uint64_t>(st.st_ino) : 0;
     }
   }
-  bool lifeline_held = read_end && write_end && take_lifeline(c, read_end, write_end);
+  bool lifeline_held = read_end && write_end && read_pipe == write_pipe &&
+                       take_lifeline(c, read_end, write_end);
   // Half a pair, or a pair nobody took: disarmed before it closes here, so it signals nobody.
   // (A held pair's keeper end is the keeper's now, armed: our copy just closes.)
   if (!lifeline_held)
