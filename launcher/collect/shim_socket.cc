@@ -82,7 +82,10 @@ void ShimSocket::disarm(uint64_t ino) {
 }
 
 void ShimSocket::disarm_lifelines() {
-  for (auto& [fd, l] : lifelines_) signal_gate::disarm_lifeline(fd);
+  for (auto& [fd, l] : lifelines_) {
+    signal_gate::disarm_lifeline(fd);
+    if (l.keeper_end) signal_gate::disarm_lifeline(l.keeper_end.get());
+  }
   armed_.clear();
 }
 
@@ -288,14 +291,14 @@ bool ShimSocket::take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end)
   // < 6.9, nothing is replaced: the keeper adds rather than replaces too.)
   if (c.peer_ino) disarm(c.peer_ino);
   int fd = our_end.get();
-  lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end)});
+  lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end), Fd()});
   if (c.peer_ino) armed_[c.peer_ino] = fd;
   if (opts_.on_hold(keeper_end, c.peer_pidfd, c.peer_ino)) return true;
-  // Nobody holds it (the keeper is gone): ours disarmed, it goes at its EPOLLERR once the
-  // caller has closed the keeper's.
-  signal_gate::disarm_lifeline(fd);
-  if (c.peer_ino) armed_.erase(c.peer_ino);
-  return false;
+  // Nobody else can hold it (the keeper is gone): we keep both ends, armed, to the end of the
+  // run, so our death still releases one and fires the other (a member born after the
+  // keeper's death, or whose hand-in the keeper had not taken yet, is not left without one).
+  lifelines_.at(fd).keeper_end.reset(::fcntl(keeper_end.get(), F_DUPFD_CLOEXEC, 0));
+  return true;
 }
 
 void ShimSocket::handle_line(const Conn& c, std::string_view line, std::vector<Fd> with) {

@@ -733,13 +733,13 @@ class Runner : public StopHooks {
   }
 
   // Once: someone killed the keeper. Its lifelines' launcher ends, armed by their members,
-  // then killed those members (docs/shim.md); members that came later have none.
+  // then killed those members (docs/shim.md); members that came later are held by the
+  // launcher alone (both ends of their lifeline).
   void say_keeper_gone() {
     if (keeper_lost_) return;
     keeper_lost_ = true;
     std::fprintf(stderr, "progeny: the keeper was killed: the members whose lifelines it held "
-                         "were killed with it, and a killed launcher may leave newer ones "
-                         "running\n");
+                         "were killed with it; newer ones are held by progeny alone\n");
   }
 
   // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on

@@ -285,10 +285,11 @@ TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
 
 enum class Keeper { kNone, kGone, kTakesIt };
 
-// A live child hands in an armed lifeline pair. Nobody takes it (no keeper, or a gone one):
-// the launcher disarms the ends before it closes them, and the child lives. Taken, the
-// keeper's end is kept by the "keeper" here: when the keeper lets it go, the launcher's end,
-// armed by the child, kills the child.
+// A live child hands in an armed lifeline pair. Without a keeper (lifelines off) the launcher
+// disarms the ends before it closes them, and the child lives. Taken, the keeper's end is
+// kept by the "keeper" here: when the keeper lets it go, the launcher's end, armed by the
+// child, kills the child. With the keeper gone, the launcher keeps both ends: its own death
+// kills the child.
 void hand_in_armed_pair(Keeper keeper) {
   bool keeper_takes_it = keeper == Keeper::kTakesIt;
   std::optional<Fd> keeper_copy;
@@ -331,13 +332,14 @@ void hand_in_armed_pair(Keeper keeper) {
   }
   bool held = keeper_copy.has_value();
   keeper_copy.reset();  // the keeper lets its end go (it dies, say)
+  if (keeper == Keeper::kGone) sock.reset();  // then the launcher dies too
   ::close(release[1]);
   int st = 0;
   ASSERT_EQ(::waitpid(child, &st, 0), child);
   ASSERT_TRUE(reported);
   EXPECT_EQ(held, keeper_takes_it);
-  if (keeper_takes_it)
-    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the launcher's end did not fire: " << st;
+  if (keeper != Keeper::kNone)
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the lifeline did not fire: " << st;
   else
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a refused lifeline killed its member: " << st;
 }
@@ -346,7 +348,7 @@ TEST(ShimSocket, ALifelineWithoutAKeeperIsDisarmedBeforeItCloses) {
   hand_in_armed_pair(Keeper::kNone);
 }
 
-TEST(ShimSocket, ALifelineTheGoneKeeperCannotTakeIsDisarmedBeforeItCloses) {
+TEST(ShimSocket, ALifelineTheGoneKeeperCannotTakeIsHeldByTheLauncherAlone) {
   hand_in_armed_pair(Keeper::kGone);
 }
 
