@@ -82,10 +82,7 @@ void ShimSocket::disarm(uint64_t ino) {
 }
 
 void ShimSocket::disarm_lifelines() {
-  for (auto& [fd, l] : lifelines_) {
-    signal_gate::disarm_lifeline(fd);
-    if (l.keeper_end) signal_gate::disarm_lifeline(l.keeper_end.get());
-  }
+  for (auto& [fd, l] : lifelines_) signal_gate::disarm_lifeline(fd);
   armed_.clear();
 }
 
@@ -291,13 +288,16 @@ bool ShimSocket::take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end)
   // < 6.9, nothing is replaced: the keeper adds rather than replaces too.)
   if (c.peer_ino) disarm(c.peer_ino);
   int fd = our_end.get();
-  lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end), Fd()});
+  lifelines_.emplace(fd, Lifeline{c.peer_ino, std::move(our_end)});
   if (c.peer_ino) armed_[c.peer_ino] = fd;
   if (opts_.on_hold(keeper_end, c.peer_pidfd, c.peer_ino)) return true;
-  // Nobody else can hold it (the keeper is gone): we keep both ends, armed, to the end of the
-  // run, so our death still releases one and fires the other (a member born after the
-  // keeper's death, or whose hand-in the keeper had not taken yet, is not left without one).
-  lifelines_.at(fd).keeper_end.reset(::fcntl(keeper_end.get(), F_DUPFD_CLOEXEC, 0));
+  // Nobody can hold it outside the tree (the keeper was killed): the tree fails closed, as
+  // for the members the keeper held. Our end, released while the keeper's (ours too, for
+  // now) is open, fires it: the member's own arming kills it. (A hand-in we had not read yet
+  // when the keeper died would otherwise outlive a launcher killed next.)
+  if (c.peer_ino) armed_.erase(c.peer_ino);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  lifelines_.erase(fd);
   return true;
 }
 

@@ -45,8 +45,8 @@ class ShimSocket {
     // pipe it armed and passed in (SO_PEERPIDFD's pidfd), or with none (a fork record's
     // child, which may never hand one in: a vfork or posix_spawn child that execs a setuid
     // or static program). Dropped, the member has no lifeline. False: nobody holds it (the
-    // keeper is gone: the launcher then keeps both ends, armed, so its own death still
-    // takes the member down). The end is lent too: the caller closes its copy afterwards.
+    // keeper was killed: the launcher then releases the pair armed, and the member dies as
+    // the keeper's members did). The end is lent too: the caller closes its copy afterwards.
     // The write end stays here, armed by the member as well, so the keeper's death, alone
     // or with the launcher's, takes the member down.
     std::function<bool(const Fd& lifeline, const Fd& member_pidfd, uint64_t ino)> on_hold;
@@ -133,7 +133,6 @@ class ShimSocket {
   struct Lifeline {
     uint64_t ino;
     Fd end;
-    Fd keeper_end;  // ours too when the keeper could not take it (gone)
   };
   std::unordered_map<int, Lifeline> lifelines_;
   // pidfs inode -> our end that is still armed (signals that member when the keeper's goes)

@@ -733,13 +733,13 @@ class Runner : public StopHooks {
   }
 
   // Once: someone killed the keeper. Its lifelines' launcher ends, armed by their members,
-  // then killed those members (docs/shim.md); members that came later are held by the
-  // launcher alone (both ends of their lifeline).
+  // then killed those members (docs/shim.md); a lifeline handed in later kills its member
+  // as soon as it is read (shim_socket.cc, take_lifeline).
   void say_keeper_gone() {
     if (keeper_lost_) return;
     keeper_lost_ = true;
     std::fprintf(stderr, "progeny: the keeper was killed: the members whose lifelines it held "
-                         "were killed with it; newer ones are held by progeny alone\n");
+                         "were killed with it, and so is every member that hands one in now\n");
   }
 
   // Ctrl-Z: COMMAND stopped, so the job (progeny) stops too, as the shell expects; on

@@ -288,8 +288,8 @@ enum class Keeper { kNone, kGone, kTakesIt };
 // A live child hands in an armed lifeline pair. Without a keeper (lifelines off) the launcher
 // disarms the ends before it closes them, and the child lives. Taken, the keeper's end is
 // kept by the "keeper" here: when the keeper lets it go, the launcher's end, armed by the
-// child, kills the child. With the keeper gone, the launcher keeps both ends: its own death
-// kills the child.
+// child, kills the child. With the keeper gone (killed), the tree fails closed: the launcher
+// releases the pair armed, and the child dies at once, the launcher still alive.
 void hand_in_armed_pair(Keeper keeper) {
   bool keeper_takes_it = keeper == Keeper::kTakesIt;
   std::optional<Fd> keeper_copy;
@@ -332,7 +332,6 @@ void hand_in_armed_pair(Keeper keeper) {
   }
   bool held = keeper_copy.has_value();
   keeper_copy.reset();  // the keeper lets its end go (it dies, say)
-  if (keeper == Keeper::kGone) sock.reset();  // then the launcher dies too
   ::close(release[1]);
   int st = 0;
   ASSERT_EQ(::waitpid(child, &st, 0), child);
@@ -348,7 +347,7 @@ TEST(ShimSocket, ALifelineWithoutAKeeperIsDisarmedBeforeItCloses) {
   hand_in_armed_pair(Keeper::kNone);
 }
 
-TEST(ShimSocket, ALifelineTheGoneKeeperCannotTakeIsHeldByTheLauncherAlone) {
+TEST(ShimSocket, ALifelineTheKilledKeeperCannotTakeKillsItsMember) {
   hand_in_armed_pair(Keeper::kGone);
 }
 
