@@ -231,6 +231,51 @@ TEST(ShimSocket, AForkChildsOwnRecordBesideItsLifelineBringsAPidfdThatOutlivesIt
   EXPECT_EQ(sock->refused(), 0U);
 }
 
+// A fork child that sends its own birth record (send_own_birth, its lifeline armed when
+// `armed`) and stays alive until finish() (bounded by an alarm). reported: it told its
+// identity, so what it sent is queued.
+struct LiveChild {
+  pid_t pid = -1;
+  uint64_t ino = 0;
+  bool reported = false;
+  int release = -1;
+  // Lets it exit and reaps it: its wait status, or -1.
+  int finish() {
+    ::close(release);
+    int st = 0;
+    return pid > 0 && ::waitpid(pid, &st, 0) == pid ? st : -1;
+  }
+};
+
+LiveChild start_live_child(const ShimSocket& sock, uint64_t parent_ino, bool armed) {
+  LiveChild c;
+  int report[2], release[2];
+  if (::pipe(report) != 0) return c;
+  if (::pipe(release) != 0) {
+    ::close(report[0]);
+    ::close(report[1]);
+    return c;
+  }
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    ::close(release[1]);
+    ::alarm(60);  // bounded whatever happens to the test
+    uint64_t ino = 0;
+    bool sent = send_own_birth(sock, parent_ino, &ino, armed);
+    (void)!::write(report[1], &ino, sizeof ino);
+    char b;
+    (void)!::read(release[0], &b, 1);  // until the test is done (or gone)
+    ::_exit(sent ? 0 : 3);
+  }
+  ::close(report[1]);
+  ::close(release[0]);
+  if (c.pid > 0)
+    c.reported = ::read(report[0], &c.ino, sizeof c.ino) == static_cast<ssize_t>(sizeof c.ino);
+  ::close(report[0]);
+  c.release = release[1];
+  return c;
+}
+
 // The same from a live child: its lifeline is handed on once, and its birth record (which
 // came with it) is not handed to the keeper a second time by its pidfd.
 TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
@@ -249,36 +294,17 @@ TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
   ASSERT_TRUE(sock) << err;
   uint64_t parent_ino = ino_of(::getpid());
   sock->vouch(parent_ino);
-  int report[2], release[2];
-  ASSERT_EQ(::pipe(report), 0);
-  ASSERT_EQ(::pipe(release), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(release[1]);
-    uint64_t ino = 0;
-    bool sent = send_own_birth(*sock, parent_ino, &ino);
-    (void)!::write(report[1], &ino, sizeof ino);
-    char b;
-    (void)!::read(release[0], &b, 1);  // until the test is done (or gone)
-    ::_exit(sent ? 0 : 3);
-  }
-  ::close(report[1]);
-  ::close(release[0]);
-  uint64_t child_ino = 0;
-  bool reported = ::read(report[0], &child_ino, sizeof child_ino) == static_cast<ssize_t>(sizeof child_ino);
-  ::close(report[0]);
-  if (reported) {
+  LiveChild child = start_live_child(*sock, parent_ino, false);
+  ASSERT_GT(child.pid, 0);
+  if (child.reported) {
     sock->on_readable();
     sock->drain();
   }
-  ::close(release[1]);
-  int st = 0;
-  ASSERT_EQ(::waitpid(child, &st, 0), child);
-  ASSERT_TRUE(reported);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  int st = child.finish();
+  ASSERT_TRUE(child.reported);
+  ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   ASSERT_EQ(records.size(), 1U);
-  EXPECT_EQ(records[0].ino, child_ino);
+  EXPECT_EQ(records[0].ino, child.ino);
   EXPECT_EQ(holds_with_lifeline, 1);
   EXPECT_EQ(holds, 1) << "held again by its pidfd";
 }
@@ -306,36 +332,17 @@ void hand_in_armed_pair(Keeper keeper) {
   ASSERT_TRUE(sock) << err;
   uint64_t parent_ino = ino_of(::getpid());
   sock->vouch(parent_ino);
-  int report[2], release[2];
-  ASSERT_EQ(::pipe(report), 0);
-  ASSERT_EQ(::pipe(release), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(release[1]);
-    ::alarm(60);  // bounded whatever happens to the test
-    uint64_t ino = 0;
-    bool sent = send_own_birth(*sock, parent_ino, &ino, true);
-    (void)!::write(report[1], &ino, sizeof ino);
-    char b;
-    (void)!::read(release[0], &b, 1);  // until the test is done (or gone)
-    ::_exit(sent ? 0 : 3);
-  }
-  ::close(report[1]);
-  ::close(release[0]);
-  uint64_t child_ino = 0;
-  bool reported = ::read(report[0], &child_ino, sizeof child_ino) == static_cast<ssize_t>(sizeof child_ino);
-  ::close(report[0]);
-  if (reported) {
+  LiveChild child = start_live_child(*sock, parent_ino, true);
+  ASSERT_GT(child.pid, 0);
+  if (child.reported) {
     sock->on_readable();
     sock->drain();
   }
   bool held = keeper_copy.has_value();
   keeper_copy.reset();  // the keeper lets its end go (it dies, say)
-  ::close(release[1]);
-  int st = 0;
-  ASSERT_EQ(::waitpid(child, &st, 0), child);
-  ASSERT_TRUE(reported);
+  int st = child.finish();
+  ASSERT_NE(st, -1);
+  ASSERT_TRUE(child.reported);
   EXPECT_EQ(held, keeper_takes_it);
   if (keeper != Keeper::kNone)
     EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the lifeline did not fire: " << st;
