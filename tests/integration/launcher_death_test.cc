@@ -21,7 +21,7 @@
 namespace {
 
 using progeny::test::exited_with;
-using progeny::test::find_keeper;
+using progeny::test::wait_for_keeper;
 using progeny::test::fixture;
 using progeny::test::held_by_keeper;
 using progeny::test::left_after;
@@ -92,7 +92,7 @@ TEST_P(KeeperDeath, KilledKeeperTakesTheShimmedTreeDown) {
         if (!s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 20000, &seen),
                       "no READY: " + seen))
           return 1;
-        pid_t keeper = find_keeper(s);
+        pid_t keeper = wait_for_keeper(s);
         if (!s.expect(keeper != 0, "no keeper in shim-only mode")) return 1;
         progeny::test::kill_in_sandbox(keeper);
         int st = progeny::test::wait_status(c.pid, 30000);
@@ -147,7 +147,7 @@ TEST_P(KeeperAndLauncherDeath, KilledOneRightAfterTheOtherTheyLeaveNothing) {
           if (!s.expect(progeny::test::wait_for_line(c.out_fd, "READY", 20000, &seen),
                         "no READY" + at + ": " + seen))
             return 1;
-          pid_t keeper = find_keeper(s);
+          pid_t keeper = wait_for_keeper(s);
           if (!s.expect(keeper != 0, "no keeper in shim-only mode" + at)) return 1;
           auto kill_first_then_second = [&](auto first, pid_t first_pid, auto second) {
             first();

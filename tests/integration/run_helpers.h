@@ -85,6 +85,14 @@ inline pid_t find_keeper(const Scenario& s) {
   return 0;
 }
 
+// The keeper once it has named itself (bounded: a loaded machine may not have run the forked
+// keeper's first instructions yet when COMMAND's tree is up), or 0.
+inline pid_t wait_for_keeper(const Scenario& s, int timeout_ms = 20000) {
+  pid_t keeper = 0;
+  wait_until([&] { return (keeper = find_keeper(s)) != 0; }, timeout_ms);
+  return keeper;
+}
+
 // The processes the keeper holds a pidfd of (each pidfd's fdinfo names its pid); empty when
 // there is no keeper.
 inline std::set<pid_t> held_by_keeper(const Scenario& s) {
