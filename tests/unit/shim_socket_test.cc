@@ -231,9 +231,9 @@ TEST(ShimSocket, AForkChildsOwnRecordBesideItsLifelineBringsAPidfdThatOutlivesIt
   EXPECT_EQ(sock->refused(), 0U);
 }
 
-// A fork child that sends its own birth record (send_own_birth, its lifeline armed when
-// `armed`) and stays alive until finish() (bounded by an alarm). reported: it told its
-// identity, so what it sent is queued.
+// A fork child of ours (vouched for as a member) that sends its own birth record
+// (send_own_birth, its lifeline armed when `armed`), which the socket then reads, and stays
+// alive until finish() (bounded by an alarm). reported: it told its identity.
 struct LiveChild {
   pid_t pid = -1;
   uint64_t ino = 0;
@@ -247,7 +247,9 @@ struct LiveChild {
   }
 };
 
-LiveChild start_live_child(const ShimSocket& sock, uint64_t parent_ino, bool armed) {
+LiveChild live_child_handing_in(ShimSocket& sock, bool armed) {
+  uint64_t parent_ino = ino_of(::getpid());
+  sock.vouch(parent_ino);  // the parent is a member: it vouches for its child's record
   LiveChild c;
   int report[2], release[2];
   if (::pipe(report) != 0) return c;
@@ -273,6 +275,10 @@ LiveChild start_live_child(const ShimSocket& sock, uint64_t parent_ino, bool arm
     c.reported = ::read(report[0], &c.ino, sizeof c.ino) == static_cast<ssize_t>(sizeof c.ino);
   ::close(report[0]);
   c.release = release[1];
+  if (c.reported) {
+    sock.on_readable();
+    sock.drain();
+  }
   return c;
 }
 
@@ -292,14 +298,8 @@ TEST(ShimSocket, ALiveForkChildIsHeldOnceByTheLifelineItsBirthRecordBrought) {
   std::string err;
   auto sock = ShimSocket::open(std::move(o), &err);
   ASSERT_TRUE(sock) << err;
-  uint64_t parent_ino = ino_of(::getpid());
-  sock->vouch(parent_ino);
-  LiveChild child = start_live_child(*sock, parent_ino, false);
+  LiveChild child = live_child_handing_in(*sock, false);
   ASSERT_GT(child.pid, 0);
-  if (child.reported) {
-    sock->on_readable();
-    sock->drain();
-  }
   int st = child.finish();
   ASSERT_TRUE(child.reported);
   ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
@@ -330,14 +330,8 @@ void hand_in_armed_pair(Keeper keeper) {
   std::string err;
   auto sock = ShimSocket::open(std::move(o), &err);
   ASSERT_TRUE(sock) << err;
-  uint64_t parent_ino = ino_of(::getpid());
-  sock->vouch(parent_ino);
-  LiveChild child = start_live_child(*sock, parent_ino, true);
+  LiveChild child = live_child_handing_in(*sock, true);
   ASSERT_GT(child.pid, 0);
-  if (child.reported) {
-    sock->on_readable();
-    sock->drain();
-  }
   bool held = keeper_copy.has_value();
   keeper_copy.reset();  // the keeper lets its end go (it dies, say)
   int st = child.finish();
