@@ -491,7 +491,7 @@ class Runner : public StopHooks {
     return true;
   }
 
-  // A wake-up that brought records or exits is followed by a batch window
+  // A wake-up that brought records is followed by a batch window
   // (os/batch_window.h): a busy tree is read in batches, at most 200 times a second, and
   // wakes the launcher itself only when it was idle.
   void main_loop() {
@@ -502,7 +502,7 @@ class Runner : public StopHooks {
     }
   }
 
-  // Returns whether records or exits were ready (the tree is busy).
+  // Returns whether records were ready (the tree is busy).
   bool poll_once(int timeout_ms, bool batch_first = false) {
     // What must not wait comes first: the batch window polls these alone.
     std::vector<pollfd> fds;
@@ -519,11 +519,16 @@ class Runner : public StopHooks {
                               contain_->status_fd());
     size_t exec_at = add_if(static_cast<bool>(exec_report_), exec_report_.get());
     size_t control_at = add_if(control_ && control_->open(), control_ ? control_->fd() : -1);
-    size_t batched_at = fds.size();
-    size_t shim_at = fds.size();
-    if (shim_) fds.push_back({shim_->fd(), POLLIN, 0});
-    if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
+    // A member's exit is stamped when we see it, so it does not wait either; nor, without
+    // the tracker, do the shim's records: a process that ended before its record was read is
+    // held by the pidfd that came with it, and its exit stamped then (batched, a 1 ms process
+    // would look 5 ms long). With the tracker, exits carry the kernel's time and records wait.
     fds.push_back({members_.exit_fd(), POLLIN, 0});
+    size_t shim_at = fds.size();
+    if (shim_ && !tracker_) fds.push_back({shim_->fd(), POLLIN, 0});
+    size_t batched_at = fds.size();
+    if (shim_ && tracker_) fds.push_back({shim_->fd(), POLLIN, 0});
+    if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
     if (batch_first) wait_for_urgent(fds.data(), batched_at);
     // Trace lines wait for their reorder window: wake up to print them.
     if (trace_.pending() && (timeout_ms < 0 || timeout_ms > 50)) timeout_ms = 50;
