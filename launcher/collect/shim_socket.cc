@@ -38,6 +38,13 @@ bool alive(const Fd& pidfd) {
 
 bool about_a_process(const Record& r) { return r.event == "fork" || r.event == "exec"; }
 
+// A passed descriptor nobody takes: if it is a lifeline's end, disarmed before it closes.
+void disarm_if_lifeline(const Fd& fd) {
+  struct stat st {};
+  if (fd && ::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode))
+    signal_gate::disarm_lifeline(fd.get());
+}
+
 }  // namespace
 
 std::unique_ptr<ShimSocket> ShimSocket::open(Options opts, std::string* error) {
@@ -103,11 +110,6 @@ void ShimSocket::drop_lifeline(int fd) {
   lifelines_.erase(it);
 }
 
-void ShimSocket::disarm_if_lifeline(const Fd& fd) {
-  struct stat st {};
-  if (fd && ::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode))
-    signal_gate::disarm_lifeline(fd.get());
-}
 
 void ShimSocket::remember(uint64_t ino) {
   if (!ino) return;

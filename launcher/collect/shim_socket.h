@@ -106,8 +106,6 @@ class ShimSocket {
   void disarm(uint64_t ino);
   // Our end of a lifeline whose keeper end is gone (the member exited, or the keeper did).
   void drop_lifeline(int fd);
-  // A passed descriptor nobody takes: if it is a lifeline's end, disarmed before it closes.
-  static void disarm_if_lifeline(const Fd& fd);
   void close_conn(std::unordered_map<int, Conn>::iterator it);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.

@@ -525,9 +525,8 @@ class Runner : public StopHooks {
     // would look 5 ms long). With the tracker, exits carry the kernel's time and records wait.
     fds.push_back({members_.exit_fd(), POLLIN, 0});
     size_t shim_at = fds.size();
-    if (shim_ && !tracker_) fds.push_back({shim_->fd(), POLLIN, 0});
-    size_t batched_at = fds.size();
-    if (shim_ && tracker_) fds.push_back({shim_->fd(), POLLIN, 0});
+    if (shim_) fds.push_back({shim_->fd(), POLLIN, 0});
+    size_t batched_at = tracker_ ? shim_at : fds.size();
     if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
     if (batch_first) wait_for_urgent(fds.data(), batched_at);
     // Trace lines wait for their reorder window: wake up to print them.
