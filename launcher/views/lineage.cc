@@ -209,7 +209,10 @@ class Builder {
     ProcessNode& p = lin_->procs[id];
     res_.mark_exited(id, ev.time_ns);
     // The tracker sees the exit itself; the launcher may only see the reap, later.
-    if (!p.ended_ns || ev.time_ns < *p.ended_ns) p.ended_ns = ev.time_ns;
+    if (!p.ended_ns || ev.time_ns < *p.ended_ns) {
+      p.ended_ns = ev.time_ns;
+      p.ended_at_kernel_time = ev.source == "bpf";
+    }
     p.cost.add(ev);
     if (!ev.title.empty()) p.title = ev.title;
     if (ev.unknown || p.end != EndKind::kUnknown) return;

@@ -62,6 +62,9 @@ struct ProcessNode {
   // reap of a zombie can come long after its death, so it proves nothing about life).
   uint64_t alive_ns = 0;
   std::optional<uint64_t> ended_ns;
+  // ended_ns is the kernel's time of the exit (the tracker's); otherwise it is when the
+  // launcher saw the exit, which can be milliseconds late on a busy machine.
+  bool ended_at_kernel_time = false;
   EndKind end = EndKind::kUnknown;
   int exit_code = 0;
   std::string exit_signal;  // short name when kSignaled

@@ -77,6 +77,7 @@ Summary summarize(const Lineage& lin) {
     uint64_t from = p.born_ns.value_or(p.first_seen_ns);
     edges.push_back({from, +1});
     edges.push_back({std::max(from, p.ended_ns.value_or(p.last_seen_ns)), -1});
+    if (p.ended_ns && !p.ended_at_kernel_time) s.max_alive_at_most = true;
     if (p.runaway) s.runaways.push_back(i);
     if (p.end == EndKind::kUnknown && !p.stopped_by_progeny()) ++s.unknown_exits;
     if (p.called_setsid) {

@@ -45,6 +45,9 @@ struct Summary {
   size_t processes = 0;  // the launcher excluded
   size_t max_depth = 0;  // COMMAND = 1
   size_t max_alive = 0;  // at any one time
+  // Some exit in the sweep is timed when the launcher saw it (no tracker): a process then
+  // looks alive a little past its end, so max_alive can only be too high, never too low.
+  bool max_alive_at_most = false;
   size_t setsid = 0, setpgid = 0, daemon = 0, thread_forks = 0;
   std::vector<size_t> runaways;  // indices into the lineage
   uint64_t lost_shim = 0, lost_bpf = 0;

@@ -101,6 +101,8 @@ void render_text(const Lineage& lin, const Summary& s, std::ostream& out) {
         << end_text(c) << ")";
   }
   out << "\nMax depth: " << s.max_depth << "    Max alive at once: " << s.max_alive
+      << (s.max_alive_at_most ? " at most (exits timed when progeny saw them, not by the tracker)"
+                              : "")
       << "\nEscapes: " << s.setsid << " called setsid, " << s.setpgid << " called setpgid, "
       << s.daemon << " created by daemon()\nForks from non-main threads: " << s.thread_forks
       << (lin.stop_begin_ns ? "\nRunaways (still running when progeny's stop began): "
@@ -218,6 +220,7 @@ void render_json(const Lineage& lin, const Summary& s, std::ostream& out) {
   field("command", command);
   field("max_depth", s.max_depth);
   field("max_alive", s.max_alive);
+  field("max_alive_at_most", s.max_alive_at_most);
   field("setsid", s.setsid);
   field("setpgid", s.setpgid);
   field("daemon", s.daemon);

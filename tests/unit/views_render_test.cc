@@ -235,6 +235,27 @@ TEST(ViewsDot, GraphvizAcceptsIt) {
   expect_no_injected_markup(picture);
 }
 
+// Two children one after the other: the first ended at 2 ms by the kernel's clock, but the
+// launcher saw it only at 4 ms, after the second's birth at 3 ms. Without the tracker the
+// summary can only say "at most 3"; the tracker's exit times make it exact.
+TEST(ViewsSummary, MaxAliveIsMarkedAnUpperBoundWhenExitsAreNotKernelTimed) {
+  auto sequential = [](bool tracker) {
+    LogWriter w;
+    w.start(100, {"sh"}).fork("launcher", 101, 100, 1, "spawn");
+    w.fork("shim", 102, 101, 1.5, "fork").fork("shim", 103, 101, 3, "fork");
+    if (tracker) w.exit_code("bpf", 102, 2, 0).exit_code("bpf", 103, 5, 0);
+    w.exit_code("launcher", 102, 4, 0).exit_code("launcher", 103, 6, 0);
+    if (tracker) w.exit_code("bpf", 101, 7, 0);
+    w.exit_code("launcher", 101, 8, 0);
+    return summarize(w.lineage());
+  };
+  Summary seen = sequential(false), timed = sequential(true);
+  EXPECT_EQ(seen.max_alive, 3u);
+  EXPECT_TRUE(seen.max_alive_at_most);
+  EXPECT_EQ(timed.max_alive, 2u);
+  EXPECT_FALSE(timed.max_alive_at_most);
+}
+
 TEST(ViewsSummary, CountsMatchTheFixtureShape) {
   Lineage lin = fixture_log().lineage();
   Summary s = summarize(lin);
