@@ -226,6 +226,12 @@ bool ShimSocket::read_conn(int fd) {
     // closes, or it would fire its other end at a live member.
     for (const Fd& left : fds) disarm_if_lifeline(left);
     c.buf.erase(0, start);
+    // A shim sends one message per connection: once it is read whole, nothing else comes,
+    // and waiting for the EOF behind it would cost a wake-up of its own.
+    if (!lines.empty() && c.buf.empty()) {
+      eof = true;
+      break;
+    }
     if (c.buf.size() >= PROGENY_MAX_RECORD) {  // a line longer than any record: not a shim
       ++refused_;
       eof = true;
@@ -405,41 +411,54 @@ Fd ShimSocket::open_identified(const Record& r, Fd passed, bool* contradicted) c
 void ShimSocket::accept(Record r, Fd passed, bool held) {
   if (r.lost) lost_ += *r.lost;
   r.lost.reset();  // counted here; the log's `lost` record carries the total
-  if (about_a_process(r)) {
-    // Only the very process the shim named, and only if it is ours: a pid reused by a
-    // stranger meanwhile has another identity and is never adopted. A process already
-    // dead (a zombie still opens) is no member, but its record is genuine.
-    bool contradicted = false;
-    Fd fd = open_identified(r, std::move(passed), &contradicted);
-    if (contradicted) {
-      ++refused_;
-      return;
-    }
-    std::optional<VerifiedProcess> proof;
-    if (fd && alive(fd)) {
-      proof = Proof::descendant(r.pid, fd, opts_.launcher, opts_.member);
-      if (!proof && alive(fd)) {
-        ++refused_;  // alive and not a descendant: not a record of this run
-        return;
-      }
-    }
-    if (proof) {
-      if (!r.start_time) r.start_time = proof->start_time();
-      // A fork record names a child that may never hand in a lifeline (a vfork or
-      // posix_spawn child: no shim code runs there before its exec, and none after the exec
-      // of a setuid or static program): it is held by the pidfd it was proven through.
-      if (r.event == "fork" && opts_.on_hold && !held)
-        opts_.on_hold(Fd(), proof->pidfd(), proof->ino());
-      if (opts_.on_member)
-        opts_.on_member(std::move(*proof), static_cast<pid_t>(r.ppid.value_or(0)),
-                        r.parent_ino.value_or(0), r.parent_start_time.value_or(0));
-    } else if (fd && opts_.on_ended) {
-      opts_.on_ended(std::move(fd), r);  // gone already: only its exit is left to learn
-    }
-  }
+  if (about_a_process(r) && !admit(r, std::move(passed), held)) return;
   remember(r.ino.value_or(0));
   if (r.ino && opts_.translate_ns_pids) host_by_ino_[*r.ino] = r.pid;
   if (opts_.on_record) opts_.on_record(std::move(r));
+}
+
+bool ShimSocket::admit(Record& r, Fd passed, bool held) {
+  // A fork record names a child that may never hand in a lifeline (a vfork or posix_spawn
+  // child: no shim code runs there before its exec, and none after the exec of a setuid or
+  // static program): it is held by the pidfd it was proven through.
+  auto hold = [&](const VerifiedProcess& p) {
+    if (r.event == "fork" && opts_.on_hold && !held) opts_.on_hold(Fd(), p.pidfd(), p.ino());
+  };
+  // A live member with the record's identity (most often proven a moment ago, as the peer
+  // of this very connection) needs no second walk up its parents.
+  const VerifiedProcess* member = opts_.member && r.ino ? opts_.member(r.pid) : nullptr;
+  if (member && member->ino() == *r.ino && member->alive()) {
+    if (!r.start_time) r.start_time = member->start_time();
+    hold(*member);
+    return true;
+  }
+  // Only the very process the shim named, and only if it is ours: a pid reused by a
+  // stranger meanwhile has another identity and is never adopted. A process already dead
+  // (a zombie still opens) is no member, but its record is genuine.
+  bool contradicted = false;
+  Fd fd = open_identified(r, std::move(passed), &contradicted);
+  if (contradicted) {
+    ++refused_;
+    return false;
+  }
+  std::optional<VerifiedProcess> proof;
+  if (fd && alive(fd)) {
+    proof = Proof::descendant(r.pid, fd, opts_.launcher, opts_.member);
+    if (!proof && alive(fd)) {
+      ++refused_;  // alive and not a descendant: not a record of this run
+      return false;
+    }
+  }
+  if (proof) {
+    if (!r.start_time) r.start_time = proof->start_time();
+    hold(*proof);
+    if (opts_.on_member)
+      opts_.on_member(std::move(*proof), static_cast<pid_t>(r.ppid.value_or(0)),
+                      r.parent_ino.value_or(0), r.parent_start_time.value_or(0));
+  } else if (fd && opts_.on_ended) {
+    opts_.on_ended(std::move(fd), r);  // gone already: only its exit is left to learn
+  }
+  return true;
 }
 
 void ShimSocket::on_readable() {

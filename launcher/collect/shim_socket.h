@@ -114,6 +114,9 @@ class ShimSocket {
   bool vouched(const Record& r) const;
   // held: the record's process is held already (its lifeline came with the record).
   void accept(Record r, Fd passed, bool held = false);
+  // The membership a record about a process asks for: proven, held, or its exit awaited.
+  // False when the record is refused (a lie about who it names, or not of this run).
+  bool admit(Record& r, Fd passed, bool held);
   void retry_pending(bool final);
   // A pidfd of the process the record is about, checked against its identity (the one its
   // shim passed, or one opened by identity); *contradicted when the identity names a live

@@ -138,6 +138,20 @@ TEST(ShimSocket, DropsAConnectionThatSendsAnOverlongLine) {
   ::close(c);
 }
 
+// A shim sends one message per connection: read whole, the connection is done at once, not
+// when the peer's EOF arrives (which would cost the launcher another wake-up).
+TEST(ShimSocket, AConnectionIsClosedAsSoonAsItsOneMessageIsRead) {
+  Collected got;
+  auto sock = open_socket(&got);
+  int c = connect_to(*sock);
+  send_str(c, exec_line(::getpid(), own_identity()));
+  sock->on_readable();
+  ASSERT_EQ(got.records.size(), 1U);
+  char byte;
+  EXPECT_EQ(::recv(c, &byte, 1, MSG_DONTWAIT), 0) << "the launcher kept the connection open";
+  ::close(c);
+}
+
 TEST(ShimSocket, TheConnectionAloneMakesItsPeerAMember) {
   Collected got;
   auto sock = open_socket(&got);
