@@ -519,14 +519,18 @@ class Runner : public StopHooks {
                               contain_->status_fd());
     size_t exec_at = add_if(static_cast<bool>(exec_report_), exec_report_.get());
     size_t control_at = add_if(control_ && control_->open(), control_ ? control_->fd() : -1);
-    // A member's exit is stamped when we see it, so it does not wait either; nor, without
-    // the tracker, do the shim's records: a process that ended before its record was read is
-    // held by the pidfd that came with it, and its exit stamped then (batched, a 1 ms process
-    // would look 5 ms long). With the tracker, exits carry the kernel's time and records wait.
-    fds.push_back({members_.exit_fd(), POLLIN, 0});
-    size_t shim_at = fds.size();
-    if (shim_) fds.push_back({shim_->fd(), POLLIN, 0});
-    size_t batched_at = tracker_ ? shim_at : fds.size();
+    // Without the tracker a member's exit is stamped when we see it, so neither it nor the
+    // shim's records wait: a process that ended before its record was read is held by the
+    // pidfd that came with it, and its exit stamped then (batched, a 1 ms process would look
+    // 5 ms long). With the tracker, exits carry the kernel's time and both wait, unless the
+    // parent-death policy must act on an exit at once.
+    bool exits_wait = tracker_ && parent_death_policy() == 0;
+    if (!exits_wait) fds.push_back({members_.exit_fd(), POLLIN, 0});
+    size_t shim_at = SIZE_MAX;
+    if (!tracker_) shim_at = add_if(static_cast<bool>(shim_), shim_ ? shim_->fd() : -1);
+    size_t batched_at = fds.size();
+    if (tracker_) shim_at = add_if(static_cast<bool>(shim_), shim_ ? shim_->fd() : -1);
+    if (exits_wait) fds.push_back({members_.exit_fd(), POLLIN, 0});
     if (tracker_) fds.push_back({tracker_->event_fd(), POLLIN, 0});
     if (batch_first) wait_for_urgent(fds.data(), batched_at);
     // Trace lines wait for their reorder window: wake up to print them.
@@ -556,7 +560,7 @@ class Runner : public StopHooks {
                      size_t status_at) {
     if (fds[0].revents & POLLIN) read_signals();
     // Records before exits: a member's children must be known when it is found dead.
-    if (shim_ && (fds[shim_at].revents & POLLIN)) shim_->on_readable();
+    if (shim_at != SIZE_MAX && (fds[shim_at].revents & POLLIN)) shim_->on_readable();
     if (status_at != SIZE_MAX && fds[status_at].revents) command_ended_in_namespace();
     if (timerfd_ && (fds[timer_at].revents & POLLIN)) {
       uint64_t ticks;
@@ -646,11 +650,13 @@ class Runner : public StopHooks {
     if (pid == cmd_pid_ && !cmd_exited_) command_ended(status);
   }
 
+  // The parent-death policy in force. Not while stopping: the stop ends everything anyway,
+  // in its own order (a nested run's watchdog last), which the policy would upset.
+  int parent_death_policy() const { return opts_.preload && !stopping_ ? opts_.parent_death : 0; }
+
   // Members that ended: their exit, once, and the parent-death policy for their children.
-  // Not while stopping: the stop ends everything anyway, in its own order (a nested run's
-  // watchdog last), which the policy would upset.
   void members_exited(bool final) {
-    int policy = opts_.preload && !stopping_ ? opts_.parent_death : 0;
+    int policy = parent_death_policy();
     for (const ExitedMember& e : members_.take_exited(final)) {
       Record r = exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr);
       if (e.usage) set_inclusive_cost(&r, *e.usage);
