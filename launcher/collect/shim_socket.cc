@@ -93,6 +93,18 @@ void ShimSocket::disarm_lifelines() {
   armed_.clear();
 }
 
+void ShimSocket::exited(uint64_t ino) {
+  auto a = armed_.find(ino);
+  if (a == armed_.end()) return;
+  // Closing it releases the pipe's last writer (unless a copy lives in a child forked during a
+  // hand-in): the keeper's end then signals its owner, this very member, which is dead (a
+  // zombie ignores it; once reaped the owner, a struct pid, is nobody).
+  int fd = a->second;
+  armed_.erase(a);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  lifelines_.erase(fd);
+}
+
 void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
   conns_.erase(it);  // closing the fd also removes it from the epoll set
 }

@@ -72,6 +72,9 @@ class ShimSocket {
   void vouch(uint64_t ino);
   // Before the keeper is dismissed: its ends closing must then signal nobody.
   void disarm_lifelines();
+  // The member `ino` is gone: our end of its lifeline is closed now, not at the EPOLLERR the
+  // keeper's dropping its end would bring (one wake-up fewer per member).
+  void exited(uint64_t ino);
 
   uint64_t lost() const { return lost_; }  // records the shims could not send
   // Connections and lines dropped: not from the tree, or about a process whose identity

@@ -661,6 +661,7 @@ class Runner : public StopHooks {
       Record r = exit_record("launcher", e.pid, e.ino, e.start_time, e.status ? &*e.status : nullptr);
       if (e.usage) set_inclusive_cost(&r, *e.usage);
       log_->write(r);
+      if (shim_ && e.ino) shim_->exited(e.ino);
       apply_parent_death(members_, e, policy, [&](const Member& child, int err) {
         write_signal_record(child, policy, "kill", "parent_killed", err, 0);
       });

@@ -3,6 +3,7 @@
 #include "launcher/collect/shim_socket.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -368,6 +369,34 @@ TEST(ShimSocket, ALifelineTheKilledKeeperCannotTakeKillsItsMember) {
 
 TEST(ShimSocket, AHeldLifelineKillsItsMemberWhenTheKeepersEndGoes) {
   hand_in_armed_pair(Keeper::kTakesIt);
+}
+
+// A member that exited needs no lifeline: the launcher closes its end as soon as it learns the
+// exit, without waiting for the keeper to drop its own (one wake-up fewer per process).
+TEST(ShimSocket, AnExitedMembersLifelineEndIsClosedAtOnce) {
+  std::optional<Fd> keeper_copy;
+  ShimSocket::Options o;
+  o.launcher = ::getppid();
+  o.on_hold = [&](const Fd& lifeline, const Fd&, uint64_t) {
+    if (lifeline) keeper_copy.emplace(::fcntl(lifeline.get(), F_DUPFD_CLOEXEC, 0));
+    return true;
+  };
+  std::string err;
+  auto sock = ShimSocket::open(std::move(o), &err);
+  ASSERT_TRUE(sock) << err;
+  LiveChild child = live_child_handing_in(*sock, false);
+  ASSERT_GT(child.pid, 0);
+  int st = child.finish();
+  ASSERT_TRUE(child.reported);
+  ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  ASSERT_TRUE(keeper_copy.has_value());
+  auto writer_gone = [&] {
+    pollfd p{keeper_copy->get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+  };
+  EXPECT_FALSE(writer_gone()) << "the launcher's end closed before the exit was known";
+  sock->exited(child.ino);
+  EXPECT_TRUE(writer_gone()) << "the launcher still holds the exited member's end";
 }
 
 }  // namespace
