@@ -50,7 +50,9 @@ Member* Membership::add(VerifiedProcess proc, pid_t parent, uint64_t parent_ino,
   m.parent = parent;
   m.parent_ino = parent_ino;
   m.parent_start_time = parent_start_time;
-  if (auto st = read_proc_stat(m.pid())) m.single_thread = st->num_threads == 1;
+  // The proof's stat says it when it read one (no second read per new member).
+  if (int n = m.proc.threads_when_proven()) m.single_thread = n == 1;
+  else if (auto st = read_proc_stat(m.pid())) m.single_thread = st->num_threads == 1;
   return &insert(std::move(m));
 }
 

@@ -38,7 +38,7 @@ std::optional<VerifiedProcess> Proof::own_child(pid_t pid, Fd pidfd) {
   if (!pidfd) return std::nullopt;
   auto st = read_proc_stat(pid);
   uint64_t ino = pidfd_ino(pidfd.get());
-  return VerifiedProcess(pid, ino, st ? st->start_time : 0, std::move(pidfd));
+  return VerifiedProcess(pid, ino, st, std::move(pidfd));
 }
 
 std::optional<VerifiedChild> Proof::child_of(pid_t pid, const VerifiedProcess* parent) {
@@ -52,7 +52,7 @@ std::optional<VerifiedChild> Proof::child_of(pid_t pid, const VerifiedProcess* p
   // (a live pidfd pins its pid against reuse). The caller itself needs no check.
   if (parent && !parent->alive()) return std::nullopt;
   uint64_t ino = pidfd_ino(fd.get());
-  return VerifiedChild{VerifiedProcess(pid, ino, st->start_time, std::move(fd)), *st};
+  return VerifiedChild{VerifiedProcess(pid, ino, st, std::move(fd)), *st};
 }
 
 // One attempt to follow pid's parent chain up to root or a live member.
@@ -93,7 +93,7 @@ std::optional<VerifiedProcess> Proof::descendant(pid_t pid, Fd& pidfd, pid_t roo
   if (!reached || !progeny::alive(pidfd)) return std::nullopt;
   auto st = read_proc_stat(pid);
   uint64_t ino = pidfd_ino(pidfd.get());
-  return VerifiedProcess(pid, ino, st ? st->start_time : 0, std::move(pidfd));
+  return VerifiedProcess(pid, ino, st, std::move(pidfd));
 }
 
 std::optional<VerifiedProcess> Proof::kernel_member(pid_t pid, uint64_t start_time,
@@ -117,7 +117,7 @@ std::optional<VerifiedProcess> Proof::kernel_member(pid_t pid, uint64_t start_ti
   if (!st || st->state == 'Z' || (start_time != 0 && st->start_time != start_time)) return std::nullopt;
   if (!progeny::alive(fd)) return std::nullopt;
   uint64_t fd_ino = pidfd_ino(fd.get());
-  return VerifiedProcess(pid, fd_ino, st->start_time, std::move(fd));
+  return VerifiedProcess(pid, fd_ino, st, std::move(fd));
 }
 
 std::optional<VerifiedProcess> Proof::named_by_user(pid_t pid) { return kernel_member(pid, 0, 0); }

@@ -22,16 +22,23 @@ class VerifiedProcess {
   uint64_t ino() const { return ino_; }             // pidfs identity; 0 without pidfs
   uint64_t start_time() const { return start_time_; }  // /proc/PID/stat field 22
   const Fd& pidfd() const { return pidfd_; }
+  // Its thread count as /proc/PID/stat said during the proof (field 20); 0 when the proof
+  // read no stat (by pidfs identity alone).
+  int threads_when_proven() const { return threads_; }
   // True while it has not exited (a zombie has).
   bool alive() const;
 
  private:
   friend struct Proof;
+  VerifiedProcess(pid_t pid, uint64_t ino, const std::optional<ProcStat>& st, Fd pidfd)
+      : pid_(pid), ino_(ino), start_time_(st ? st->start_time : 0),
+        threads_(st ? st->num_threads : 0), pidfd_(std::move(pidfd)) {}
   VerifiedProcess(pid_t pid, uint64_t ino, uint64_t start_time, Fd pidfd)
       : pid_(pid), ino_(ino), start_time_(start_time), pidfd_(std::move(pidfd)) {}
   pid_t pid_;
   uint64_t ino_;
   uint64_t start_time_;
+  int threads_ = 0;
   Fd pidfd_;
 };
 
