@@ -99,10 +99,15 @@ void ShimSocket::exited(uint64_t ino) {
   // Closing it releases the pipe's last writer (unless a copy lives in a child forked during a
   // hand-in): the keeper's end then signals its owner, this very member, which is dead (a
   // zombie ignores it; once reaped the owner, a struct pid, is nobody).
-  int fd = a->second;
-  armed_.erase(a);
+  forget_lifeline(a->second);
+}
+
+void ShimSocket::forget_lifeline(int fd) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  lifelines_.erase(fd);
+  if (auto it = lifelines_.find(fd); it != lifelines_.end()) {
+    if (auto a = armed_.find(it->second.ino); a != armed_.end() && a->second == fd) armed_.erase(a);
+    lifelines_.erase(it);
+  }
 }
 
 void ShimSocket::close_conn(std::unordered_map<int, Conn>::iterator it) {
@@ -117,9 +122,7 @@ void ShimSocket::drop_lifeline(int fd) {
   // registration alive, and the fd number may come back as another member's armed end.
   pollfd p{fd, 0, 0};
   if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLERR)) return;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  if (auto a = armed_.find(it->second.ino); a != armed_.end() && a->second == fd) armed_.erase(a);
-  lifelines_.erase(it);
+  forget_lifeline(fd);
 }
 
 
@@ -315,9 +318,7 @@ bool ShimSocket::take_lifeline(const Conn& c, const Fd& keeper_end, Fd& our_end)
   // for the members the keeper held. Our end, released while the keeper's (ours too, for
   // now) is open, fires it: the member's own arming kills it. (A hand-in we had not read yet
   // when the keeper died would otherwise outlive a launcher killed next.)
-  if (c.peer_ino) armed_.erase(c.peer_ino);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  lifelines_.erase(fd);
+  forget_lifeline(fd);
   return true;
 }
 

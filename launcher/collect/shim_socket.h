@@ -109,6 +109,8 @@ class ShimSocket {
   void disarm(uint64_t ino);
   // Our end of a lifeline whose keeper end is gone (the member exited, or the keeper did).
   void drop_lifeline(int fd);
+  // Our end `fd` out of the epoll set, then closed; its member's armed entry goes with it.
+  void forget_lifeline(int fd);
   void close_conn(std::unordered_map<int, Conn>::iterator it);
   // Places the record (pidns: rewrites its pids to ours); false when its process's pid in
   // our namespace cannot be established yet.
