@@ -1,11 +1,13 @@
 // The shim's cost on exec-heavy work (issue 3): N fork+exec+wait of /bin/true, driven from C
 // and from sh, and a burst of 2000 forks without exec (issue 12), bare / empty preload / shim
-// without log / shim with log / strace -f, and the
-// shim's added RSS per process; the default mode and the tracker alone beside them; with
+// without log / shim with log / strace -f; per child of the C loop, what wait4 says it cost
+// (CPU, faults, preemptions) with the shim loaded and idle beside it; the shim's added RSS per
+// process; the default mode and the tracker alone beside them; with
 // BEFORE_DIR, the same runs with another build's progeny (a before/after in one run, the
 // modes interleaved). Runs in the test sandbox. Markdown on stdout.
 //   shim_bench BUILD_DIR EMPTY_SO [N [BEFORE_DIR]]   (internally: shim_bench loop N | burst N | rss)
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,8 +39,12 @@ void out(const char* fmt, ...) {
 
 double now_s() { return bench::now_us() / 1e6; }
 
+// Also prints, per child, what wait4 says it cost: CPU (user + system) µs, minor faults,
+// voluntary and involuntary context switches. They say where the time goes: a child's own
+// work, or being preempted by whoever its records wake.
 int loop(int n) {
   char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  double cpu_us = 0, minflt = 0, nvcsw = 0, nivcsw = 0;
   for (int i = 0; i < n; ++i) {
     pid_t p = fork();
     if (p == 0) {
@@ -46,11 +52,18 @@ int loop(int n) {
       _exit(127);
     }
     int st = 0;
+    rusage ru{};
     pid_t w;
-    while ((w = waitpid(p, &st, 0)) < 0 && errno == EINTR) {
+    while ((w = wait4(p, &st, 0, &ru)) < 0 && errno == EINTR) {
     }
     if (p < 0 || w != p || st != 0) return 1;
+    cpu_us += static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+              static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    minflt += static_cast<double>(ru.ru_minflt);
+    nvcsw += static_cast<double>(ru.ru_nvcsw);
+    nivcsw += static_cast<double>(ru.ru_nivcsw);
   }
+  if (n > 0) std::printf("%.1f %.2f %.3f %.3f\n", cpu_us / n, minflt / n, nvcsw / n, nivcsw / n);
   return 0;
 }
 
@@ -204,6 +217,43 @@ int main(int argc, char** argv) {
                 i > 0 && empty_added > 0 ? std::to_string(added / empty_added).substr(0, 4).c_str()
                                          : "");
           }
+        }
+        // Where a child's time goes (C loop): what wait4 reports per child, median of rounds.
+        // The shim loaded without a launcher (no PROGENY_SOCK: its constructor returns at once)
+        // is the loader's share; the shim's own work is the rest of the CPU with the shim
+        // active; involuntary switches are preemptions by the processes its records wake.
+        out("\n### Per child of the C loop (wait4 rusage, median of 5 rounds of %d)\n", per_round);
+        out("| mode | CPU µs | minor faults | voluntary switches | involuntary switches |");
+        out("| --- | ---: | ---: | ---: | ---: |");
+        struct UseMode {
+          const char* name;
+          std::vector<std::string> wrap, env;
+        };
+        std::vector<UseMode> use_modes = {
+            {"bare", {}, {}},
+            {"empty preload", {}, {"LD_PRELOAD=" + empty}},
+            {"shim loaded, no launcher", {}, {"LD_PRELOAD=" + b + "/lib/progeny/libprogeny.so"}},
+            {"progeny run (shim), no log", with({}), {}},
+            {"progeny run, default", run_of(b, {}), {}},
+            {"tracker only", run_of(b, {"--contain", "none", "--no-preload", "--bpf", "on"}), {}},
+        };
+        for (auto& m : use_modes) {
+          std::vector<double> col[4];
+          for (int round = 0; round < 5; ++round) {
+            std::vector<std::string> a = m.wrap;
+            a.insert(a.end(), {self, "loop", prs});
+            if (timed(a, m.env, "/tmp/shim-bench-use.out") < 0) {
+              s.fail(std::string(m.name) + " / rusage loop failed");
+              continue;
+            }
+            double v[4] = {};
+            if (std::sscanf(progeny::test::read_file("/tmp/shim-bench-use.out").c_str(),
+                            "%lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3]) == 4)
+              for (int k = 0; k < 4; ++k) col[k].push_back(v[k]);
+          }
+          using bench::median;
+          out("| %s | %.0f | %.1f | %.2f | %.2f |", m.name, median(col[0]), median(col[1]),
+              median(col[2]), median(col[3]));
         }
         // Added memory: VmRSS of one small process, bare, with an empty preload, with the shim.
         auto rss = [&](const std::vector<std::string>& wrap, const std::vector<std::string>& env) {
