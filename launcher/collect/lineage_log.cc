@@ -86,6 +86,10 @@ void LineageLog::account(const Record& r) {
       o.name = slash == std::string::npos ? *r.path : r.path->substr(slash + 1);
     }
   }
+  if (r.ino && (r.event == "setsid" || r.event == "setpgid")) {
+    if (auto it = origins_.find(*r.ino); it != origins_.end())
+      (r.event == "setsid" ? it->second.setsid : it->second.setpgid) = true;
+  }
   auto key = key_of(r);
   if (!key) return;
   Seen& s = seen_[*key];

@@ -63,6 +63,7 @@ class LineageLog {
     bool creator_from_fork = false;
     std::string via;   // the creating call
     std::string name;  // base name of its latest image
+    bool setsid = false, setpgid = false;  // a record said it led a session / a group of its own
   };
   const Origin* origin(uint64_t ino) const;
 

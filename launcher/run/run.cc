@@ -793,7 +793,7 @@ class Runner : public StopHooks {
     // COMMAND when it still runs (a timeout), the PID namespace's init: not leftovers of it.
     if (cmd_exited_ || contain_->mode() == ContainMode::pidns) skip.insert(cmd_pid_);
     record_unnamed_leftovers(skip);
-    size_t detailed = report_ ? kReportDescribed : opts_.quiet ? 0 : kReportLines;
+    size_t detailed = report_ ? kReportDescribed : kReportLines;
     RunawayContext& ctx = verdict_.stop;
     ctx.why = timed_out_ ? RunawayContext::Why::kTimeout
               : stop_requested_ ? RunawayContext::Why::kRequested : RunawayContext::Why::kOutlived;
@@ -805,6 +805,7 @@ class Runner : public StopHooks {
     ctx.command_pgid = cmd_pid_;  // COMMAND (or the namespace's init) leads its group
     ctx.command_sid = cmd_sid_;
     verdict_.leftovers = describe_leftovers(members_, skip, *log_, detailed);
+    record_unreported_escapes(ctx);
     if (!opts_.quiet && !verdict_.leftovers.empty()) {
       print_trace(true);  // the live lines up to now come before the report, not through it
       std::fputs(format_runaway_report(verdict_.leftovers, ctx, kReportLines).c_str(), stderr);
@@ -838,6 +839,24 @@ class Runner : public StopHooks {
       exec.argv = read_cmdline(m->pid());
       exec.ppid = st->ppid;
       log_->write(exec);
+    }
+  }
+
+  // An escape that no record reported (the setsid of a static or setuid program, which no
+  // shim runs in and the tracker does not follow): what /proc says at the stop, so the log's
+  // views agree with the stop's report. It happened before this record's time, not at it.
+  void record_unreported_escapes(const RunawayContext& ctx) {
+    for (const RunawayProcess& p : verdict_.leftovers) {
+      std::string kind = how_escaped(p, ctx).kind;
+      const LineageLog::Origin* o = p.ino ? log_->origin(p.ino) : nullptr;
+      bool setsid = kind == "setsid";
+      if (!o || (setsid ? o->setsid : kind != "setpgid" || o->setpgid)) continue;
+      Record r = make_record(setsid ? "setsid" : "setpgid", "launcher", p.pid);
+      r.ino = p.ino;
+      r.start_time = p.start_time;
+      if (setsid) r.sid = p.sid;
+      else r.pgid = p.pgid;
+      log_->write(r);
     }
   }
 

@@ -43,7 +43,8 @@ class Builder {
       on_exec(id, ev);
     } else if (ev.event == "setsid") {
       p.called_setsid = true;
-      if (!p.setsid_ns) p.setsid_ns = ev.time_ns;
+      // The launcher's is an escape found at the stop: it happened before, when is not known.
+      if (!p.setsid_ns && ev.source != "launcher") p.setsid_ns = ev.time_ns;
       p.sid = static_cast<pid_t>(ev.sid.value_or(ev.pid));
       p.pgid = p.sid;
     } else if (ev.event == "setpgid") {
@@ -51,7 +52,7 @@ class Builder {
       // Joining the group it is already in (a shell's belt-and-braces setpgid) escapes nothing.
       if (pgid && (!p.pgid || *p.pgid != *pgid)) {
         p.called_setpgid = true;
-        if (!p.setpgid_ns) p.setpgid_ns = ev.time_ns;
+        if (!p.setpgid_ns && ev.source != "launcher") p.setpgid_ns = ev.time_ns;
         p.pgid = static_cast<pid_t>(*pgid);
       }
     } else if (ev.event == "exit") {

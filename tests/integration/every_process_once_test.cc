@@ -253,7 +253,8 @@ class Command : public ::testing::Test {
 };
 
 // A static busybox: only the launcher knows COMMAND; its setsid child is found by the walk.
-// The summary counts what stderr said was stopped, and its creator is not made up.
+// The summary counts what stderr said was stopped, and how it escaped, and its creator is not
+// made up.
 TEST_F(Command, StaticWithoutTheTrackerIsNamedAndItsRunawayCounted) {
   for (const char* contain : {"none", "cgroup"}) {
     std::string dir = temp_dir("static");
@@ -281,6 +282,13 @@ TEST_F(Command, StaticWithoutTheTrackerIsNamedAndItsRunawayCounted) {
                "COMMAND is not named:\n" + sum);
       s.expect(sum.find("(creator unknown; adopted by progeny)") != std::string::npos,
                "the runaway's creator is made up:\n" + sum);
+      // No shim ran in it: its setsid is what /proc said at the stop, written by the launcher,
+      // so the views count the escape stderr reported.
+      s.expect(sum.find("Escapes: 1 called setsid, 0 called setpgid") != std::string::npos,
+               "the views miss the escape the stop reported:\n" + sum);
+      s.expect(read_file(log).find("\"event\":\"setsid\",\"source\":\"launcher\"") !=
+                   std::string::npos,
+               "no launcher setsid record in the log");
       TreeView v = tree_of(s, log);
       s.expect(v.subtree.size() == 1, "COMMAND's subtree should be COMMAND alone (its child was "
                                       "adopted before anyone saw it)");
