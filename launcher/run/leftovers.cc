@@ -50,6 +50,7 @@ std::vector<RunawayProcess> describe_leftovers(Membership& members, const std::s
     // The lineage's creator (a fork record's), else the parent it was found under unless
     // that is the launcher (adopted: creator unknown).
     const LineageLog::Origin* o = m->ino() ? log.origin(m->ino()) : nullptr;
+    if (o) r.name = o->name;
     if (o && o->creator && (o->creator_from_fork || o->creator != members.self())) {
       r.creator = o->creator;
       if (const LineageLog::Origin* c = o->creator_ino ? log.origin(o->creator_ino) : nullptr)

@@ -32,7 +32,8 @@ std::string format_runaway_report(const std::vector<RunawayProcess>& procs,
   if (procs.empty()) return "";
   std::unordered_map<pid_t, std::string> names;
   for (const auto& p : procs) {
-    if (!p.argv.empty()) names[p.pid] = printable(base_name(p.argv[0]));
+    if (!p.name.empty()) names[p.pid] = printable(p.name);
+    else if (!p.argv.empty()) names[p.pid] = printable(base_name(p.argv[0]));
     if (p.creator && !p.creator_name.empty()) names.try_emplace(p.creator, printable(p.creator_name));
   }
   auto named = [&](pid_t pid) {

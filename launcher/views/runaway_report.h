@@ -22,6 +22,9 @@ struct RunawayProcess {
   pid_t ppid = 0;                 // parent when discovered
   pid_t pgid = 0;
   pid_t sid = 0;
+  // Base name of its image, when the lineage knows: a retitled argv[0] ("nginx: master
+  // process /etc/...") has no usable base name.
+  std::string name;
   pid_t creator = 0;  // who created it, when the lineage knows (0 = unknown)
   std::string creator_name;  // base name of the creator's image, when known
   // Holds progeny's stdout or stderr (a pipe or socket): what makes a reader of progeny's

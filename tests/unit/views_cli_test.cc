@@ -163,6 +163,25 @@ TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
   EXPECT_NE(r.find("created by 102 (sh)"), std::string::npos) << r;
 }
 
+// A retitled process (nginx, postgres) has its whole title in argv[0], slashes included: its
+// children's lines name it by its image's base name from the lineage, not by the title's tail.
+TEST(ViewsRunawayReport, NamesARetitledCreatorByItsImage) {
+  RunawayContext ctx;
+  ctx.launcher_pid = 100;
+  ctx.command_pid = 101;
+  ctx.command_pgid = 101;
+  ctx.command_sid = 90;
+  RunawayProcess master = leftover(103, {"nginx: master process nginx -c /tmp/ng/nginx.conf"}, 100,
+                                   103, 103, 101, "nginx");
+  master.name = "nginx";
+  RunawayProcess worker = leftover(104, {"nginx: worker process"}, 103, 103, 103, 103);
+  std::string r = format_runaway_report({master, worker}, ctx);
+  EXPECT_NE(r.find("104 'nginx: worker process': in session 103 (its leader called setsid); "
+                   "child of 103 (nginx)"),
+            std::string::npos)
+      << r;
+}
+
 // Whether the calling process may become a child subreaper, asked apart from the doctor (in
 // a child: the flag stays for life).
 bool subreaper_allowed() {
