@@ -129,12 +129,18 @@ RunawayProcess leftover(pid_t pid, std::vector<std::string> argv, pid_t ppid, pi
   return p;
 }
 
-TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
+// The launcher 100; COMMAND 101, leading its group, in session 90.
+RunawayContext outlived_context() {
   RunawayContext ctx;
   ctx.launcher_pid = 100;
   ctx.command_pid = 101;
   ctx.command_pgid = 101;
   ctx.command_sid = 90;
+  return ctx;
+}
+
+TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
+  RunawayContext ctx = outlived_context();
   std::vector<RunawayProcess> procs = {
       leftover(103, {"sleep", "100"}, 100, 103, 103, 102, "sh"),  // double fork + setsid
       leftover(104, {"nginx: worker"}, 103, 103, 103, 0),        // inside 103's session
@@ -166,11 +172,7 @@ TEST(ViewsRunawayReport, SaysWhoCreatedThemAndHowTheyEscaped) {
 // A retitled process (nginx, postgres) has its whole title in argv[0], slashes included: its
 // children's lines name it by its image's base name from the lineage, not by the title's tail.
 TEST(ViewsRunawayReport, NamesARetitledCreatorByItsImage) {
-  RunawayContext ctx;
-  ctx.launcher_pid = 100;
-  ctx.command_pid = 101;
-  ctx.command_pgid = 101;
-  ctx.command_sid = 90;
+  RunawayContext ctx = outlived_context();
   RunawayProcess master = leftover(103, {"nginx: master process nginx -c /tmp/ng/nginx.conf"}, 100,
                                    103, 103, 101, "nginx");
   master.name = "nginx";
