@@ -16,12 +16,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <array>
 #include <cstdarg>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "launcher/collect/shim_path.h"
 #include "tests/sandbox/sandbox.h"
 
 namespace {
@@ -121,6 +123,12 @@ int main(int argc, char** argv) {
   int n = argc > 3 ? std::atoi(argv[3]) : 10000;
   std::string before = argc > 4 ? argv[4] : "";
   std::string self = b + "/bench/shim_bench";
+  // The shim where progeny finds it (build/lib/progeny, beside this bench's directory).
+  std::string shim, why;
+  if (!progeny::find_shim(&shim, &why)) {
+    std::fprintf(stderr, "shim_bench: %s\n", why.c_str());
+    return 2;
+  }
   // progeny run of build `dir` with `extra` options (shim only unless they say otherwise).
   auto run_of = [&](const std::string& dir, std::vector<std::string> extra) {
     std::vector<std::string> v = {dir + "/bin/progeny", "run", "-q"};
@@ -146,6 +154,7 @@ int main(int argc, char** argv) {
         std::vector<Mode> modes = {
             {"bare", {}, {}},
             {"empty preload", {}, {"LD_PRELOAD=" + empty}},
+            {"shim loaded, no launcher", {}, {"LD_PRELOAD=" + shim}},
             {"progeny run --no-preload", with({"--no-preload"}), {}},
             {"progeny run (shim), no log", with({}), {}},
             {"progeny run (shim), log", with({"--log", "/tmp/shim-bench.jsonl"}), {}},
@@ -225,35 +234,26 @@ int main(int argc, char** argv) {
         out("\n### Per child of the C loop (wait4 rusage, median of 5 rounds of %d)\n", per_round);
         out("| mode | CPU µs | minor faults | voluntary switches | involuntary switches |");
         out("| --- | ---: | ---: | ---: | ---: |");
-        struct UseMode {
-          const char* name;
-          std::vector<std::string> wrap, env;
-        };
-        std::vector<UseMode> use_modes = {
-            {"bare", {}, {}},
-            {"empty preload", {}, {"LD_PRELOAD=" + empty}},
-            {"shim loaded, no launcher", {}, {"LD_PRELOAD=" + b + "/lib/progeny/libprogeny.so"}},
-            {"progeny run (shim), no log", with({}), {}},
-            {"progeny run, default", run_of(b, {}), {}},
-            {"tracker only", run_of(b, {"--contain", "none", "--no-preload", "--bpf", "on"}), {}},
-        };
-        for (auto& m : use_modes) {
-          std::vector<double> col[4];
-          for (int round = 0; round < 5; ++round) {
-            std::vector<std::string> a = m.wrap;
+        // Interleaved like the table above: each round runs every mode once.
+        std::vector<std::array<std::vector<double>, 4>> use(modes.size());
+        for (int round = 0; round < 5; ++round) {
+          for (size_t i = 0; i < modes.size(); ++i) {
+            std::vector<std::string> a = modes[i].wrap;
             a.insert(a.end(), {self, "loop", prs});
-            if (timed(a, m.env, "/tmp/shim-bench-use.out") < 0) {
-              s.fail(std::string(m.name) + " / rusage loop failed");
+            double v[4] = {};
+            if (timed(a, modes[i].env, "/tmp/shim-bench-use.out") < 0 ||
+                std::sscanf(progeny::test::read_file("/tmp/shim-bench-use.out").c_str(),
+                            "%lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3]) != 4) {
+              s.fail(std::string(modes[i].name) + " / rusage loop failed");
               continue;
             }
-            double v[4] = {};
-            if (std::sscanf(progeny::test::read_file("/tmp/shim-bench-use.out").c_str(),
-                            "%lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3]) == 4)
-              for (int k = 0; k < 4; ++k) col[k].push_back(v[k]);
+            for (int k = 0; k < 4; ++k) use[i][k].push_back(v[k]);
           }
+        }
+        for (size_t i = 0; i < modes.size(); ++i) {
           using bench::median;
-          out("| %s | %.0f | %.1f | %.2f | %.2f |", m.name, median(col[0]), median(col[1]),
-              median(col[2]), median(col[3]));
+          out("| %s | %.0f | %.1f | %.2f | %.2f |", modes[i].name, median(use[i][0]),
+              median(use[i][1]), median(use[i][2]), median(use[i][3]));
         }
         // Added memory: VmRSS of one small process, bare, with an empty preload, with the shim.
         auto rss = [&](const std::vector<std::string>& wrap, const std::vector<std::string>& env) {

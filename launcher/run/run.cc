@@ -848,9 +848,10 @@ class Runner : public StopHooks {
   void record_unreported_escapes(const RunawayContext& ctx) {
     for (const RunawayProcess& p : verdict_.leftovers) {
       std::string kind = how_escaped(p, ctx).kind;
-      const LineageLog::Origin* o = p.ino ? log_->origin(p.ino) : nullptr;
       bool setsid = kind == "setsid";
-      if (!o || (setsid ? o->setsid : kind != "setpgid" || o->setpgid)) continue;
+      if (!setsid && kind != "setpgid") continue;
+      const LineageLog::Origin* o = p.ino ? log_->origin(p.ino) : nullptr;
+      if (!o || (setsid ? o->setsid : o->setpgid)) continue;  // unknown, or reported already
       Record r = make_record(setsid ? "setsid" : "setpgid", "launcher", p.pid);
       r.ino = p.ino;
       r.start_time = p.start_time;
