@@ -1,7 +1,6 @@
 // Putting the shim's variables back into environments a program scrubbed (env -i, an explicit
 // envp), so lineage continues below it. Runs in vfork children: stack buffers only.
-#include <cstring>
-
+#include "shim/bytes.h"
 #include "shim/shim.h"
 
 namespace progeny::shim {
@@ -13,11 +12,16 @@ constexpr const char* kNames[] = {PROGENY_ENV_SOCK, PROGENY_ENV_LAUNCHER, PROGEN
 constexpr int kNumNames = sizeof kNames / sizeof kNames[0];
 constexpr int kShimIdx = 3;  // PROGENY_ENV_SHIM
 
-// "NAME=value" as the launcher gave them to this image; null when absent.
-char* g_saved[kNumNames];
-char g_pool[8192];
-const char* g_shim_path;  // value of PROGENY_SHIM
-size_t g_shim_path_len;
+// What this image received, in one object: its pointers and the first bytes of its pool (all
+// a run uses of it; the pool is large for a long shim path) then share the page the loader
+// has written already, instead of a page of their own that every image would fault in.
+struct Saved {
+  char* entry[kNumNames];  // "NAME=value" as the launcher gave them to this image; null when absent
+  const char* shim_path;   // value of PROGENY_SHIM
+  size_t shim_path_len;
+  char pool[8192];
+};
+Saved g_env;
 
 // Length of "NAME=" when entry is NAME=..., else 0.
 size_t name_prefix(const char* entry, const char* name) {
@@ -33,8 +37,8 @@ bool has_shim(const char* list) {
     while (*p == ':' || *p == ' ') ++p;
     const char* end = p;
     while (*end && *end != ':' && *end != ' ') ++end;
-    if (static_cast<size_t>(end - p) == g_shim_path_len &&
-        std::memcmp(p, g_shim_path, g_shim_path_len) == 0)
+    if (static_cast<size_t>(end - p) == g_env.shim_path_len &&
+        same_bytes(p, g_env.shim_path, g_env.shim_path_len))
       return true;
     p = end;
   }
@@ -48,71 +52,91 @@ void save_env(char** envp) {
   for (char** e = envp; e && *e; ++e) {
     for (int k = 0; k < kNumNames; ++k) {
       size_t pre = name_prefix(*e, kNames[k]);
-      if (!pre || g_saved[k]) continue;
-      size_t len = std::strlen(*e) + 1;
-      if (used + len > sizeof g_pool) return;
-      std::memcpy(g_pool + used, *e, len);
-      g_saved[k] = g_pool + used;
+      if (!pre || g_env.entry[k]) continue;
+      size_t len = length(*e) + 1;
+      if (used + len > sizeof g_env.pool) return;
+      copy_bytes(g_env.pool + used, *e, len);
+      g_env.entry[k] = g_env.pool + used;
       used += len;
       if (k == kShimIdx) {
-        g_shim_path = g_saved[k] + pre;
-        g_shim_path_len = len - 1 - pre;
+        g_env.shim_path = g_env.entry[k] + pre;
+        g_env.shim_path_len = len - 1 - pre;
       }
     }
   }
 }
 
-char* const* repair_env(char* const* envp, EnvFix* fix) {
-  if (!g.active || !g.reenv || !g_shim_path_len) return envp;
+namespace {
+
+// What an environment lacks of the shim's variables.
+struct EnvScan {
   bool present[kNumNames] = {};
-  int preload_at = -1;
-  bool preload_ok = false;
-  int n = 0;
-  for (; envp && envp[n]; ++n) {
-    const char* e = envp[n];
+  int preload_at = -1;  // index of LD_PRELOAD, -1 when absent
+  bool preload_ok = false;  // LD_PRELOAD names the shim
+  int n = 0;  // entries
+  int missing = 0;  // saved variables not present
+  bool complete() const { return !missing && preload_ok; }
+};
+
+EnvScan scan(char* const* envp) {
+  EnvScan sc;
+  for (; envp && envp[sc.n]; ++sc.n) {
+    const char* e = envp[sc.n];
     if (e[0] == 'L') {
       size_t pre = name_prefix(e, "LD_PRELOAD");
       if (pre) {
-        preload_at = n;
-        preload_ok = has_shim(e + pre);
+        sc.preload_at = sc.n;
+        sc.preload_ok = has_shim(e + pre);
       }
     } else if (e[0] == 'P') {
       for (int k = 0; k < kNumNames; ++k)
-        if (name_prefix(e, kNames[k])) present[k] = true;
+        if (name_prefix(e, kNames[k])) sc.present[k] = true;
     }
   }
-  int missing = 0;
   for (int k = 0; k < kNumNames; ++k)
-    if (!present[k] && g_saved[k]) ++missing;
-  if (!missing && preload_ok) return envp;
-  if (n + missing + 2 > EnvFix::kMaxEntries) return envp;
+    if (!sc.present[k] && g_env.entry[k]) ++sc.missing;
+  return sc;
+}
+
+}  // namespace
+
+bool env_needs_repair(char* const* envp) {
+  return g.active && g.reenv && g_env.shim_path_len && !scan(envp).complete();
+}
+
+char* const* repair_env(char* const* envp, EnvFix* fix) {
+  if (!g.active || !g.reenv || !g_env.shim_path_len) return envp;
+  EnvScan sc = scan(envp);
+  if (sc.complete()) return envp;
+  const int n = sc.n;
+  if (n + sc.missing + 2 > EnvFix::kMaxEntries) return envp;
 
   int out = 0;
   for (int i = 0; i < n; ++i) fix->vec[out++] = envp[i];
-  if (!preload_ok) {
+  if (!sc.preload_ok) {
     // LD_PRELOAD=<shim>[:<what the program asked for>]
-    const char* old = preload_at >= 0 ? envp[preload_at] + sizeof "LD_PRELOAD" : "";
-    size_t old_len = std::strlen(old);
-    size_t need = sizeof "LD_PRELOAD=" - 1 + g_shim_path_len + 1 + old_len + 1;
+    const char* old = sc.preload_at >= 0 ? envp[sc.preload_at] + sizeof "LD_PRELOAD" : "";
+    size_t old_len = length(old);
+    size_t need = sizeof "LD_PRELOAD=" - 1 + g_env.shim_path_len + 1 + old_len + 1;
     if (need > EnvFix::kBuf) return envp;
     char* p = fix->buf;
-    std::memcpy(p, "LD_PRELOAD=", sizeof "LD_PRELOAD=" - 1);
+    copy_bytes(p, "LD_PRELOAD=", sizeof "LD_PRELOAD=" - 1);
     p += sizeof "LD_PRELOAD=" - 1;
-    std::memcpy(p, g_shim_path, g_shim_path_len);
-    p += g_shim_path_len;
+    copy_bytes(p, g_env.shim_path, g_env.shim_path_len);
+    p += g_env.shim_path_len;
     if (old_len) {
       *p++ = ':';
-      std::memcpy(p, old, old_len);
+      copy_bytes(p, old, old_len);
       p += old_len;
     }
     *p = 0;
-    if (preload_at >= 0)
-      fix->vec[preload_at] = fix->buf;
+    if (sc.preload_at >= 0)
+      fix->vec[sc.preload_at] = fix->buf;
     else
       fix->vec[out++] = fix->buf;
   }
   for (int k = 0; k < kNumNames; ++k)
-    if (!present[k] && g_saved[k]) fix->vec[out++] = g_saved[k];
+    if (!sc.present[k] && g_env.entry[k]) fix->vec[out++] = g_env.entry[k];
   fix->vec[out] = nullptr;
   return fix->vec;
 }

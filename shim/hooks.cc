@@ -15,10 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
-
+#include "shim/bytes.h"
 #include "shim/shim.h"
+#include "shim/sys.h"
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -82,12 +81,12 @@ struct ExecMarker {
     int cur = 0;
     // A vfork child reads its parent's state, not its own: it holds no lifeline.
     int sig = !t_vfork_child && g.lifeline_held ? kExecMarkerHeldSig : kExecMarkerSig;
-    if (prctl(PR_GET_PDEATHSIG, &cur) == 0 && cur == 0)
-      armed = prctl(PR_SET_PDEATHSIG, sig) == 0;
+    if (sys::prctl(PR_GET_PDEATHSIG, sys::ptr(&cur)) == 0 && cur == 0)
+      armed = sys::prctl(PR_SET_PDEATHSIG, sig) == 0;
   }
   // The exec failed: the process goes on as it was.
   ~ExecMarker() {
-    if (armed) prctl(PR_SET_PDEATHSIG, 0);
+    if (armed) sys::prctl(PR_SET_PDEATHSIG, 0);
   }
 };
 
@@ -119,29 +118,27 @@ void resolve_all() {
 
 void report_fork(pid_t child, const char* via) {
   if (!g.active) return;
-  int saved = errno;
   // The child is ours and not reaped yet (we have not waited for it): its pidfd is its own.
   int child_fd = open_pidfd(child);
   Json j("fork", child);
   j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, identity_of_pidfd(child_fd, child));
-  j.num(PROGENY_F_PPID, getpid());
+  j.num(PROGENY_F_PPID, sys::getpid());
   j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, own_identity());
-  j.num(PROGENY_F_TID, static_cast<pid_t>(syscall(SYS_gettid)));
+  j.num(PROGENY_F_TID, sys::gettid());
   j.str(PROGENY_F_VIA, via);
-  pid_t pgid = getpgid(child), sid = getsid(child);
+  pid_t pgid = sys::getpgid(child), sid = sys::getsid(child);
   if (pgid >= 0) j.num(PROGENY_F_PGID, pgid);
   if (sid >= 0) j.num(PROGENY_F_SID, sid);
   send_event(j, child_fd);
-  if (child_fd >= 0) close(child_fd);
-  errno = saved;
+  if (child_fd >= 0) sys::close(child_fd);
 }
 
 Birth birth_before_fork(const char* via) {
   Birth b;
   if (!g.active) return b;
-  b.ppid = getpid();
+  b.ppid = sys::getpid();
   b.parent = own_identity();
-  b.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  b.tid = sys::gettid();
   b.via = via;
   return b;
 }
@@ -153,7 +150,7 @@ void after_fork_child(const Birth& b) {
   g.self_ino.store(0, std::memory_order_relaxed);
   g.self_start_time.store(0, std::memory_order_relaxed);
   if (!g.active) return;
-  pid_t self = getpid();
+  pid_t self = sys::getpid();
   // Our own pidfd travels with the record: the launcher then holds us from birth, and
   // learns our exit even if we are reaped before it reads this.
   int self_fd = open_pidfd(self);
@@ -166,17 +163,17 @@ void after_fork_child(const Birth& b) {
   j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, b.parent);
   j.num(PROGENY_F_TID, b.tid);
   j.str(PROGENY_F_VIA, b.via);
-  j.num(PROGENY_F_PGID, getpgrp());
-  j.num(PROGENY_F_SID, getsid(0));
+  j.num(PROGENY_F_PGID, sys::getpgid(0));
+  j.num(PROGENY_F_SID, sys::getsid(0));
   // The parent's lifeline names the parent only: this process needs its own, before it
   // returns from fork.
   send_event_with_lifeline(j, self_fd);
-  if (self_fd >= 0) close(self_fd);
+  if (self_fd >= 0) sys::close(self_fd);
 }
 
 void report_exec_failed(const char* path, int err) {
   if (!g.active) return;
-  Json j("exec_failed", getpid());
+  Json j("exec_failed", sys::getpid());
   j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
   j.str(PROGENY_F_PATH, path ? path : "");
   j.num(PROGENY_F_ERRNO, err);
@@ -185,49 +182,41 @@ void report_exec_failed(const char* path, int err) {
 
 void report_fork_failed(const char* via, int err) {
   if (!g.active) return;
-  int saved = errno;
-  Json j("fork_failed", getpid());
+  Json j("fork_failed", sys::getpid());
   j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
   j.str(PROGENY_F_VIA, via);
   j.num(PROGENY_F_ERRNO, err);
   send_event(j);
-  errno = saved;
 }
 
 namespace {
 
 void report_id(const char* event, const char* key, pid_t pid, pid_t value) {
   if (!g.active) return;
-  int saved = errno;
   Json j(event, pid);
-  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, pid == getpid() ? own_identity() : identity_of(pid));
+  j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, pid == sys::getpid() ? own_identity() : identity_of(pid));
   j.num(key, value);
   send_event(j);
-  errno = saved;
 }
 
 // The kernel checks the credentials of whoever armed a lifeline when it signals: after a
 // credential change a fresh end, armed with the new ones, replaces the old one at the keeper.
 void after_setid(int r) {
   if (r != 0 || !g.active || t_vfork_child) return;
-  int saved = errno;
   take_lifeline();
-  errno = saved;
 }
 
 template <typename R>
 R finish_exec(R r, const char* path) {
-  int e = errno;
-  report_exec_failed(path, e);
-  errno = e;
+  report_exec_failed(path, errno);
   return r;
 }
 
 // Children of the calling thread, from /proc (for popen, whose pid glibc keeps to itself).
 int thread_children(pid_t* out, int max) {
   char path[64] = "/proc/self/task/";
-  char* p = path + std::strlen(path);
-  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char* p = path + length(path);
+  pid_t tid = sys::gettid();
   char digits[16];
   int nd = 0;
   do {
@@ -235,15 +224,15 @@ int thread_children(pid_t* out, int max) {
     tid /= 10;
   } while (tid);
   while (nd) *p++ = digits[--nd];
-  std::memcpy(p, "/children", sizeof "/children");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  copy_bytes(p, "/children", sizeof "/children");
+  int fd = sys::openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   char buf[4096];
-  ssize_t len = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (len < 0 || len == static_cast<ssize_t>(sizeof buf - 1)) return -1;
+  long len = sys::read(fd, buf, sizeof buf - 1);
+  sys::close(fd);
+  if (len < 0 || len == static_cast<long>(sizeof buf - 1)) return -1;
   int n = 0;
-  for (ssize_t i = 0; i < len;) {
+  for (long i = 0; i < len;) {
     while (i < len && (buf[i] < '0' || buf[i] > '9')) ++i;
     if (i >= len) break;
     pid_t v = 0;
@@ -288,9 +277,7 @@ pid_t forked(pid_t (*f)()) {
   Birth birth = birth_before_fork("fork");
   pid_t r = f();
   if (r == 0) {
-    int saved = errno;
     after_fork_child(birth);
-    errno = saved;
   } else if (r < 0) {
     report_fork_failed("fork", errno);
   }
@@ -358,10 +345,9 @@ int spawn_common(Fn which, pid_t* pid, const char* path, const posix_spawn_file_
                  const char* via) {
   auto f = real<SpawnFn>(which);
   if (!f) return ENOSYS;
-  EnvFix fix;
   pid_t local = 0;
   pid_t* out = pid ? pid : &local;
-  int r = f(out, path, fa, attr, argv, repair_env(envp, &fix));
+  int r = with_env(envp, [&](char* const* env) { return f(out, path, fa, attr, argv, env); });
   if (r == 0) report_fork(*out, via);
   if (r == EAGAIN) report_fork_failed(via, r);
   return r;
@@ -425,11 +411,11 @@ EXPORT int system(const char* line) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   const char* argv[] = {"sh", "-c", line, nullptr};
-  EnvFix fix;
   pid_t pid = 0;
   int status;
-  int r = spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char* const*>(argv),
-                repair_env(environ, &fix));
+  int r = with_env(environ, [&](char* const* env) {
+    return spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char* const*>(argv), env);
+  });
   posix_spawnattr_destroy(&attr);
   int err = 0;
   if (r == 0) {
@@ -467,14 +453,12 @@ EXPORT FILE* popen(const char* command, const char* mode) {
   int nb = thread_children(before, kMax);
   FILE* fp = f(command, mode);
   if (fp && nb >= 0) {
-    int saved = errno;
     int na = thread_children(after, kMax);
     for (int i = 0; i < na; ++i) {
       bool old = false;
       for (int k = 0; k < nb && !old; ++k) old = before[k] == after[i];
       if (!old) report_fork(after[i], "popen");
     }
-    errno = saved;
   }
   return fp;
 }
@@ -488,10 +472,8 @@ EXPORT int daemon(int nochdir, int noclose) {
   Birth birth = birth_before_fork("daemon");
   int r = f(nochdir, noclose);
   if (r == 0 && g.active) {
-    int saved = errno;
     after_fork_child(birth);
-    report_id("setsid", PROGENY_F_SID, getpid(), getsid(0));
-    errno = saved;
+    report_id("setsid", PROGENY_F_SID, sys::getpid(), sys::getsid(0));
   }
   return r;
 }
@@ -502,7 +484,7 @@ EXPORT pid_t setsid() {
   auto f = real<pid_t (*)()>(kSetsid);
   if (!f) return fail_enosys();
   pid_t r = f();
-  if (r >= 0) report_id("setsid", PROGENY_F_SID, getpid(), r);
+  if (r >= 0) report_id("setsid", PROGENY_F_SID, sys::getpid(), r);
   return r;
 }
 
@@ -511,7 +493,7 @@ EXPORT int setpgid(pid_t pid, pid_t pgid) {
   if (!f) return fail_enosys();
   int r = f(pid, pgid);
   if (r == 0) {
-    pid_t who = pid ? pid : getpid();
+    pid_t who = pid ? pid : sys::getpid();
     report_id("setpgid", PROGENY_F_PGID, who, pgid ? pgid : who);
   }
   return r;
@@ -521,7 +503,7 @@ EXPORT int setpgrp() {
   auto f = real<int (*)()>(kSetpgrp);
   if (!f) return fail_enosys();
   int r = f();
-  if (r == 0) report_id("setpgid", PROGENY_F_PGID, getpid(), getpid());
+  if (r == 0) report_id("setpgid", PROGENY_F_PGID, sys::getpid(), sys::getpid());
   return r;
 }
 
@@ -531,9 +513,8 @@ EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecve);
   if (!f) return fail_enosys();
   cover_unshimmed_exec([&] { return exec_target_unshimmed(AT_FDCWD, path, 0); });
-  EnvFix fix;
   ExecMarker marker;
-  return finish_exec(f(path, argv, repair_env(envp, &fix)), path);
+  return finish_exec(with_env(envp, [&](char* const* env) { return f(path, argv, env); }), path);
 }
 
 EXPORT int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
@@ -542,9 +523,8 @@ EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(const char*, char* const*, char* const*)>(kExecvpe);
   if (!f) return fail_enosys();
   cover_unshimmed_exec([&] { return exec_search_target_unshimmed(file); });
-  EnvFix fix;
   ExecMarker marker;
-  return finish_exec(f(file, argv, repair_env(envp, &fix)), file);
+  return finish_exec(with_env(envp, [&](char* const* env) { return f(file, argv, env); }), file);
 }
 
 EXPORT int execvp(const char* file, char* const argv[]) { return execvpe(file, argv, environ); }
@@ -553,9 +533,8 @@ EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
   auto f = real<int (*)(int, char* const*, char* const*)>(kFexecve);
   if (!f) return fail_enosys();
   cover_unshimmed_exec([&] { return exec_target_unshimmed(fd, "", AT_EMPTY_PATH); });
-  EnvFix fix;
   ExecMarker marker;
-  return finish_exec(f(fd, argv, repair_env(envp, &fix)), "");
+  return finish_exec(with_env(envp, [&](char* const* env) { return f(fd, argv, env); }), "");
 }
 
 EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
@@ -563,9 +542,9 @@ EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const
   auto f = real<int (*)(int, const char*, char* const*, char* const*, int)>(kExecveat);
   if (!f) return fail_enosys();
   cover_unshimmed_exec([&] { return exec_target_unshimmed(dirfd, path, flags); });
-  EnvFix fix;
   ExecMarker marker;
-  return finish_exec(f(dirfd, path, argv, repair_env(envp, &fix), flags), path);
+  return finish_exec(with_env(envp, [&](char* const* env) { return f(dirfd, path, argv, env, flags); }),
+                     path);
 }
 
 // execl*: glibc builds argv and calls its internal execve, which no hook sees; build it here
@@ -658,9 +637,9 @@ EXPORT int setfsgid(gid_t id) {
 namespace {
 
 const char* env_value(char** envp, const char* name) {
-  size_t n = std::strlen(name);
+  size_t n = length(name);
   for (char** e = envp; e && *e; ++e)
-    if (std::strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+    if (same_bytes(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
   return nullptr;
 }
 
@@ -669,26 +648,26 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   if (!sock || !*sock) return;
   // Clear our exec marker first, whatever happens next: it is ours, not the program's.
   int cur = 0;
-  bool got = prctl(PR_GET_PDEATHSIG, &cur) == 0;
+  bool got = sys::prctl(PR_GET_PDEATHSIG, sys::ptr(&cur)) == 0;
   bool held = got && cur == kExecMarkerHeldSig;
   bool marked = held || (got && cur == kExecMarkerSig);
-  if (marked) prctl(PR_SET_PDEATHSIG, 0);
-  size_t len = std::strlen(sock);
+  if (marked) sys::prctl(PR_SET_PDEATHSIG, 0);
+  size_t len = length(sock);
   if (len + 1 > sizeof g.addr) return;
   g.addr[0] = 0;  // abstract namespace
-  std::memcpy(g.addr + 1, sock, len);
+  copy_bytes(g.addr + 1, sock, len);
   g.addr_len = static_cast<unsigned>(len + 1);
   const char* sig = env_value(envp, PROGENY_ENV_PDEATHSIG);
-  g.kill_sig = sig ? std::atoi(sig) : 0;
+  g.kill_sig = sig ? parse_decimal(sig) : 0;
   if (g.kill_sig < 0 || g.kill_sig >= NSIG) g.kill_sig = 0;
   g.lifeline = g.kill_sig > 0;
   bool pidfs_told = false;
   const char* opts = env_value(envp, PROGENY_ENV_OPTS);
   if (opts) {
     for (const char* p = opts; *p;) {
-      const char* end = std::strchr(p, ',');
-      size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
-      auto is = [&](const char* flag) { return n == std::strlen(flag) && std::strncmp(p, flag, n) == 0; };
+      const char* end = find_byte(p, ',');
+      size_t n = end ? static_cast<size_t>(end - p) : length(p);
+      auto is = [&](const char* flag) { return n == length(flag) && same_bytes(p, flag, n); };
       if (is("noreenv")) g.reenv = false;
       if (is("nolifeline")) g.lifeline = false;
       if (is("tracked")) g.tracked = true;
@@ -706,17 +685,17 @@ __attribute__((constructor)) void progeny_init(int argc, char** argv, char** env
   // The tracker has recorded this exec already, whole unless its argv block or path is
   // longer than it copies: then only this record has all of it. (With the tracker no
   // lifeline is taken, so there is nothing else to hand in.)
-  if (g.tracked && !g.lifeline && std::strlen(path) < PROGENY_TRACKER_PATH_BYTES) {
+  if (g.tracked && !g.lifeline && length(path) < PROGENY_TRACKER_PATH_BYTES) {
     size_t argv_bytes = 0;
-    for (int i = 0; i < argc; ++i) argv_bytes += std::strlen(argv[i]) + 1;
+    for (int i = 0; i < argc; ++i) argv_bytes += length(argv[i]) + 1;
     if (argv_bytes <= PROGENY_TRACKER_ARGV_BYTES) {
       g.active = true;
       return;
     }
   }
-  Json j("exec", getpid());
+  Json j("exec", sys::getpid());
   j.identity(PROGENY_F_INO, PROGENY_F_START_TIME, own_identity());
-  pid_t ppid = getppid();
+  pid_t ppid = sys::getppid();
   j.num(PROGENY_F_PPID, ppid);
   j.identity(PROGENY_F_PARENT_INO, PROGENY_F_PARENT_START_TIME, identity_of(ppid));
   j.str(PROGENY_F_PATH, path);

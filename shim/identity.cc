@@ -5,17 +5,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "shim/shim.h"
+#include "shim/sys.h"
 
 namespace progeny::shim {
 namespace {
 
 constexpr long kPidfsMagic = 0x50494446;  // "PIDF"
-
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Field 22 of /proc/PID/stat, 0 when unreadable.
 uint64_t start_ticks(pid_t pid) {
@@ -27,15 +24,15 @@ uint64_t start_ticks(pid_t pid) {
   while (nd) path[n++] = digits[--nd];
   for (const char* t = "/stat"; *t; ++t) path[n++] = *t;
   path[n] = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sys::openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buf[1024];
-  ssize_t len = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  long len = sys::read(fd, buf, sizeof buf - 1);
+  sys::close(fd);
   if (len <= 0) return 0;
   // The fields after the last ')' (comm may contain anything) are separated by single
   // spaces; that ')' ends field 2.
-  ssize_t i = len - 1;
+  long i = len - 1;
   while (i >= 0 && buf[i] != ')') --i;
   if (i < 0) return 0;
   int field = 2;
@@ -56,11 +53,11 @@ uint64_t start_ticks(pid_t pid) {
 }  // namespace
 
 void detect_pidfs() {
-  int fd = pidfd_open(static_cast<pid_t>(syscall(SYS_getpid)));
+  int fd = sys::pidfd_open(sys::getpid());
   if (fd < 0) return;
   struct statfs sfs {};
-  g.pidfs = fstatfs(fd, &sfs) == 0 && sfs.f_type == kPidfsMagic;
-  close(fd);
+  g.pidfs = sys::fstatfs(fd, &sfs) == 0 && sfs.f_type == kPidfsMagic;
+  sys::close(fd);
 }
 
 ProcId identity_of_pidfd(int pidfd, pid_t pid) {
@@ -70,27 +67,30 @@ ProcId identity_of_pidfd(int pidfd, pid_t pid) {
     return id;
   }
   struct stat st {};
-  if (pidfd >= 0 && fstat(pidfd, &st) == 0) id.ino = st.st_ino;
+  if (pidfd >= 0 && sys::fstat(pidfd, &st) == 0) id.ino = st.st_ino;
   return id;
 }
 
-int open_pidfd(pid_t pid) { return pidfd_open(pid); }
+int open_pidfd(pid_t pid) {
+  int fd = sys::pidfd_open(pid);
+  return fd >= 0 ? fd : -1;
+}
 
 ProcId identity_of(pid_t pid) {
-  int fd = g.pidfs ? pidfd_open(pid) : -1;
+  int fd = g.pidfs ? open_pidfd(pid) : -1;
   ProcId id = identity_of_pidfd(fd, pid);
-  if (fd >= 0) close(fd);
+  if (fd >= 0) sys::close(fd);
   return id;
 }
 
 ProcId own_identity() {
   // A vfork child shares its parent's memory, and with it the parent's cached identity: it
   // asks each time and writes nothing.
-  if (t_vfork_child) return identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  if (t_vfork_child) return identity_of(sys::getpid());
   ProcId id{g.self_ino.load(std::memory_order_relaxed),
             g.self_start_time.load(std::memory_order_relaxed)};
   if (id.known()) return id;
-  id = identity_of(static_cast<pid_t>(syscall(SYS_getpid)));
+  id = identity_of(sys::getpid());
   g.self_ino.store(id.ino, std::memory_order_relaxed);
   g.self_start_time.store(id.start_time, std::memory_order_relaxed);
   return id;

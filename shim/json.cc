@@ -3,13 +3,15 @@
 #include <time.h>
 
 #include "schema/json_string.h"
+#include "shim/bytes.h"
 #include "shim/shim.h"
+#include "shim/sys.h"
 
 namespace progeny::shim {
 
 uint64_t now_ns() {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: async-signal-safe
+  sys::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
@@ -28,12 +30,6 @@ size_t format_u64(uint64_t v, char* out) {
     v /= 10;
   } while (v);
   for (size_t i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
-  return n;
-}
-
-size_t length(const char* s) {
-  size_t n = 0;
-  while (s[n]) ++n;
   return n;
 }
 

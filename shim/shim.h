@@ -1,6 +1,7 @@
 // Internals of libprogeny.so shared by its translation units. Everything here may run in the
 // child of a fork (or in a vfork child that shares its parent's memory): only raw syscalls
-// and stack memory, no malloc, no stdio, no locks.
+// (shim/sys.h: none touches errno, so none needs it saved) and stack memory, no malloc, no
+// stdio, no locks.
 #pragma once
 #include <sys/types.h>
 
@@ -101,7 +102,7 @@ void take_lifeline();
 // In a vfork child about to exec a program the shim will not run in (exec_target.cc): a
 // lifeline of its own, armed with the credentials it has now (its real uid survives a
 // set-ID exec, which is what the kernel checks); dies if the launcher is gone. Writes
-// nothing of the shared memory but errno, so a failure goes uncounted.
+// nothing of the shared memory, so a failure goes uncounted.
 void lifeline_before_unshimmed_exec();
 // A record sent together with a fresh lifeline when lifelines are on (one connection for
 // both), else alone, as send_event; dies (kill_sig) if the launcher is gone.
@@ -136,6 +137,21 @@ struct EnvFix {
 };
 // Returns envp itself or a repaired copy in fix.
 char* const* repair_env(char* const* envp, EnvFix* fix);
+// Whether repair_env would copy envp (it lacks a variable of the shim's, or LD_PRELOAD the shim).
+bool env_needs_repair(char* const* envp);
+template <typename Exec>
+__attribute__((noinline)) int exec_with_repaired_env(char* const* envp, Exec& exec) {
+  EnvFix fix;
+  return exec(repair_env(envp, &fix));
+}
+// Returns exec(env) with the environment an exec or spawn passes on: envp itself, or a
+// repaired copy built in a frame of its own only when one is needed. The copy takes 12 KiB of
+// stack, and stack a process never used so deep costs a page fault per page, in every exec.
+template <typename Exec>
+int with_env(char* const* envp, Exec exec) {
+  if (!env_needs_repair(envp)) return exec(envp);
+  return exec_with_repaired_env(envp, exec);
+}
 void save_env(char** envp);
 
 // Who forks, read by the parent just before a real fork: the child has its own copy.

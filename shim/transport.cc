@@ -1,12 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include "shim/shim.h"
+#include "shim/sys.h"
 
 namespace progeny::shim {
 
@@ -17,16 +15,16 @@ namespace {
 
 // A new nonblocking CLOEXEC socket connected to the launcher, or -errno.
 int connect_launcher() {
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s < 0) return -errno;
-  sockaddr_un sa{};
+  int s = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return s;
+  sockaddr_un sa;
   sa.sun_family = AF_UNIX;
   for (unsigned i = 0; i < g.addr_len; ++i) sa.sun_path[i] = g.addr[i];
-  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + g.addr_len);
-  if (connect(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-    int e = errno;
-    close(s);
-    return -e;
+  auto len = static_cast<unsigned>(offsetof(sockaddr_un, sun_path) + g.addr_len);
+  int r = sys::connect(s, reinterpret_cast<sockaddr*>(&sa), len);
+  if (r != 0) {
+    sys::close(s);
+    return r;
   }
   return s;
 }
@@ -47,21 +45,22 @@ int send_bytes(int fd, const char* data, size_t len, const int* pass, size_t n_p
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(n_pass * sizeof(int));
-    __builtin_memcpy(CMSG_DATA(cm), pass, n_pass * sizeof(int));
+    int* slots = reinterpret_cast<int*>(CMSG_DATA(cm));
+    for (size_t i = 0; i < n_pass; ++i) slots[i] = pass[i];
   }
-  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (n == static_cast<ssize_t>(len)) return 0;
-  return n < 0 ? -errno : -EAGAIN;
+  long n = sys::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n == static_cast<long>(len)) return 0;
+  return n < 0 ? static_cast<int>(n) : -EAGAIN;
 }
 
 // Arms one end of a lifeline pipe to send kill_sig to this process when the kernel reports
 // I/O on it, as it does to both ends when the last reader or writer goes: 0 or -errno.
 int arm_for_self(int end, pid_t self) {
   f_owner_ex owner{F_OWNER_PID, self};
-  if (fcntl(end, F_SETOWN_EX, &owner) != 0 || fcntl(end, F_SETSIG, g.kill_sig) != 0 ||
-      fcntl(end, F_SETFL, O_ASYNC) != 0)
-    return -errno;
-  return 0;
+  int r = sys::fcntl(end, F_SETOWN_EX, sys::ptr(&owner));
+  if (r == 0) r = sys::fcntl(end, F_SETSIG, g.kill_sig);
+  if (r == 0) r = sys::fcntl(end, F_SETFL, O_ASYNC);
+  return r;
 }
 
 // The launcher's end is gone: nobody listens (ECONNREFUSED), or it closed between our
@@ -85,20 +84,18 @@ int send_record(const Json& j, int pass_fd) {
   int fd = connect_launcher();
   if (fd < 0) return fd;
   int r = send_bytes(fd, j.data(), j.size(), &pass_fd, pass_fd >= 0 ? 1 : 0);
-  close(fd);
+  sys::close(fd);
   return r;
 }
 
 void send_event(Json& j, int pass_fd) {
   if (!g.active) return;
-  int saved = errno;
   // A vfork child shares our memory: it may send (its descriptor table is its own), but not
   // touch the counter.
   bool shared = t_vfork_child;
   uint64_t lost = shared ? 0 : g.lost.load(std::memory_order_relaxed);
   bool sent = j.finish(lost) && send_record(j, pass_fd) == 0;
   if (!shared) count(sent, lost);
-  errno = saved;
 }
 
 int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
@@ -109,12 +106,12 @@ int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
   // Both ends are armed, so whichever is released first, the other signals us: the keeper's
   // (the read end), the launcher's (the write end), or either while both are still queued.
   int ends[2];
-  int r = pipe2(ends, O_CLOEXEC) == 0 ? 0 : -errno;
+  int r = sys::pipe2(ends, O_CLOEXEC);
   if (r != 0) {
-    close(fd);
+    sys::close(fd);
     return r;
   }
-  auto self = static_cast<pid_t>(syscall(SYS_getpid));
+  pid_t self = sys::getpid();
   r = arm_for_self(ends[0], self);
   if (r == 0) r = arm_for_self(ends[1], self);
   int pass[3] = {ends[0], ends[1], pass_fd};
@@ -122,19 +119,20 @@ int hand_in_lifeline(const char* data, size_t len, int pass_fd) {
   // Sent, both live on in the launcher's queue after our close. Not sent, they are disarmed
   // first: our own close would release one and fire the other.
   if (r != 0) {
-    fcntl(ends[0], F_SETFL, 0);
-    fcntl(ends[1], F_SETFL, 0);
+    sys::fcntl(ends[0], F_SETFL, 0);
+    sys::fcntl(ends[1], F_SETFL, 0);
   }
   // The write end first: our read end keeps a reader until we hold nothing, so the
   // launcher's end never sees "no reader" while a copy of ours is still here.
-  close(ends[1]);
-  close(ends[0]);
-  close(fd);
+  sys::close(ends[1]);
+  sys::close(ends[0]);
+  sys::close(fd);
   return r;
 }
 
 void die() {
-  if (g.kill_sig > 0) syscall(SYS_kill, syscall(SYS_getpid), g.kill_sig);
+  // The shim's one signal, to itself (no kill wrapper in sys.h: nothing else may signal).
+  if (g.kill_sig > 0) sys::call(SYS_kill, sys::getpid(), g.kill_sig);
 }
 
 void take_lifeline() {
@@ -153,14 +151,12 @@ void lifeline_before_unshimmed_exec() {
 void send_event_with_lifeline(Json& j, int pass_fd) {
   if (!g.active) return;
   if (!g.lifeline) return send_event(j, pass_fd);
-  int saved = errno;
   uint64_t lost = g.lost.load(std::memory_order_relaxed);
   bool fits = j.finish(lost);
   int r = fits ? hand_in_lifeline(j.data(), j.size(), pass_fd) : hand_in_lifeline("\n", 1);
   g.lifeline_held = r == 0;
   if (launcher_gone(r)) die();
   count(fits && r == 0, lost);
-  errno = saved;
 }
 
 }  // namespace progeny::shim
