@@ -99,6 +99,34 @@ TEST_P(InvisibleShim, ProgramSeesOnlyItsOwnDescriptors) {
   EXPECT_TRUE(r.survivors.empty()) << r.describe();
 }
 
+// errno after each hooked call (fork in parent and child, setsid, a refused setpgid, setuid,
+// a failed execv, vfork, posix_spawn, system, popen) is what it is bare: the shim's work
+// (raw syscalls, shim/sys.h) leaves the program's errno alone. With lifelines (none) the
+// fork child and setuid hand one in; the log proves the shim ran in the fork child.
+TEST_P(InvisibleShim, ProgramSeesItsOwnErrno) {
+  skip_unless_root();
+  auto r = run_in_sandbox([&](Scenario& s) {
+    std::string bare_out = "/tmp/errno-bare.out", shim_out = "/tmp/errno-shim.out";
+    std::string log = "/tmp/errno.jsonl";
+    run_command({fixture("errno_probe")}, bare_out);
+    run_command({progeny_bin(), "run", "-q", "--contain", GetParam(), "--bpf", "off", "--wait",
+                 "--log", log, "--", fixture("errno_probe")},
+                shim_out);
+    std::string bare = read_file(bare_out), shimmed = read_file(shim_out);
+    s.expect(bare.find("fork child 4242\n") != std::string::npos &&
+                 bare.find("popen") != std::string::npos,
+             "the probe did not run bare: " + bare);
+    s.expect(shimmed == bare, "errno with the shim:\n" + shimmed + "bare:\n" + bare);
+    std::string text = read_file(log);
+    s.expect(text.find("\"event\":\"setsid\",\"source\":\"shim\"") != std::string::npos &&
+                 text.find("\"via\":\"popen\"") != std::string::npos,
+             "the shim did not report the probe's calls:\n" + text);
+    return 0;
+  });
+  EXPECT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(r.survivors.empty()) << r.describe();
+}
+
 // none: the lifelines are with the keeper; cgroup and pidns: no lifeline at all.
 INSTANTIATE_TEST_SUITE_P(Modes, InvisibleShim, ::testing::Values("none", "cgroup", "pidns"),
                          [](const auto& info) { return std::string(info.param); });
