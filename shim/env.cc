@@ -98,14 +98,16 @@ EnvScan scan(char* const* envp) {
   return sc;
 }
 
+// Whether this image repairs environments at all: an active shim that was given its path.
+bool repairs() { return g.active && g.reenv && g_env.shim_path_len; }
+
 }  // namespace
 
-bool env_needs_repair(char* const* envp) {
-  return g.active && g.reenv && g_env.shim_path_len && !scan(envp).complete();
-}
+bool env_needs_repair(char* const* envp) { return repairs() && !scan(envp).complete(); }
 
+// Scans again what env_needs_repair scanned: only the rare repaired exec pays twice.
 char* const* repair_env(char* const* envp, EnvFix* fix) {
-  if (!g.active || !g.reenv || !g_env.shim_path_len) return envp;
+  if (!repairs()) return envp;
   EnvScan sc = scan(envp);
   if (sc.complete()) return envp;
   const int n = sc.n;

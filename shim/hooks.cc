@@ -503,7 +503,10 @@ EXPORT int setpgrp() {
   auto f = real<int (*)()>(kSetpgrp);
   if (!f) return fail_enosys();
   int r = f();
-  if (r == 0) report_id("setpgid", PROGENY_F_PGID, sys::getpid(), sys::getpid());
+  if (r == 0) {
+    pid_t self = sys::getpid();
+    report_id("setpgid", PROGENY_F_PGID, self, self);
+  }
   return r;
 }
 
